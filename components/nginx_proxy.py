@@ -1,0 +1,57 @@
+"""NginxProxy: nginx in front of the QGIS FastCGI server, exposed to users."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import NginxSettings
+from components.nginx_conf import NginxConf, render_nginx_conf
+from components.targets import Target
+from components.workload import ConfigFile, Exposure, Port, Probe, TcpCheck, Workload
+
+CONFIG_PATH = "/etc/nginx/nginx.conf"
+# The config sets no `daemon` directive, so the foreground switch can come from here.
+COMMAND = ("nginx", "-c", CONFIG_PATH, "-e", "stderr", "-g", "daemon off;")
+NGINX_UID = 10101
+
+
+@dataclass(frozen=True)
+class NginxProxyArgs:
+    target: Target
+    settings: NginxSettings
+    upstream_host: pulumi.Input[str]  # the FastCGI server's outputs, never retyped
+    upstream_port: int
+    exposure: Exposure
+
+
+class NginxProxy(pulumi.ComponentResource):
+    """Serves QGIS Server at `settings.path`; `url` is the public base URL."""
+
+    def __init__(self, name: str, args: NginxProxyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("geostack:proxy:NginxProxy", name, None, opts)
+        settings = args.settings
+        self.config: pulumi.Output[str] = pulumi.Output.from_input(args.upstream_host).apply(
+            lambda host: render_nginx_conf(NginxConf(
+                listen_port=settings.port,
+                location=settings.path,
+                upstream_host=host,
+                upstream_port=args.upstream_port,
+            )))
+        workload = Workload(
+            name=name,
+            image=settings.image,
+            ports=(Port("http", settings.port),),
+            command=COMMAND,
+            files=(ConfigFile(CONFIG_PATH, self.config),),
+            liveness=Probe(TcpCheck(settings.port)),
+            readiness=Probe(TcpCheck(settings.port), initial_delay_seconds=2, period_seconds=5),
+            replicas=settings.replicas,
+            resources=settings.resources,
+            user=NGINX_UID,
+            writable_paths=("/tmp",),
+            expose=args.exposure,
+        )
+        deployed = args.target.deploy(workload, parent=self)
+        self.url: pulumi.Output[str] = deployed.public_url
+        self.register_outputs({"url": self.url, "config": self.config})

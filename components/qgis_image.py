@@ -1,0 +1,43 @@
+"""QgisServerImage: the QGIS Server image built from docker/qgis-server, published per target."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import PROJECT_ROOT
+from components.targets import Target
+from components.targets.base import context_digest
+from components.workload import ImageBuild
+
+BUILD_CONTEXT = "docker/qgis-server"
+
+
+@dataclass(frozen=True)
+class QgisServerImageArgs:
+    """Where the image goes and what it is called."""
+
+    target: Target
+    repository: str = "geostack/qgis-server"
+    tag: str = ""  # empty: a digest of the build context, so every change gets a new tag
+    context: str = BUILD_CONTEXT  # relative to the project root, so state is the same on every machine
+
+
+class QgisServerImage(pulumi.ComponentResource):
+    """Builds the image; pushes it to microk8s's registry or ECR where the target pulls from one.
+
+    `image_ref` is what workloads run: the local tag on Docker, the pushed digest elsewhere.
+    """
+
+    def __init__(self, name: str, args: QgisServerImageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("geostack:qgis:QgisServerImage", name, None, opts)
+        tag = args.tag or context_digest(PROJECT_ROOT / args.context)
+        build = ImageBuild(
+            context=args.context,
+            dockerfile=f"{args.context}/Dockerfile",
+            repository=args.repository,
+            tag=tag,
+        )
+        self.tag = tag
+        self.image_ref: pulumi.Output[str] = args.target.publish_image(f"{name}-build", build, parent=self)
+        self.register_outputs({"image_ref": self.image_ref, "tag": tag})

@@ -1,0 +1,82 @@
+"""QgisFcgiServer: QGIS Server's FastCGI workers, reachable by peers at `host`:`port`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import QgisSettings
+from components.targets import Target
+from components.workload import (
+    ClaimMount,
+    CommandCheck,
+    DirectoryMount,
+    Port,
+    Probe,
+    TcpCheck,
+    Workload,
+)
+
+DATA_MOUNT = "/data"
+QGIS_UID = 10001  # the image's `qgis` user
+HOME = "/home/qgis"
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def qgis_env(settings: QgisSettings) -> dict[str, str]:
+    """Environment for the image's cmd.sh and QGIS Server itself."""
+    return {
+        "QGIS_PROJECT_FILE": f"{DATA_MOUNT}/{settings.project_file}",
+        "QGIS_FCGI_PORT": str(settings.fcgi_port),
+        "QGIS_FCGI_PROCESSES": str(settings.processes),
+        "QGIS_SERVER_LOG_STDERR": "1",
+        "QGIS_SERVER_LOG_LEVEL": str(settings.log_level),
+        "QGIS_SERVER_PARALLEL_RENDERING": _flag(settings.parallel_rendering),
+        "QGIS_SERVER_MAX_THREADS": str(settings.max_threads),
+        "MAX_CACHE_LAYERS": str(settings.max_cache_layers),
+        "QGIS_SERVER_IGNORE_BAD_LAYERS": _flag(settings.ignore_bad_layers),
+        "QGIS_SERVER_TRUST_LAYER_METADATA": _flag(settings.trust_layer_metadata),
+    }
+
+
+def qgis_workload(name: str, image: pulumi.Input[str], settings: QgisSettings) -> Workload:
+    """What runs: the FastCGI server with its project data mounted read-only."""
+    data = (ClaimMount(settings.data_claim, DATA_MOUNT) if settings.data_claim
+            else DirectoryMount(settings.project_dir, DATA_MOUNT))
+    return Workload(
+        name=name,
+        image=image,
+        ports=(Port("fcgi", settings.fcgi_port),),
+        env=qgis_env(settings),
+        mounts=(data,),
+        # QGIS has no health endpoint: alive while the port accepts connections,
+        # ready only once a GetCapabilities on the real project succeeds.
+        liveness=Probe(TcpCheck(settings.fcgi_port), initial_delay_seconds=10, period_seconds=20),
+        readiness=Probe(CommandCheck(("/usr/local/bin/qgis-healthcheck",)),
+                        initial_delay_seconds=5, period_seconds=10, timeout_seconds=10),
+        replicas=settings.replicas,
+        resources=settings.resources,
+        user=QGIS_UID,
+        writable_paths=("/tmp", HOME),
+    )
+
+
+@dataclass(frozen=True)
+class QgisFcgiServerArgs:
+    target: Target
+    image: pulumi.Input[str]
+    settings: QgisSettings
+
+
+class QgisFcgiServer(pulumi.ComponentResource):
+    """The FastCGI server; `host` and `port` are what the nginx proxy passes requests to."""
+
+    def __init__(self, name: str, args: QgisFcgiServerArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("geostack:qgis:QgisFcgiServer", name, None, opts)
+        deployed = args.target.deploy(qgis_workload(name, args.image, args.settings), parent=self)
+        self.host: pulumi.Output[str] = deployed.host
+        self.port: int = deployed.port
+        self.register_outputs({"host": self.host, "port": self.port})

@@ -1,0 +1,26 @@
+"""Targets realize target-neutral workloads. Only the chosen target's SDKs are imported."""
+from __future__ import annotations
+
+from components.config import StackSettings
+from components.targets.base import Target
+
+
+def create_target(settings: StackSettings) -> Target:
+    """The target the stack config names, as a component owning its shared resources."""
+    name = f"{settings.target}-target"
+    if settings.target == "docker":
+        from components.targets.docker import DockerTarget
+
+        return DockerTarget(name, prefix=f"{settings.project}-{settings.stack}")
+    if settings.target == "microk8s":
+        from components.targets.microk8s import Microk8sTarget
+
+        return Microk8sTarget(name, settings.microk8s, settings.namespace, settings.stack)
+    if settings.target == "eks":
+        from components.targets.eks import EksTarget
+
+        return EksTarget(name, settings.eks, settings.namespace, settings.stack, settings.production)
+    raise ValueError(f"unknown target {settings.target!r}")  # config validation makes this unreachable
+
+
+__all__ = ["Target", "create_target"]

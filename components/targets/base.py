@@ -1,0 +1,46 @@
+"""The contract every target fulfils: realize a Workload, publish an image.
+
+A target is itself a ComponentResource that owns what is shared by every workload on
+it (the Docker network; the Kubernetes provider and namespace). Resources it creates
+for a workload are parented to the app component that asked for them, so each one
+sits under the component it belongs to.
+"""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import pulumi
+
+from components.workload import DeployedWorkload, ImageBuild, Workload
+
+
+class Target(pulumi.ComponentResource, ABC):
+    """Where workloads run. Subclasses: DockerTarget, Microk8sTarget, EksTarget."""
+
+    kind: str
+
+    @abstractmethod
+    def deploy(self, workload: Workload, parent: pulumi.Resource) -> DeployedWorkload:
+        """Create what runs `workload`, parented to `parent`."""
+
+    @abstractmethod
+    def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
+        """Build (and push where the target pulls from a registry); return the reference workloads use."""
+
+
+def context_digest(context: Path) -> str:
+    """A short content hash of a build context: same files, same tag; any change, a new tag."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(context).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def file_digest(content: str) -> str:
+    """Checksum for pod-template annotations, so pods roll when mounted content changes."""
+    return hashlib.sha256(content.encode()).hexdigest()

@@ -1,0 +1,128 @@
+"""The Docker realizer: workloads become containers on one user-defined network.
+
+Peers find each other by network alias (the workload name), the same name a
+Kubernetes Service would have, so app components never know which target they run on.
+Images are built by the local engine and not pushed anywhere.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from components.targets.base import Target
+from components.workload import (
+    ClaimMount,
+    CommandCheck,
+    DeployedWorkload,
+    DirectoryMount,
+    ImageBuild,
+    Probe,
+    TcpCheck,
+    Workload,
+)
+
+
+def healthcheck_test(probe: Probe) -> list[str]:
+    """A Docker HEALTHCHECK test for a probe."""
+    check = probe.check
+    if isinstance(check, CommandCheck):
+        return ["CMD", *check.command]
+    if isinstance(check, TcpCheck):
+        # bash's /dev/tcp needs no extra tool in Debian-based images.
+        return ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{check.port}"]
+    raise TypeError(f"no Docker healthcheck for {check!r}")
+
+
+def _public_host(bind_address: str) -> str:
+    return "localhost" if bind_address in ("0.0.0.0", "127.0.0.1", "::", "::1") else bind_address
+
+
+class DockerTarget(Target):
+    """Runs workloads on the Docker engine that DOCKER_HOST (or the default socket) points at."""
+
+    kind = "docker"
+
+    def __init__(self, name: str, prefix: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("geostack:targets:DockerTarget", name, None, opts)
+        # Container and network names are global on an engine: prefix them per stack.
+        self.prefix = prefix
+        self.network = docker.Network(
+            f"{name}-network",
+            name=prefix,
+            driver="bridge",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"network": self.network.name})
+
+    def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
+        image = docker.Image(
+            name,
+            image_name=f"{build.repository}:{build.tag}",
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile),
+            skip_push=True,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return image.image_name
+
+    def deploy(self, workload: Workload, parent: pulumi.Resource) -> DeployedWorkload:
+        containers = [
+            self._container(workload, replica, parent)
+            for replica in range(workload.replicas)
+        ]
+        # Peers use the alias; tying it to the containers makes them wait for creation.
+        host = pulumi.Output.all(*[c.id for c in containers]).apply(lambda _: workload.name)
+        public_url = None
+        if workload.expose:
+            public_url = pulumi.Output.concat(
+                "http://", _public_host(workload.expose.bind_address), ":", str(workload.expose.host_port))
+        return DeployedWorkload(host=host, port=workload.ports[0].number, public_url=public_url)
+
+    def _container(self, workload: Workload, replica: int, parent: pulumi.Resource) -> docker.Container:
+        suffix = f"-{replica + 1}" if workload.replicas > 1 else ""
+        volumes = []
+        for mount in workload.mounts:
+            if isinstance(mount, ClaimMount):
+                raise TypeError(f"{workload.name}: a PersistentVolumeClaim cannot be mounted on Docker")
+            if isinstance(mount, DirectoryMount):
+                volumes.append(docker.ContainerVolumeArgs(
+                    host_path=str(mount.source), container_path=mount.mount_path, read_only=True))
+        ports = []
+        if workload.expose:
+            ports.append(docker.ContainerPortArgs(
+                internal=workload.expose.port,
+                external=workload.expose.host_port,
+                ip=workload.expose.bind_address,
+            ))
+        healthcheck = None
+        if workload.readiness:
+            probe = workload.readiness
+            healthcheck = docker.ContainerHealthcheckArgs(
+                tests=healthcheck_test(probe),
+                interval=f"{probe.period_seconds}s",
+                timeout=f"{probe.timeout_seconds}s",
+                start_period=f"{probe.initial_delay_seconds}s",
+                retries=probe.failure_threshold,
+            )
+        return docker.Container(
+            f"{workload.name}{suffix}",
+            name=f"{self.prefix}-{workload.name}{suffix}",
+            image=workload.image,
+            command=list(workload.command) if workload.command else None,
+            envs=[f"{key}={value}" for key, value in sorted(workload.env.items())],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(
+                name=self.network.name, aliases=[workload.name])],
+            ports=ports,
+            uploads=[docker.ContainerUploadArgs(file=f.path, content=f.content) for f in workload.files],
+            volumes=volumes,
+            user=str(workload.user) if workload.user is not None else None,
+            restart="unless-stopped",
+            healthcheck=healthcheck,
+            # Dependents are created only once this container reports healthy.
+            wait=healthcheck is not None,
+            wait_timeout=180,
+            read_only=True,
+            tmpfs={path: "rw,nosuid,nodev,size=256m" for path in workload.writable_paths},
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+            security_opts=["no-new-privileges:true"],
+            opts=pulumi.ResourceOptions(parent=parent),
+        )

@@ -1,0 +1,125 @@
+"""EKS: an existing cluster found by name, images in ECR, nginx behind a LoadBalancer."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+import pulumi_kubernetes as k8s
+
+from components.config import EksSettings
+from components.targets.kubernetes import KubernetesTarget
+from components.workload import Exposure, ImageBuild
+
+
+def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that gets short-lived tokens from `aws eks get-token` (no stored credentials)."""
+    args = ["eks", "get-token", "--cluster-name", cluster_name, "--output", "json"]
+    if region:
+        args += ["--region", region]
+    return json.dumps({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster_name, "cluster": {
+            "server": endpoint, "certificate-authority-data": ca_data}}],
+        "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+        "current-context": cluster_name,
+        "users": [{"name": cluster_name, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": args,
+        }}}],
+    })
+
+
+def lifecycle_policy(keep_images: int) -> str:
+    """ECR lifecycle policy: expire all but the newest `keep_images` images."""
+    return json.dumps({"rules": [{
+        "rulePriority": 1,
+        "description": f"keep the last {keep_images} images",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+        "action": {"type": "expire"},
+    }]})
+
+
+class EksTarget(KubernetesTarget):
+    """Deploys into an existing EKS cluster; the QGIS image goes to an ECR repository."""
+
+    kind = "eks"
+
+    def __init__(self, name: str, settings: EksSettings, namespace: str, stack: str, production: bool,
+                 opts: pulumi.ResourceOptions | None = None):
+        self.settings = settings
+        self.production = production
+        super().__init__("geostack:targets:EksTarget", name, namespace, stack, opts)
+
+    def create_provider(self, name: str) -> pulumi.ProviderResource:
+        self.aws_provider = aws.Provider(
+            f"{name}-aws",
+            region=self.settings.region or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        cluster = aws.eks.get_cluster_output(
+            name=self.settings.cluster_name,
+            opts=pulumi.InvokeOutputOptions(provider=self.aws_provider, parent=self),
+        )
+        config = pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities).apply(
+            lambda values: kubeconfig(self.settings.cluster_name, values[0], values[1][0]["data"],
+                                      self.settings.region))
+        return k8s.Provider(f"{name}-provider", kubeconfig=config, opts=pulumi.ResourceOptions(parent=self))
+
+    def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
+        aws_opts = pulumi.ResourceOptions(parent=parent, provider=self.aws_provider)
+        repository = aws.ecr.Repository(
+            f"{name}-repository",
+            name=build.repository,
+            image_scanning_configuration={"scan_on_push": True},
+            image_tag_mutability="IMMUTABLE",
+            # Outside production a destroy may remove the images with the repository.
+            force_delete=not self.production,
+            opts=pulumi.ResourceOptions(parent=parent, provider=self.aws_provider, protect=self.production),
+        )
+        aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=repository.name,
+            policy=lifecycle_policy(self.settings.ecr_keep_images),
+            opts=aws_opts,
+        )
+        token = aws.ecr.get_authorization_token_output(
+            registry_id=repository.registry_id,
+            opts=pulumi.InvokeOutputOptions(provider=self.aws_provider, parent=parent),
+        )
+        image = docker.Image(
+            name,
+            image_name=pulumi.Output.concat(repository.repository_url, ":", build.tag),
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
+                                         platform="linux/amd64"),
+            registry=docker.RegistryArgs(
+                server=repository.repository_url,
+                username=token.user_name,
+                password=pulumi.Output.secret(token.password),
+            ),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return image.repo_digest
+
+    def service_exposure(self, expose: Exposure) -> dict[str, Any]:
+        return {
+            "type": "LoadBalancer",
+            "ports": [{"name": "http", "port": 80, "target_port": expose.port}],
+            "annotations": {
+                # NLB in IP mode via the AWS Load Balancer Controller: pods are targeted directly.
+                "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            },
+        }
+
+    def public_url(self, service: k8s.core.v1.Service, expose: Exposure) -> pulumi.Output[str]:
+        def hostname(status: Any) -> str:
+            ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+            return (ingress[0].hostname or ingress[0].ip) if ingress else "pending-load-balancer"
+
+        return pulumi.Output.concat("http://", service.status.apply(hostname))

@@ -1,0 +1,53 @@
+"""microk8s: a kubeconfig context, images in its built-in registry, nginx on a NodePort."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_kubernetes as k8s
+
+from components.config import Microk8sSettings
+from components.targets.kubernetes import KubernetesTarget
+from components.workload import Exposure, ImageBuild
+
+
+class Microk8sTarget(KubernetesTarget):
+    """Deploys into a microk8s cluster; images are built locally and pushed to its registry."""
+
+    kind = "microk8s"
+
+    def __init__(self, name: str, settings: Microk8sSettings, namespace: str, stack: str,
+                 opts: pulumi.ResourceOptions | None = None):
+        self.settings = settings
+        super().__init__("geostack:targets:Microk8sTarget", name, namespace, stack, opts)
+
+    def create_provider(self, name: str) -> pulumi.ProviderResource:
+        kubeconfig = os.path.expanduser(self.settings.kubeconfig) if self.settings.kubeconfig else None
+        return k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=kubeconfig,
+            context=self.settings.context or None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
+        # The registry addon listens without TLS or auth on the node (localhost:32000).
+        image = docker.Image(
+            name,
+            image_name=f"{self.settings.registry}/{build.repository}:{build.tag}",
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile),
+            registry=docker.RegistryArgs(server=self.settings.registry),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return image.repo_digest
+
+    def service_exposure(self, expose: Exposure) -> dict[str, Any]:
+        return {
+            "type": "NodePort",
+            "ports": [{"name": "http", "port": 80, "target_port": expose.port, "node_port": expose.node_port}],
+        }
+
+    def public_url(self, service: k8s.core.v1.Service, expose: Exposure) -> pulumi.Output[str]:
+        return pulumi.Output.concat("http://", self.settings.host, ":", str(expose.node_port))

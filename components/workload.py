@@ -1,0 +1,129 @@
+"""Target-neutral descriptions of what runs: plain frozen dataclasses, no resources.
+
+App components (QGIS server, nginx proxy, GeoNode services) describe each service as a
+`Workload`; a target (`components/targets/`) turns it into Docker containers or
+Kubernetes objects. Adding a service therefore costs no per-target code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional, Union
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class Port:
+    """A TCP port the workload listens on; `name` is a Kubernetes port name (<= 15 chars)."""
+
+    name: str
+    number: int
+
+
+@dataclass(frozen=True)
+class TcpCheck:
+    """Healthy when the port accepts a connection."""
+
+    port: int
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    """Healthy when the command exits 0 inside the container."""
+
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Probe:
+    check: Union[TcpCheck, CommandCheck]
+    initial_delay_seconds: int = 5
+    period_seconds: int = 10
+    timeout_seconds: int = 5
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A small text file handed to the container as content (never written on the deploying host)."""
+
+    path: str  # absolute path inside the container
+    content: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class DirectoryMount:
+    """A local directory shipped read-only: a bind mount on Docker, a ConfigMap on Kubernetes."""
+
+    source: Path
+    mount_path: str
+
+
+@dataclass(frozen=True)
+class ClaimMount:
+    """An existing Kubernetes PersistentVolumeClaim, mounted read-only."""
+
+    claim_name: str
+    mount_path: str
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How traffic from outside reaches a port: each target uses the field that fits it."""
+
+    port: int  # container port that is exposed
+    host_port: int  # docker: published host port
+    bind_address: str  # docker: host address to publish on
+    node_port: int  # microk8s: NodePort
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One service: its image, how it runs and how others reach it.
+
+    `name` is both the Kubernetes Service name and the Docker network alias, so peers
+    address the workload by it on every target.
+    """
+
+    name: str
+    image: pulumi.Input[str]
+    ports: tuple[Port, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    command: Optional[tuple[str, ...]] = None  # replaces the image's CMD
+    files: tuple[ConfigFile, ...] = ()
+    mounts: tuple[Union[DirectoryMount, ClaimMount], ...] = ()
+    liveness: Optional[Probe] = None
+    readiness: Optional[Probe] = None
+    replicas: int = 1
+    resources: Optional[Resources] = None
+    user: Optional[int] = None  # numeric UID the processes run as
+    writable_paths: tuple[str, ...] = ()  # scratch dirs; the rest of the root filesystem is read-only
+    expose: Optional[Exposure] = None
+
+
+@dataclass(frozen=True)
+class DeployedWorkload:
+    """What peers and stack outputs need from a realized workload."""
+
+    host: pulumi.Output[str]  # DNS name peers use (Service name / network alias)
+    port: int  # first declared port
+    public_url: Optional[pulumi.Output[str]] = None  # base URL when exposed, e.g. http://localhost:8080
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """A container image built from a local build context."""
+
+    context: str  # path relative to the project root, so state is the same on every machine
+    dockerfile: str
+    repository: str
+    tag: str

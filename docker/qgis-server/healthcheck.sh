@@ -1,0 +1,10 @@
+#!/bin/bash
+# Ready only when QGIS Server answers a WMS GetCapabilities for its project:
+# it has no health endpoint, and a bare TCP check passes while it cannot serve.
+set -euo pipefail
+
+response="$(REQUEST_METHOD=GET \
+  QUERY_STRING="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities" \
+  SERVER_NAME=localhost SERVER_PORT="${QGIS_FCGI_PORT:-5555}" SCRIPT_NAME=/healthcheck \
+  timeout 8 cgi-fcgi -bind -connect "127.0.0.1:${QGIS_FCGI_PORT:-5555}")"
+grep -q "<WMS_Capabilities" <<<"$response"

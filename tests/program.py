@@ -1,0 +1,174 @@
+"""Run the whole Pulumi program in-process under Pulumi's mocks and record what it declares.
+
+`run_program("dev")` loads Pulumi.dev.yaml exactly as the CLI would hand it to the
+program (values as strings), runs __main__.py, and returns every registered
+resource with its inputs, parent, provider and options (protect, retainOnDelete),
+plus the stack outputs. Nothing is created anywhere.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "geostack"
+STACKS = ("dev", "staging", "prod")
+SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """A stack file's config as the CLI passes it: namespaced keys, string values."""
+    data = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return {key: _as_config_string(value) for key, value in (data.get("config") or {}).items()}
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _contains_secret(value: Any) -> bool:
+    """True if a protobuf Struct value carries Pulumi's secret marker anywhere inside."""
+    from google.protobuf import struct_pb2
+
+    if isinstance(value, struct_pb2.Struct):
+        fields = value.fields
+        sig = fields.get(SECRET_SIG[0])
+        if sig is not None and sig.string_value == SECRET_SIG[1]:
+            return True
+        return any(_contains_secret(v) for v in fields.values())
+    if isinstance(value, struct_pb2.Value):
+        kind = value.WhichOneof("kind")
+        if kind == "struct_value":
+            return _contains_secret(value.struct_value)
+        if kind == "list_value":
+            return any(_contains_secret(v) for v in value.list_value.values)
+    return False
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    secret_inputs: set[str] = field(default_factory=set)  # top-level input keys holding a secret
+
+
+@dataclass
+class ProgramRun:
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: Optional[str] = None) -> Registration:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+class GeostackMocks(pulumi_mocks.Mocks):
+    """Computed outputs the providers would return, enough for the program's wiring."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "docker:index/image:Image" and not state.get("skipPush"):
+            repository = state["imageName"].rsplit(":", 1)[0]
+            digest = hashlib.sha256(state["imageName"].encode()).hexdigest()
+            state["repoDigest"] = f"{repository}@sha256:{digest}"
+        if args.typ == "aws:ecr/repository:Repository":
+            state["registryId"] = "123456789012"
+            state["repositoryUrl"] = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{state['name']}"
+        if args.typ == "kubernetes:core/v1:Service" and state.get("spec", {}).get("type") == "LoadBalancer":
+            state["status"] = {"loadBalancer": {"ingress": [{"hostname": "qgis-0123.elb.eu-west-1.amazonaws.com"}]}}
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        if args.token == "aws:eks/getCluster:getCluster":
+            return {
+                "name": args.args["name"],
+                "endpoint": "https://ABC123.gr7.eu-west-1.eks.amazonaws.com",
+                "certificateAuthorities": [{"data": "Q0VSVElGSUNBVEU="}],
+            }
+        if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"userName": "AWS", "password": "ecr-token-password", "proxyEndpoint": "https://123456789012.dkr.ecr"}
+        raise NotImplementedError(f"unmocked call {args.token}")
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """MockMonitor that keeps each registration's parent, provider and options."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.outputs: dict[str, Any] = {}
+        self.secret_outputs: set[str] = set()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=request.custom,
+                provider=request.provider,
+                protect=request.protect,
+                retain_on_delete=request.retainOnDelete,
+                dependencies=list(request.dependencies),
+                inputs=rpc.deserialize_properties(request.object),
+                secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},
+            ))
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.outputs = rpc.deserialize_properties(request.outputs)
+            self.secret_outputs = {k for k, v in request.outputs.fields.items() if _contains_secret(v)}
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
+                config: Optional[dict[str, str]] = None) -> ProgramRun:
+    """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`)."""
+    values = dict(stack_config(stack) if config is None else config)
+    values.update(overrides or {})
+    monitor = RecordingMonitor(GeostackMocks())
+    pulumi.runtime.set_all_config(values, [])
+    pulumi_mocks.set_mocks(GeostackMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    # set_mocks installs a finished root stack; run_in_stack makes the program's own one.
+    pulumi_settings.ROOT.set(None)
+    previous = os.getcwd()
+    os.chdir(PROJECT_ROOT)  # the CLI runs the program from the project directory
+    try:
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"),
+                                                        run_name="__main__")))
+    finally:
+        os.chdir(previous)
+    return ProgramRun(monitor.registrations, monitor.outputs, monitor.secret_outputs)
