@@ -106,6 +106,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("eks.ecrKeepImages", Integer(1, 1000), 10, "EKS: images the ECR lifecycle policy keeps."),
 )
 
+# etcd caps an object at 1 MiB; leave room for the ConfigMap's own metadata.
+CONFIGMAP_BUDGET_BYTES = 1000 * 1000
+
 _SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
 
 
@@ -229,6 +232,32 @@ def _resolve_dir(path_text: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def configmap_size(directory: Path) -> int:
+    """Bytes a directory takes in a ConfigMap (binary files travel base64-encoded)."""
+    total = 0
+    for path in shipped_files(directory):
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+            total += len(raw)
+        except UnicodeDecodeError:
+            total += (len(raw) + 2) // 3 * 4
+    return total
+
+
+def shipped_files(directory: Path) -> list[Path]:
+    """Files of a project directory that travel with the deployment.
+
+    Hidden files and editor/QGIS backups (`*~`) stay behind.
+    """
+    return sorted(
+        path for path in directory.rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+        and not path.name.endswith("~")
+    )
+
+
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
@@ -240,6 +269,10 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
         elif not (project_dir / v["qgis.projectFile"]).is_file():
             errors.append(f"geostack:qgis.projectFile must name a file inside {project_dir}, "
                           f"got {v['qgis.projectFile']!r}")
+        elif target in KUBERNETES_TARGETS and configmap_size(project_dir) > CONFIGMAP_BUDGET_BYTES:
+            errors.append(f"geostack:qgis.projectDir holds {configmap_size(project_dir)} bytes, more than a "
+                          f"ConfigMap carries ({CONFIGMAP_BUDGET_BYTES}); put the data on a volume and set "
+                          f"geostack:qgis.dataClaim, got {v['qgis.projectDir']!r}")
     elif target == "docker":
         errors.append(f"geostack:qgis.dataClaim is for Kubernetes targets only; on docker leave it empty "
                       f"and set geostack:qgis.projectDir, got {v['qgis.dataClaim']!r}")

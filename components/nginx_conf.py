@@ -74,6 +74,8 @@ http {{
             fastcgi_buffers 16 16k;
             fastcgi_buffer_size 16k;
             fastcgi_read_timeout 120s;
+            # QGIS announces its exact version in Server:; don't hand that to scanners.
+            fastcgi_hide_header Server;
             fastcgi_pass {conf.upstream_host}:{conf.upstream_port};
         }}
     }}

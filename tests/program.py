@@ -59,6 +59,17 @@ def _contains_secret(value: Any) -> bool:
     return False
 
 
+def _reveal(value: Any) -> Any:
+    """Deserialized inputs with secret wrappers replaced by their values (secrecy is kept in secret_inputs)."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
+            return _reveal(value.get("value"))
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
+
+
 @dataclass
 class Registration:
     type: str
@@ -79,6 +90,7 @@ class ProgramRun:
     resources: list[Registration]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    error: Optional[BaseException] = None  # what the program raised, when run with raise_errors=False
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -142,21 +154,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=request.protect,
                 retain_on_delete=request.retainOnDelete,
                 dependencies=list(request.dependencies),
-                inputs=rpc.deserialize_properties(request.object),
+                inputs=_reveal(rpc.deserialize_properties(request.object)),
                 secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},
             ))
         return response
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.outputs = rpc.deserialize_properties(request.outputs)
+            self.outputs = _reveal(rpc.deserialize_properties(request.outputs))
             self.secret_outputs = {k for k, v in request.outputs.fields.items() if _contains_secret(v)}
         return super().RegisterResourceOutputs(request)
 
 
 def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
-                config: Optional[dict[str, str]] = None) -> ProgramRun:
-    """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`)."""
+                config: Optional[dict[str, str]] = None, raise_errors: bool = True) -> ProgramRun:
+    """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`).
+
+    With raise_errors=False the program's exception is returned in `.error`, beside
+    whatever it declared before failing.
+    """
     values = dict(stack_config(stack) if config is None else config)
     values.update(overrides or {})
     monitor = RecordingMonitor(GeostackMocks())
@@ -166,9 +182,14 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
     pulumi_settings.ROOT.set(None)
     previous = os.getcwd()
     os.chdir(PROJECT_ROOT)  # the CLI runs the program from the project directory
+    error = None
     try:
         _sync_await(run_in_stack(lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"),
                                                         run_name="__main__")))
+    except Exception as raised:  # noqa: BLE001 handed to the caller below
+        if raise_errors:
+            raise
+        error = raised
     finally:
         os.chdir(previous)
-    return ProgramRun(monitor.registrations, monitor.outputs, monitor.secret_outputs)
+    return ProgramRun(monitor.registrations, monitor.outputs, monitor.secret_outputs, error)

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.config import shipped_files
 from components.targets.base import Target, file_digest
 from components.workload import (
     ClaimMount,
@@ -25,10 +26,6 @@ from components.workload import (
     TcpCheck,
     Workload,
 )
-
-# ConfigMaps are stored in etcd, which caps an object at 1 MiB.
-CONFIGMAP_LIMIT_BYTES = 1024 * 1024
-
 
 def labels(workload_name: str, stack: str) -> dict[str, str]:
     """Recommended labels; the first two select the workload's pods."""
@@ -54,7 +51,7 @@ def directory_items(source: Path) -> tuple[dict[str, str], dict[str, str], list[
     import base64
 
     text, binary, items = {}, {}, []
-    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+    for path in shipped_files(source):
         relative = path.relative_to(source).as_posix()
         key = re.sub(r"[^-._a-zA-Z0-9]", "_", relative.replace("/", "__"))
         raw = path.read_bytes()

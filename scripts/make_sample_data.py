@@ -1,8 +1,8 @@
-"""Regenerate the sample QGIS project in this folder.
+"""Regenerate the sample QGIS project in data/.
 
 Run with Debian's system Python, which has PyQGIS (`apt-get install python3-qgis`):
 
-    /usr/bin/python3 data/make_sample.py
+    /usr/bin/python3 scripts/make_sample_data.py
 
 It writes two small GeoJSON layers and `sample.qgs`, which references them by
 relative path so the folder can be mounted anywhere (a Docker bind mount, a
@@ -23,7 +23,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 
 PARKS = [
     ("Riverside Park", 42.5, [(10.00, 50.00), (10.04, 50.00), (10.04, 50.03), (10.00, 50.03)]),
@@ -99,8 +99,12 @@ def main():
         extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())])
     project.writeEntry("WFSLayers", "/", [park_layer.id(), site_layer.id()])
     project.writeEntryBool("Paths", "/Absolute", False)
-    if not project.write(os.path.join(HERE, "sample.qgs")):
+    target = os.path.join(HERE, "sample.qgs")
+    if not project.write(target):
         sys.exit("could not write sample.qgs")
+    # QGIS keeps a backup of the previous file; it is not data to ship.
+    if os.path.exists(target + "~"):
+        os.remove(target + "~")
     app.exitQgis()
 
 

@@ -1,0 +1,18 @@
+"""Shared fixtures: the program run under mocks once per stack file."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from tests.program import STACKS, ProgramRun, run_program  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def stack_runs() -> dict[str, ProgramRun]:
+    """Each committed stack file, run as `pulumi up` would run it, but against mocks."""
+    return {stack: run_program(stack) for stack in STACKS}

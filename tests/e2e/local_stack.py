@@ -1,0 +1,166 @@
+"""Run what the program declares with Debian's real qgis-server and nginx on loopback.
+
+The QGIS FastCGI server is started by the image's own cmd.sh with the environment the
+program declares; nginx runs the exact config NginxProxy renders. Only host-specific
+values change: loopback ports, the data path and the scratch directory.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from tests.program import PROJECT_ROOT
+
+CMD_SH = PROJECT_ROOT / "docker" / "qgis-server" / "cmd.sh"
+HEALTHCHECK_SH = PROJECT_ROOT / "docker" / "qgis-server" / "healthcheck.sh"
+FASTCGI_PARAMS = Path("/etc/nginx/fastcgi_params")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll `check` until it is true; return the seconds it took."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} not ready after {timeout}s")
+
+
+def replace_once(text: str, old: str, new: str) -> str:
+    """Substitute exactly one occurrence, so a change in the rendered config fails loudly."""
+    assert text.count(old) == 1, f"expected exactly one {old!r} in the rendered config"
+    return text.replace(old, new)
+
+
+def http_get(url: str, headers: Optional[dict[str, str]] = None, timeout: float = 60):
+    """(status, headers, body) of a GET, without raising on HTTP errors."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    # Not pytest's tmp_path: nginx workers run as nobody and need to traverse it.
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
+                overrides: Optional[dict[str, str]] = None) -> Iterator[dict]:
+    """cmd.sh with the declared env; yields {'process', 'port', 'log', 'ready_seconds'}."""
+    with scratch_dir("geostack-qgis-") as home:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("QGIS_")}
+        env.update(declared_env)
+        env.update({
+            "QGIS_PROJECT_FILE": str(data_dir / declared_env["QGIS_PROJECT_FILE"].removeprefix("/data/")),
+            "QGIS_FCGI_PORT": str(port),
+            "QGIS_FCGI_ADDRESS": "127.0.0.1",
+            "HOME": str(home),
+            **(overrides or {}),
+        })
+        log = home / "qgis.log"
+        with open(log, "wb") as log_file:
+            process = subprocess.Popen([str(CMD_SH)], env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        try:
+            health_env = {**os.environ, "QGIS_FCGI_PORT": str(port)}
+            ready = wait_until(
+                lambda: process.poll() is None and subprocess.run(
+                    [str(HEALTHCHECK_SH)], env=health_env, capture_output=True).returncode == 0,
+                timeout=90, what="QGIS Server")
+            yield {"process": process, "port": port, "log": log, "ready_seconds": ready}
+        finally:
+            stop_group(process)
+
+
+def qgis_workers(session_id: int) -> list[int]:
+    """PIDs of QGIS FastCGI worker processes in a session (argv[0] is the FastCGI binary)."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) != session_id:
+                continue
+            argv0 = (entry / "cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, ProcessLookupError):
+            continue
+        if argv0.endswith(b"/qgis_mapserv.fcgi"):
+            workers.append(int(entry.name))
+    return sorted(workers)
+
+
+def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_port: int, scratch: Path) -> str:
+    """The rendered config with only the listen port, upstream address and /tmp paths swapped."""
+    import re
+
+    listen = re.search(r"listen (\d+);", rendered).group(0)
+    conf = replace_once(rendered, listen, f"listen 127.0.0.1:{listen_port};")
+    conf = replace_once(conf, f"fastcgi_pass {upstream};", f"fastcgi_pass 127.0.0.1:{qgis_port};")
+    return conf.replace(" /tmp/", f" {scratch}/")
+
+
+@contextlib.contextmanager
+def nginx(conf_text: str, port: int, scratch: Path) -> Iterator[str]:
+    """Debian's nginx with `conf_text`; yields its base URL."""
+    conf = scratch / "nginx.conf"
+    conf.write_text(conf_text)
+    shutil.copy(FASTCGI_PARAMS, scratch / "fastcgi_params")  # `include fastcgi_params` is relative
+    check = subprocess.run(["nginx", "-t", "-c", str(conf), "-p", str(scratch), "-e", "stderr"],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    log = open(scratch / "nginx.log", "wb")
+    process = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(scratch), "-e", "stderr", "-g", "daemon off;"],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: process.poll() is None and _answers(url + "/healthz"), timeout=15, what="nginx")
+        yield url
+    finally:
+        stop_group(process)
+        log.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http_get(url, timeout=2)[0] == 200
+    except OSError:
+        return False

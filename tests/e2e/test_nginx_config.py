@@ -1,0 +1,38 @@
+"""`nginx -t` accepts the config each stack renders (only the upstream swapped for a resolvable one)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.e2e.local_stack import FASTCGI_PARAMS, replace_once, scratch_dir
+from tests.program import STACKS, run_program
+
+
+def rendered_config(stack: str) -> str:
+    run = run_program(stack)
+    if stack == "dev":
+        return run.one("docker:index/container:Container", "qgis-nginx").inputs["uploads"][0]["content"]
+    return run.one("kubernetes:core/v1:ConfigMap", "qgis-nginx-files").inputs["data"]["nginx.conf"]
+
+
+def nginx_test(conf_text: str) -> subprocess.CompletedProcess:
+    with scratch_dir("geostack-nginx-t-") as scratch:
+        (scratch / "nginx.conf").write_text(conf_text)
+        shutil.copy(FASTCGI_PARAMS, scratch / "fastcgi_params")
+        return subprocess.run(["nginx", "-t", "-c", str(scratch / "nginx.conf"), "-p", str(scratch),
+                               "-e", "stderr"], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rendered_config_passes_nginx_t(stack):
+    conf = replace_once(rendered_config(stack), "fastcgi_pass qgis-server:5555;", "fastcgi_pass 127.0.0.1:5555;")
+    result = nginx_test(conf)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+def test_nginx_t_rejects_a_broken_config():
+    result = nginx_test("events {}\nhttp { server { listen 8080; location / { fastcgi_pass; } } }\n")
+    assert result.returncode != 0

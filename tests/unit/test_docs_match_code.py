@@ -1,0 +1,43 @@
+"""Pulumi.yaml and the README's config reference are generated from the key table; they must not drift."""
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from components.config import SETTINGS
+from scripts.config_reference import markdown_table, pulumi_yaml_config
+from tests.program import PROJECT_ROOT, STACKS
+
+
+def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == "geostack"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == "venv"
+    declared = project["config"]
+    assert list(declared) == [s.key for s in SETTINGS]
+    for setting in SETTINGS:
+        entry = declared[setting.key]
+        assert entry["type"] == setting.kind.type
+        assert entry["default"] == setting.default
+        assert entry["description"] == setting.description
+    assert yaml.safe_load(pulumi_yaml_config())["config"] == declared
+
+
+def test_stack_files_set_only_known_keys_and_the_right_targets():
+    known = {f"geostack:{s.key}" for s in SETTINGS}
+    targets = {}
+    for stack in STACKS:
+        config = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+        for key in config:
+            assert key in known or not key.startswith("geostack:"), f"Pulumi.{stack}.yaml: unknown {key}"
+        targets[stack] = config["geostack:target"]
+    assert targets == {"dev": "docker", "staging": "microk8s", "prod": "eks"}
+
+
+def test_readme_config_reference_is_the_generated_table():
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    match = re.search(r"<!-- config-reference:start -->\n(.*?)<!-- config-reference:end -->", readme, re.S)
+    assert match, "README.md lacks the config reference markers"
+    assert match.group(1) == markdown_table(), "regenerate with: python scripts/config_reference.py markdown"

@@ -1,0 +1,259 @@
+"""The whole program, run for each committed stack file under mocks: what each target declares."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.program import ProgramRun, run_program
+
+CONTAINER = "docker:index/container:Container"
+IMAGE = "docker:index/image:Image"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+SERVICE = "kubernetes:core/v1:Service"
+CONFIGMAP = "kubernetes:core/v1:ConfigMap"
+COMPONENT_TYPES = {
+    "geostack:qgis:QgisServerImage",
+    "geostack:qgis:QgisFcgiServer",
+    "geostack:proxy:NginxProxy",
+    "geostack:targets:DockerTarget",
+    "geostack:targets:Microk8sTarget",
+    "geostack:targets:EksTarget",
+}
+
+
+def env_of_container(container: dict) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("env", [])}
+
+
+def pod_container(run: ProgramRun, name: str) -> dict:
+    deployment = run.one(DEPLOYMENT, f"{name}-deployment")
+    return deployment.inputs["spec"]["template"]["spec"]["containers"][0]
+
+
+def fastcgi_pass(config: str) -> str:
+    match = re.search(r"fastcgi_pass\s+([^;]+);", config)
+    assert match, "no fastcgi_pass in the rendered config"
+    return match.group(1)
+
+
+def test_types_per_target(stack_runs):
+    kinds = {stack: {r.type for r in run.resources} for stack, run in stack_runs.items()}
+    assert {CONTAINER, IMAGE, "docker:index/network:Network"} <= kinds["dev"]
+    assert not any(t.startswith("kubernetes:") or t.startswith("aws:") for t in kinds["dev"])
+    for stack in ("staging", "prod"):
+        assert {DEPLOYMENT, SERVICE, CONFIGMAP, "kubernetes:core/v1:Namespace", IMAGE} <= kinds[stack]
+        assert CONTAINER not in kinds[stack]
+    assert not any(t.startswith("aws:") for t in kinds["staging"])
+    assert {"aws:ecr/repository:Repository", "aws:ecr/lifecyclePolicy:LifecyclePolicy"} <= kinds["prod"]
+
+
+def test_every_resource_sits_under_a_component(stack_runs):
+    for stack, run in stack_runs.items():
+        for resource in run.resources:
+            if resource.type in COMPONENT_TYPES:
+                continue
+            parent_type = resource.parent.split("::")[2].split("$")[-1] if resource.parent else ""
+            assert parent_type in COMPONENT_TYPES, f"{stack}: {resource.type} {resource.name} has parent {parent_type!r}"
+
+
+def test_dev_builds_locally_and_runs_the_local_tag(stack_runs):
+    run = stack_runs["dev"]
+    image = run.one(IMAGE)
+    assert image.inputs["skipPush"] is True
+    assert image.inputs["build"]["context"] == "docker/qgis-server"
+    assert image.inputs["build"]["dockerfile"] == "docker/qgis-server/Dockerfile"
+    assert re.fullmatch(r"geostack/qgis-server:[0-9a-f]{12}", image.inputs["imageName"])
+    qgis = run.one(CONTAINER, "qgis-server")
+    assert qgis.inputs["image"] == image.inputs["imageName"]
+    assert run.outputs["imageRef"] == image.inputs["imageName"]
+
+
+def test_staging_pushes_to_the_microk8s_registry_and_runs_the_digest(stack_runs):
+    run = stack_runs["staging"]
+    image = run.one(IMAGE)
+    assert image.inputs["imageName"].startswith("localhost:32000/geostack/qgis-server:")
+    assert image.inputs["registry"]["server"] == "localhost:32000"
+    assert image.inputs.get("skipPush") is not True
+    container = pod_container(run, "qgis-server")
+    assert re.fullmatch(r"localhost:32000/geostack/qgis-server@sha256:[0-9a-f]{64}", container["image"])
+    assert run.outputs["imageRef"] == container["image"]
+
+
+def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
+    run = stack_runs["prod"]
+    repository = run.one("aws:ecr/repository:Repository")
+    assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repository.inputs["forceDelete"] is False, "production keeps images when destroying"
+    assert repository.protect is True
+    policy = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert '"countNumber": 10' in policy.inputs["policy"]
+    image = run.one(IMAGE)
+    assert image.inputs["imageName"].startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/geostack/qgis-server:")
+    assert image.inputs["registry"]["username"] == "AWS"
+    assert "registry" in image.secret_inputs, "the ECR token must travel as a secret"
+    container = pod_container(run, "qgis-server")
+    assert container["image"].startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/geostack/qgis-server@sha256:")
+
+
+def test_no_image_is_latest_or_untagged(stack_runs):
+    for stack, run in stack_runs.items():
+        images = [r.inputs["image"] for r in run.of_type(CONTAINER)]
+        images += [c["image"] for r in run.of_type(DEPLOYMENT) for c in r.inputs["spec"]["template"]["spec"]["containers"]]
+        assert images, stack
+        for image in images:
+            last = image.rsplit("/", 1)[-1]
+            assert "@sha256:" in image or (":" in last and not last.endswith(":latest")), f"{stack}: {image}"
+
+
+def test_docker_fastcgi_pass_names_the_qgis_alias_and_port(stack_runs):
+    run = stack_runs["dev"]
+    qgis = run.one(CONTAINER, "qgis-server")
+    nginx = run.one(CONTAINER, "qgis-nginx")
+    alias = qgis.inputs["networksAdvanced"][0]["aliases"][0]
+    port = env_of_container({"env": [dict(zip(("name", "value"), e.split("=", 1))) for e in qgis.inputs["envs"]]})["QGIS_FCGI_PORT"]
+    config = nginx.inputs["uploads"][0]["content"]
+    assert nginx.inputs["uploads"][0]["file"] == "/etc/nginx/nginx.conf"
+    assert fastcgi_pass(config) == f"{alias}:{port}" == "qgis-server:5555"
+    assert nginx.inputs["networksAdvanced"][0]["name"] == qgis.inputs["networksAdvanced"][0]["name"]
+    assert nginx.inputs["ports"] == [{"internal": 8080, "external": 8080, "ip": "127.0.0.1"}]
+    assert qgis.inputs["restart"] == "unless-stopped"
+    assert "ports" not in qgis.inputs or qgis.inputs["ports"] == [], "FastCGI is not published on the host"
+
+
+def test_docker_project_data_is_a_read_only_bind_mount(stack_runs):
+    from tests.program import PROJECT_ROOT
+
+    qgis = stack_runs["dev"].one(CONTAINER, "qgis-server")
+    assert qgis.inputs["volumes"] == [{"hostPath": str(PROJECT_ROOT / "data"), "containerPath": "/data", "readOnly": True}]
+    env = dict(e.split("=", 1) for e in qgis.inputs["envs"])
+    assert env["QGIS_PROJECT_FILE"] == "/data/sample.qgs"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_kubernetes_fastcgi_pass_names_the_qgis_service_and_port(stack_runs, stack):
+    run = stack_runs[stack]
+    service = run.one(SERVICE, "qgis-server-service")
+    assert service.inputs["spec"]["type"] == "ClusterIP"
+    config = run.one(CONFIGMAP, "qgis-nginx-files").inputs["data"]["nginx.conf"]
+    port = int(service.inputs["spec"]["ports"][0]["port"])
+    assert fastcgi_pass(config) == f"{service.inputs['metadata']['name']}:{port}" == "qgis-server:5555"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_kubernetes_qgis_probes_and_resources(stack_runs, stack):
+    container = pod_container(stack_runs[stack], "qgis-server")
+    assert container["livenessProbe"]["tcpSocket"] == {"port": 5555}
+    assert container["readinessProbe"]["exec"]["command"] == ["/usr/local/bin/qgis-healthcheck"]
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"},
+                                      "limits": {"cpu": "2", "memory": "2Gi"}}
+    assert container["ports"] == [{"name": "fcgi", "containerPort": 5555}]
+
+
+def test_qgis_env_carries_the_tuning_knobs():
+    run = run_program("staging", {
+        "geostack:qgis.processes": "3", "geostack:qgis.parallelRendering": "true",
+        "geostack:qgis.maxThreads": "4", "geostack:qgis.maxCacheLayers": "250",
+        "geostack:qgis.ignoreBadLayers": "false", "geostack:qgis.trustLayerMetadata": "false",
+        "geostack:qgis.logLevel": "0", "geostack:qgis.fcgiPort": "6000",
+    })
+    env = env_of_container(pod_container(run, "qgis-server"))
+    assert env == {
+        "QGIS_PROJECT_FILE": "/data/sample.qgs",
+        "QGIS_FCGI_PORT": "6000",
+        "QGIS_FCGI_PROCESSES": "3",
+        "QGIS_SERVER_LOG_STDERR": "1",
+        "QGIS_SERVER_LOG_LEVEL": "0",
+        "QGIS_SERVER_PARALLEL_RENDERING": "true",
+        "QGIS_SERVER_MAX_THREADS": "4",
+        "MAX_CACHE_LAYERS": "250",
+        "QGIS_SERVER_IGNORE_BAD_LAYERS": "false",
+        "QGIS_SERVER_TRUST_LAYER_METADATA": "false",
+    }
+    config = run.one(CONFIGMAP, "qgis-nginx-files").inputs["data"]["nginx.conf"]
+    assert fastcgi_pass(config) == "qgis-server:6000"
+
+
+def test_kubernetes_project_data_from_a_configmap_of_the_data_directory(stack_runs):
+    run = stack_runs["staging"]
+    data = run.one(CONFIGMAP, "qgis-server-data-0")
+    assert set(data.inputs["data"]) == {"sample.qgs", "parks.geojson", "sites.geojson"}
+    pod = run.one(DEPLOYMENT, "qgis-server-deployment").inputs["spec"]["template"]
+    volume = next(v for v in pod["spec"]["volumes"] if "configMap" in v)
+    assert volume["configMap"]["name"] == "qgis-server-data-0"
+    mount = next(m for m in pod["spec"]["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
+    assert mount == {"name": volume["name"], "mountPath": "/data", "readOnly": True}
+    assert "geostack/data-0-checksum" in pod["metadata"]["annotations"]
+
+
+def test_kubernetes_project_data_from_an_existing_claim():
+    run = run_program("staging", {"geostack:qgis.dataClaim": "qgis-projects", "geostack:qgis.projectFile": "city/city.qgz"})
+    assert not [r for r in run.of_type(CONFIGMAP) if r.name.startswith("qgis-server-data")]
+    container = pod_container(run, "qgis-server")
+    pod = run.one(DEPLOYMENT, "qgis-server-deployment").inputs["spec"]["template"]["spec"]
+    assert {"name": "data-0", "persistentVolumeClaim": {"claimName": "qgis-projects", "readOnly": True}} in pod["volumes"]
+    assert env_of_container(container)["QGIS_PROJECT_FILE"] == "/data/city/city.qgz"
+
+
+def test_exposure_per_target(stack_runs):
+    staging = stack_runs["staging"].one(SERVICE, "qgis-nginx-service").inputs["spec"]
+    assert staging["type"] == "NodePort"
+    assert staging["ports"] == [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080}]
+    prod = stack_runs["prod"].one(SERVICE, "qgis-nginx-service").inputs["spec"]
+    assert prod["type"] == "LoadBalancer"
+    assert prod["ports"] == [{"name": "http", "port": 80, "targetPort": 8080}]
+
+
+def test_nginx_pods_roll_when_the_config_changes():
+    def checksum(path: str) -> str:
+        run = run_program("staging", {"geostack:nginx.path": path})
+        template = run.one(DEPLOYMENT, "qgis-nginx-deployment").inputs["spec"]["template"]
+        return template["metadata"]["annotations"]["geostack/files-checksum"]
+
+    assert checksum("/qgis-server") != checksum("/ows")
+
+
+def test_nginx_config_is_mounted_over_the_image_default(stack_runs):
+    container = pod_container(stack_runs["staging"], "qgis-nginx")
+    assert {"name": "files", "mountPath": "/etc/nginx/nginx.conf", "subPath": "nginx.conf",
+            "readOnly": True} in container["volumeMounts"]
+    assert container["command"][:3] == ["nginx", "-c", "/etc/nginx/nginx.conf"]
+
+
+def test_stack_outputs(stack_runs):
+    expected = {
+        "dev": ("docker", "http://localhost:8080/qgis-server?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"),
+        "staging": ("microk8s", "http://localhost:30080/qgis-server?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"),
+        "prod": ("eks", "http://qgis-0123.elb.eu-west-1.amazonaws.com/qgis-server?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"),
+    }
+    for stack, (target, url) in expected.items():
+        outputs = stack_runs[stack].outputs
+        assert outputs["target"] == target
+        assert outputs["wmsCapabilitiesUrl"] == url
+        assert outputs["imageRef"]
+
+
+def test_eks_provider_uses_the_named_cluster_with_exec_tokens(stack_runs):
+    import json
+
+    provider = stack_runs["prod"].one("pulumi:providers:kubernetes")
+    kubeconfig = json.loads(provider.inputs["kubeconfig"])
+    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://ABC123.gr7.eu-west-1.eks.amazonaws.com"
+    user = kubeconfig["users"][0]["user"]
+    assert user["exec"]["command"] == "aws"
+    assert user["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "geostack-prod"]
+
+
+def test_microk8s_provider_uses_the_configured_context(stack_runs):
+    provider = stack_runs["staging"].one("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "microk8s"
+    for resource in stack_runs["staging"].resources:
+        if resource.type.startswith("kubernetes:"):
+            assert resource.provider.startswith(provider.urn), f"{resource.name} uses another provider"
+
+
+def test_namespace_comes_from_config():
+    run = run_program("staging", {"geostack:kubernetes.namespace": "maps"})
+    assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "maps"
+    for resource in run.of_type(DEPLOYMENT) + run.of_type(SERVICE) + run.of_type(CONFIGMAP):
+        assert resource.inputs["metadata"]["namespace"] == "maps"
