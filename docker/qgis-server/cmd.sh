@@ -6,17 +6,22 @@ set -euo pipefail
 
 [[ "${DEBUG:-0}" == "1" ]] && env
 
-# CPUs this container may use: its cgroup quota if it has one, else the visible cores.
+# CPUs this container may use: its cgroup CPU quota (v2 or v1) if it has one,
+# else the cores it may be scheduled on. Never fewer than one.
 cpu_count() {
-  local quota period
+  local quota="max" period=100000
   if [[ -r /sys/fs/cgroup/cpu.max ]]; then
     read -r quota period < /sys/fs/cgroup/cpu.max
-    if [[ "$quota" != "max" ]]; then
-      echo $(( (quota + period - 1) / period ))
-      return
-    fi
+  elif [[ -r /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]]; then
+    quota="$(< /sys/fs/cgroup/cpu/cpu.cfs_quota_us)"
+    period="$(< /sys/fs/cgroup/cpu/cpu.cfs_period_us)"
+    [[ "$quota" == "-1" ]] && quota="max"
   fi
-  nproc
+  if [[ "$quota" != "max" && "$period" -gt 0 ]]; then
+    echo $(( (quota + period - 1) / period ))
+  else
+    nproc
+  fi
 }
 
 port="${QGIS_FCGI_PORT:-5555}"

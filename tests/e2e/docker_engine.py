@@ -1,0 +1,128 @@
+"""A Docker engine for the tests, and the base images no registry can give us.
+
+`docker_engine()` uses an engine that already answers (DOCKER_HOST or the default
+socket); otherwise it starts Debian's dockerd with a private data root, exec root and
+socket in a temp dir, and stops it and deletes its data at the end.
+
+`debian:bookworm-slim` is made with debootstrap and `docker import`; the root
+filesystem tarball is cached in ~/.cache/geostack so later runs on the same machine
+import it in seconds instead of bootstrapping again.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterator
+
+import docker
+from docker.errors import DockerException, ImageNotFound
+
+from tests.program import PROJECT_ROOT
+
+BASE_IMAGE = "debian:bookworm-slim"
+DEBIAN_MIRROR = os.environ.get("GEOSTACK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "geostack"
+BASE_TARBALL = CACHE_DIR / "debian-bookworm-minbase.tar"
+NGINX_STAND_IN = PROJECT_ROOT / "tests" / "e2e" / "images" / "nginx-debian"
+
+
+def _answering_client() -> docker.DockerClient | None:
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+        return client
+    except DockerException:
+        return None
+
+
+@contextlib.contextmanager
+def docker_engine() -> Iterator[docker.DockerClient]:
+    """A client for a working engine; a private dockerd when none answers."""
+    client = _answering_client()
+    if client is not None:
+        yield client
+        return
+    root = Path(tempfile.mkdtemp(prefix="geostack-dockerd-"))
+    socket = root / "docker.sock"
+    log = open(root / "dockerd.log", "wb")
+    process = subprocess.Popen(
+        ["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
+         "--pidfile", str(root / "dockerd.pid"), "-H", f"unix://{socket}", "--storage-driver=overlay2"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        client = docker.DockerClient(base_url=f"unix://{socket}", timeout=300)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.ping()
+                break
+            except DockerException:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("dockerd did not start:\n" + (root / "dockerd.log").read_text()[-3000:])
+                time.sleep(0.5)
+        previous = os.environ.get("DOCKER_HOST")
+        os.environ["DOCKER_HOST"] = f"unix://{socket}"
+        try:
+            yield client
+        finally:
+            if previous is None:
+                os.environ.pop("DOCKER_HOST", None)
+            else:
+                os.environ["DOCKER_HOST"] = previous
+            client.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        # Overlay mounts must be gone before the data can be removed.
+        subprocess.run(["umount", "-R", str(root / "exec")], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def has_image(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.images.get(name)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def _bootstrap_base_tarball() -> None:
+    """debootstrap a minimal bookworm, trimmed like the official slim image, into the cache."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="geostack-rootfs-") as work:
+        rootfs = Path(work) / "rootfs"
+        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR],
+                       check=True, capture_output=True)
+        for trimmed in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(rootfs / trimmed, ignore_errors=True)
+            (rootfs / trimmed).mkdir(parents=True, exist_ok=True)
+        partial = BASE_TARBALL.with_suffix(".partial")
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
+        partial.rename(BASE_TARBALL)
+
+
+def ensure_base_image(client: docker.DockerClient) -> None:
+    """`debian:bookworm-slim` in the engine: already there, from the cache, or bootstrapped."""
+    if has_image(client, BASE_IMAGE):
+        return
+    if not BASE_TARBALL.exists():
+        _bootstrap_base_tarball()
+    repository, tag = BASE_IMAGE.split(":")
+    with open(BASE_TARBALL, "rb") as tarball:
+        client.api.import_image_from_data(tarball.read(), repository=repository, tag=tag)
+
+
+def ensure_nginx_image(client: docker.DockerClient, name: str) -> None:
+    """The configured nginx image name, built from Debian's nginx when the engine lacks it."""
+    if not has_image(client, name):
+        client.images.build(path=str(NGINX_STAND_IN), tag=name, rm=True, forcerm=True)
