@@ -8,9 +8,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-# Real QGIS Server and nginx for the end-to-end tests; shellcheck comes from PyPI.
+# Real QGIS Server and nginx for the loopback tests; a Docker engine and debootstrap
+# for the Docker tests (no registry is needed: base images are bootstrapped locally).
+# shellcheck comes from PyPI.
 DEBIAN_PACKAGES=(
   qgis-server spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
+  docker.io debootstrap
   python3-venv
 )
 

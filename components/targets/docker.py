@@ -120,7 +120,9 @@ class DockerTarget(Target):
             # Dependents are created only once this container reports healthy.
             wait=healthcheck is not None,
             wait_timeout=180,
-            read_only=True,
+            # The engine refuses uploads into a read-only root filesystem, so a workload
+            # that gets files keeps a writable one (its scratch dirs are tmpfs either way).
+            read_only=not workload.files,
             tmpfs={path: "rw,nosuid,nodev,size=256m" for path in workload.writable_paths},
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             security_opts=["no-new-privileges:true"],

@@ -257,3 +257,15 @@ def test_namespace_comes_from_config():
     assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "maps"
     for resource in run.of_type(DEPLOYMENT) + run.of_type(SERVICE) + run.of_type(CONFIGMAP):
         assert resource.inputs["metadata"]["namespace"] == "maps"
+
+
+def test_docker_root_filesystem_is_read_only_unless_files_are_uploaded(stack_runs):
+    run = stack_runs["dev"]
+    assert run.one(CONTAINER, "qgis-server").inputs["readOnly"] is True
+    nginx = run.one(CONTAINER, "qgis-nginx").inputs
+    assert nginx["uploads"] and nginx["readOnly"] is False
+    for name in ("qgis-server", "qgis-nginx"):
+        inputs = run.one(CONTAINER, name).inputs
+        assert inputs["capabilities"] == {"drops": ["ALL"]}
+        assert inputs["securityOpts"] == ["no-new-privileges:true"]
+        assert "/tmp" in inputs["tmpfs"]

@@ -1,0 +1,172 @@
+"""The dev stack for real: the image built from the repo's Dockerfile, the declared containers
+created on a Docker engine exactly as declared, and maps served through nginx's published port.
+
+The only config change from Pulumi.dev.yaml is `geostack:qgis.processes: 2`, so the test
+can prove that two workers serve in parallel; host ports are swapped for free ones.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.docker_engine import docker_engine, ensure_base_image, ensure_nginx_image
+from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
+from tests.e2e.local_stack import free_port, wait_until
+from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_layer_names,
+                                  feature_info_at_riverside_park, get_map)
+from tests.program import PROJECT_ROOT, run_program
+
+FIGURES = PROJECT_ROOT / "build" / "figures" / "docker.json"
+PROCESSES = 2
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with docker_engine() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def deployed(engine):
+    run = run_program("dev", {"geostack:qgis.processes": str(PROCESSES)})
+    nginx = run.one(CONTAINER, "qgis-nginx")
+    ensure_base_image(engine)
+    ensure_nginx_image(engine, nginx.inputs["image"])
+    declared_port = int(nginx.inputs["ports"][0]["external"])
+    realizer = DockerRealizer(engine, run, host_ports={declared_port: free_port()})
+    figures: dict[str, float] = {}
+    try:
+        realizer.realize()
+        url = f"http://127.0.0.1:{realizer.host_ports[declared_port]}{run_program_path(run)}"
+        wait_until(lambda: _capabilities_ok(url), timeout=60, what="WMS through nginx")
+        yield {"realizer": realizer, "run": run, "url": url, "figures": figures}
+    finally:
+        realizer.destroy()
+        figures.update({key: round(value, 1) for key, value in realizer.timings.items()})
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+
+
+def run_program_path(run) -> str:
+    return run.outputs["wmsCapabilitiesUrl"].split("?")[0].split(":8080", 1)[1]
+
+
+def _capabilities_ok(url: str) -> bool:
+    try:
+        return "parks" in capabilities_layer_names(url)
+    except (AssertionError, OSError):
+        return False
+
+
+def qgis_container(deployed):
+    realizer = deployed["realizer"]
+    return realizer.client.containers.get(realizer.containers["qgis-server"])
+
+
+def worker_pids(container) -> list[int]:
+    """Host PIDs of the QGIS FastCGI workers (not multiwatch or xvfb-run, whose args name the binary)."""
+    top = container.top(ps_args="-o pid,args")
+    return [int(pid) for pid, args in top["Processes"] if args.startswith("/usr/lib/cgi-bin/qgis_mapserv.fcgi")]
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_image_is_built_from_the_repos_dockerfile(deployed):
+    realizer = deployed["realizer"]
+    image = realizer.client.images.get(realizer.images["qgis-image-build"])
+    config = image.attrs["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["/usr/bin/tini", "-g", "--"]
+    assert config["Cmd"] == ["/usr/local/bin/qgis-server-cmd"]
+    assert ":latest" not in realizer.images["qgis-image-build"]
+    deployed["figures"]["image_size_mb"] = round(image.attrs["Size"] / 1e6)
+
+
+def test_get_capabilities_lists_the_sample_layers(deployed):
+    assert {"parks", "sites"} <= capabilities_layer_names(deployed["url"])
+
+
+def test_get_map_draws_the_features(deployed):
+    assert_map_draws_features(deployed["url"])
+
+
+def test_get_feature_info_returns_attributes(deployed):
+    assert feature_info_at_riverside_park(deployed["url"]) == [RIVERSIDE_PARK]
+
+
+def test_qgis_runs_as_non_root(deployed):
+    container = qgis_container(deployed)
+    assert container.exec_run(["id", "-u"]).output.decode().strip() == "10001"
+    users = [row[1] for row in container.top(ps_args="-o pid,uid,args")["Processes"]]
+    assert users and all(uid == "10001" for uid in users), users
+
+
+def test_two_configured_workers_serve_in_parallel(deployed):
+    container = qgis_container(deployed)
+    env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    assert env["QGIS_FCGI_PROCESSES"] == str(PROCESSES)
+    workers = worker_pids(container)
+    assert len(workers) == PROCESSES, container.top(ps_args="-o pid,args")
+
+    def big_map() -> float:
+        start = time.monotonic()
+        status, _, _ = get_map(deployed["url"], size=2048)
+        assert status == 200
+        return time.monotonic() - start
+
+    big_map()  # warm both caches
+    single = min(big_map() for _ in range(3))
+    before = {pid: cpu_ticks(pid) for pid in workers}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=PROCESSES) as pool:
+        start = time.monotonic()
+        list(pool.map(lambda _: big_map(), range(PROCESSES * 2)))
+        together = time.monotonic() - start
+    used = {pid: cpu_ticks(pid) - before[pid] for pid in workers}
+    assert all(ticks > 0 for ticks in used.values()), f"a worker did no work: {used}"
+    # Four requests on two workers take about two single-request times, not four.
+    assert together < 3.2 * single, f"{together:.2f}s for 4 requests vs {single:.2f}s for one: not parallel"
+
+
+def test_killed_server_is_restarted_by_the_restart_policy(deployed):
+    container = qgis_container(deployed)
+    restarts = container.attrs["RestartCount"]
+    # As the qgis user, -1 signals every process it owns except PID 1 (tini): the whole server.
+    container.exec_run(["bash", "-c", "kill -KILL -1"], user="10001")
+    api = deployed["realizer"].client.api
+    wait_until(lambda: api.inspect_container(container.id)["RestartCount"] > restarts, timeout=30, what="restart")
+    wait_until(lambda: _capabilities_ok(deployed["url"]), timeout=30, what="WMS after restart")
+    answered = datetime.datetime.now(datetime.timezone.utc)
+    started = api.inspect_container(container.id)["State"]["StartedAt"]
+    started_at = datetime.datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
+    deployed["figures"]["container_start_to_first_capabilities_s"] = round((answered - started_at).total_seconds(), 1)
+
+
+def test_docker_stop_is_prompt_because_signals_reach_the_server(deployed):
+    container = qgis_container(deployed)
+    start = time.monotonic()
+    container.stop(timeout=20)
+    elapsed = time.monotonic() - start
+    container.reload()
+    assert elapsed < 5, f"docker stop took {elapsed:.1f}s: SIGTERM did not reach the server"
+    assert container.attrs["State"]["ExitCode"] != 137, "the server had to be SIGKILLed"
+    deployed["figures"]["docker_stop_s"] = round(elapsed, 1)
+
+
+def test_everything_created_is_removed(deployed):
+    realizer = deployed["realizer"]
+    created = list(realizer.created)
+    assert {kind for kind, _ in created} == {"network", "image", "container"}
+    realizer.destroy()
+    client = realizer.client
+    names = [c.name for c in client.containers.list(all=True)]
+    assert not [n for n in names if n.startswith("geostack-dev-")], names
+    assert not [n for n in client.networks.list() if n.name == "geostack-dev"]
+    assert not client.images.list(name=realizer.images["qgis-image-build"])
