@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 # Real QGIS Server and nginx for the loopback tests; a Docker engine and debootstrap
 # for the Docker tests (no registry is needed: base images are bootstrapped locally).
-# shellcheck comes from PyPI.
+# (ShellCheck itself is installed from PyPI.)
 DEBIAN_PACKAGES=(
   qgis-server spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
   docker.io debootstrap

@@ -36,7 +36,7 @@ def _answering_client() -> docker.DockerClient | None:
         client = docker.from_env(timeout=300)
         client.ping()
         return client
-    except DockerException:
+    except (DockerException, OSError):  # requests' connection errors are OSErrors
         return None
 
 
@@ -61,7 +61,7 @@ def docker_engine() -> Iterator[docker.DockerClient]:
             try:
                 client.ping()
                 break
-            except DockerException:
+            except (DockerException, OSError):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("dockerd did not start:\n" + (root / "dockerd.log").read_text()[-3000:])
                 time.sleep(0.5)
