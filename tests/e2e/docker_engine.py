@@ -55,10 +55,11 @@ def docker_engine() -> Iterator[docker.DockerClient]:
          "--pidfile", str(root / "dockerd.pid"), "-H", f"unix://{socket}", "--storage-driver=overlay2"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        client = docker.DockerClient(base_url=f"unix://{socket}", timeout=300)
         deadline = time.monotonic() + 60
         while True:
             try:
+                # The client asks the engine for its API version as it is constructed.
+                client = docker.DockerClient(base_url=f"unix://{socket}", timeout=300)
                 client.ping()
                 break
             except (DockerException, OSError):
