@@ -90,6 +90,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kubernetes.namespace", Text(_DNS_LABEL, "a DNS label (lowercase letters, digits, '-')",
                                          forbidden=("default",)),
             "geostack", "Kubernetes namespace the stack creates and deploys into."),
+    Setting("kubernetes.waitImage", Text(_IMAGE_REF, "a pinned image reference with nc, such as busybox:1.36.1",
+                                         forbidden_suffixes=(":latest",), require_tag=True),
+            "busybox:1.36.1", "Kubernetes: image of the init containers that wait for a dependency's port."),
     Setting("microk8s.kubeconfig", Text(r".*", "a file path", allow_empty=True), "",
             "microk8s: kubeconfig file (e.g. the output of `microk8s config`); empty uses $KUBECONFIG or ~/.kube/config."),
     Setting("microk8s.context", Text(r".*", "a kubeconfig context name", allow_empty=True), "microk8s",
@@ -99,11 +102,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("microk8s.host", Text(r"[A-Za-z0-9.:-]+", "a host name or address"), "localhost",
             "microk8s: host name of the node, used in the service URL output."),
     Setting("microk8s.nodePort", Integer(30000, 32767), 30080, "microk8s: NodePort that exposes nginx."),
+    Setting("microk8s.storageClass", Text(_DNS_LABEL, "a storage class name"), "microk8s-hostpath",
+            "microk8s: storage class of every claim (the hostpath addon also serves ReadWriteMany on one node)."),
     Setting("eks.clusterName", Text(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name", allow_empty=True), "",
             "EKS: name of the existing cluster to deploy into (required when target is eks)."),
     Setting("eks.region", Text(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1", allow_empty=True), "",
             "EKS: AWS region of the cluster and ECR repository; empty uses aws:region."),
     Setting("eks.ecrKeepImages", Integer(1, 1000), 10, "EKS: images the ECR lifecycle policy keeps."),
+    Setting("eks.storageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
+            "EKS: storage class of single-writer claims (EBS); empty uses the cluster default."),
+    Setting("eks.sharedStorageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
+            "EKS: ReadWriteMany storage class (EFS, via the EFS CSI driver) for volumes GeoNode's services share."),
 )
 
 # etcd caps an object at 1 MiB; leave room for the ConfigMap's own metadata.
@@ -161,6 +170,7 @@ class Microk8sSettings:
     registry: str
     host: str
     node_port: int
+    storage_class: str
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,8 @@ class EksSettings:
     cluster_name: str
     region: str
     ecr_keep_images: int
+    storage_class: str
+    shared_storage_class: str
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,7 @@ class StackSettings:
     target: str
     production: bool
     namespace: str
+    wait_image: str
     qgis: QgisSettings
     nginx: NginxSettings
     docker: DockerSettings
@@ -307,6 +320,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         target=v["target"],
         production=v["production"],
         namespace=v["kubernetes.namespace"],
+        wait_image=v["kubernetes.waitImage"],
         qgis=QgisSettings(
             image_repository=v["qgis.imageRepository"],
             image_tag=v["qgis.imageTag"],
@@ -338,11 +352,14 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             registry=v["microk8s.registry"],
             host=v["microk8s.host"],
             node_port=v["microk8s.nodePort"],
+            storage_class=v["microk8s.storageClass"],
         ),
         eks=EksSettings(
             cluster_name=v["eks.clusterName"],
             region=v["eks.region"],
             ecr_keep_images=v["eks.ecrKeepImages"],
+            storage_class=v["eks.storageClass"],
+            shared_storage_class=v["eks.sharedStorageClass"],
         ),
     )
 

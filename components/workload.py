@@ -36,8 +36,16 @@ class CommandCheck:
 
 
 @dataclass(frozen=True)
+class HttpCheck:
+    """Healthy when GET `path` on `port` answers 2xx/3xx (Docker runs curl inside the container)."""
+
+    path: str
+    port: int
+
+
+@dataclass(frozen=True)
 class Probe:
-    check: Union[TcpCheck, CommandCheck]
+    check: Union[TcpCheck, CommandCheck, HttpCheck]
     initial_delay_seconds: int = 5
     period_seconds: int = 10
     timeout_seconds: int = 5
@@ -66,6 +74,31 @@ class ClaimMount:
 
     claim_name: str
     mount_path: str
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """Persistent storage a component asks its target for."""
+
+    name: str  # Docker volume / PersistentVolumeClaim name
+    size: str  # Kubernetes quantity, e.g. 10Gi
+    shared: bool = False  # mounted by several workloads at once: ReadWriteMany on Kubernetes
+    protect: bool = False  # production data: `pulumi destroy` must not delete it
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A created volume; `ref` is its name on the target, an Output so mounts wait for it."""
+
+    spec: VolumeSpec
+    ref: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    volume: Volume
+    mount_path: str
+    read_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,7 +133,8 @@ class Workload:
     env: Mapping[str, str] = field(default_factory=dict)
     command: Optional[tuple[str, ...]] = None  # replaces the image's CMD
     files: tuple[ConfigFile, ...] = ()
-    mounts: tuple[Union[DirectoryMount, ClaimMount], ...] = ()
+    mounts: tuple[Union[DirectoryMount, ClaimMount, VolumeMount], ...] = ()
+    secret_env: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)  # never a plain env literal
     liveness: Optional[Probe] = None
     readiness: Optional[Probe] = None
     replicas: int = 1
@@ -108,6 +142,13 @@ class Workload:
     user: Optional[int] = None  # numeric UID the processes run as
     writable_paths: tuple[str, ...] = ()  # scratch dirs; the rest of the root filesystem is read-only
     expose: Optional[Exposure] = None
+    entrypoint: Optional[tuple[str, ...]] = None  # replaces the image's ENTRYPOINT
+    # Start only once these are ready: Docker creates this after their healthchecks pass;
+    # Kubernetes adds init containers that wait for their ports (or depends on a finished task).
+    after: tuple["DeployedWorkload", ...] = ()
+    # A task runs to completion once per rollout (a Kubernetes Job, a one-shot container),
+    # e.g. database migrations that must not run in every replica.
+    task: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +158,8 @@ class DeployedWorkload:
     host: pulumi.Output[str]  # DNS name peers use (Service name / network alias)
     port: int  # first declared port
     public_url: Optional[pulumi.Output[str]] = None  # base URL when exposed, e.g. http://localhost:8080
+    resources: tuple[pulumi.Resource, ...] = ()  # what dependents wait for
+    task: bool = False
 
 
 @dataclass(frozen=True)

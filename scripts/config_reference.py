@@ -2,6 +2,7 @@
 
     python scripts/config_reference.py pulumi-yaml   # the `config:` block of Pulumi.yaml
     python scripts/config_reference.py markdown      # the README's config reference table
+    python scripts/config_reference.py write         # rewrite both in Pulumi.yaml and README.md
 
 Tests compare both with the committed files, so the docs cannot drift from the code.
 """
@@ -45,11 +46,27 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+README_START, README_END = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+
+
+def write_files() -> None:
+    pulumi_yaml = PROJECT_ROOT / "Pulumi.yaml"
+    head = pulumi_yaml.read_text().split("\nconfig:\n", 1)[0]
+    pulumi_yaml.write_text(head + "\n" + pulumi_yaml_config())
+    readme = PROJECT_ROOT / "README.md"
+    before, rest = readme.read_text().split(README_START, 1)
+    after = rest.split(README_END, 1)[1]
+    readme.write_text(before + README_START + markdown_table() + README_END + after)
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "pulumi-yaml":
         sys.stdout.write(pulumi_yaml_config())
     elif mode == "markdown":
         sys.stdout.write(markdown_table())
+    elif mode == "write":
+        write_files()
     else:
-        sys.exit("usage: config_reference.py pulumi-yaml|markdown")
+        sys.exit("usage: config_reference.py pulumi-yaml|markdown|write")

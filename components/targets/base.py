@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pulumi
 
-from components.workload import DeployedWorkload, ImageBuild, Workload
+from components.workload import DeployedWorkload, ImageBuild, Volume, VolumeSpec, Workload
 
 
 class Target(pulumi.ComponentResource, ABC):
@@ -24,6 +24,10 @@ class Target(pulumi.ComponentResource, ABC):
     @abstractmethod
     def deploy(self, workload: Workload, parent: pulumi.Resource) -> DeployedWorkload:
         """Create what runs `workload`, parented to `parent`."""
+
+    @abstractmethod
+    def create_volume(self, spec: VolumeSpec, parent: pulumi.Resource) -> Volume:
+        """Persistent storage (a Docker volume, a PersistentVolumeClaim), protected if `spec.protect`."""
 
     @abstractmethod
     def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:

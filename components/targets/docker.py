@@ -15,9 +15,13 @@ from components.workload import (
     CommandCheck,
     DeployedWorkload,
     DirectoryMount,
+    HttpCheck,
     ImageBuild,
     Probe,
     TcpCheck,
+    Volume,
+    VolumeMount,
+    VolumeSpec,
     Workload,
 )
 
@@ -30,6 +34,9 @@ def healthcheck_test(probe: Probe) -> list[str]:
     if isinstance(check, TcpCheck):
         # bash's /dev/tcp needs no extra tool in Debian-based images.
         return ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{check.port}"]
+    if isinstance(check, HttpCheck):
+        return ["CMD", "curl", "--fail", "--silent", "--output", "/dev/null",
+                f"http://127.0.0.1:{check.port}{check.path}"]
     raise TypeError(f"no Docker healthcheck for {check!r}")
 
 
@@ -54,6 +61,14 @@ class DockerTarget(Target):
         )
         self.register_outputs({"network": self.network.name})
 
+    def create_volume(self, spec: VolumeSpec, parent: pulumi.Resource) -> Volume:
+        volume = docker.Volume(
+            spec.name,
+            name=f"{self.prefix}-{spec.name}",
+            opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect),
+        )
+        return Volume(spec=spec, ref=volume.name)
+
     def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
         image = docker.Image(
             name,
@@ -75,7 +90,9 @@ class DockerTarget(Target):
         if workload.expose:
             public_url = pulumi.Output.concat(
                 "http://", _public_host(workload.expose.bind_address), ":", str(workload.expose.host_port))
-        return DeployedWorkload(host=host, port=workload.ports[0].number, public_url=public_url)
+        port = workload.ports[0].number if workload.ports else 0
+        return DeployedWorkload(host=host, port=port, public_url=public_url,
+                                resources=tuple(containers), task=workload.task)
 
     def _container(self, workload: Workload, replica: int, parent: pulumi.Resource) -> docker.Container:
         suffix = f"-{replica + 1}" if workload.replicas > 1 else ""
@@ -86,6 +103,9 @@ class DockerTarget(Target):
             if isinstance(mount, DirectoryMount):
                 volumes.append(docker.ContainerVolumeArgs(
                     host_path=str(mount.source), container_path=mount.mount_path, read_only=True))
+            elif isinstance(mount, VolumeMount):
+                volumes.append(docker.ContainerVolumeArgs(
+                    volume_name=mount.volume.ref, container_path=mount.mount_path, read_only=mount.read_only))
         ports = []
         if workload.expose:
             ports.append(docker.ContainerPortArgs(
@@ -94,7 +114,7 @@ class DockerTarget(Target):
                 ip=workload.expose.bind_address,
             ))
         healthcheck = None
-        if workload.readiness:
+        if workload.readiness and not workload.task:
             probe = workload.readiness
             healthcheck = docker.ContainerHealthcheckArgs(
                 tests=healthcheck_test(probe),
@@ -103,28 +123,39 @@ class DockerTarget(Target):
                 start_period=f"{probe.initial_delay_seconds}s",
                 retries=probe.failure_threshold,
             )
+        # Secrets stay Outputs marked secret, so they are encrypted in state and masked in diffs.
+        envs = [f"{key}={value}" for key, value in sorted(workload.env.items())]
+        envs += [pulumi.Output.secret(pulumi.Output.concat(key, "=", value))
+                 for key, value in sorted(workload.secret_env.items())]
+        lifecycle = (
+            # A task runs once to completion; dependents are created after it exits.
+            dict(restart="no", must_run=False, attach=True, logs=True) if workload.task
+            # Dependents are created only once this container reports healthy.
+            else dict(restart="unless-stopped", wait=healthcheck is not None, wait_timeout=300)
+        )
         return docker.Container(
             f"{workload.name}{suffix}",
             name=f"{self.prefix}-{workload.name}{suffix}",
             image=workload.image,
+            entrypoints=list(workload.entrypoint) if workload.entrypoint else None,
             command=list(workload.command) if workload.command else None,
-            envs=[f"{key}={value}" for key, value in sorted(workload.env.items())],
+            envs=envs,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(
                 name=self.network.name, aliases=[workload.name])],
             ports=ports,
             uploads=[docker.ContainerUploadArgs(file=f.path, content=f.content) for f in workload.files],
             volumes=volumes,
             user=str(workload.user) if workload.user is not None else None,
-            restart="unless-stopped",
             healthcheck=healthcheck,
-            # Dependents are created only once this container reports healthy.
-            wait=healthcheck is not None,
-            wait_timeout=180,
+            **lifecycle,
             # The engine refuses uploads into a read-only root filesystem, so a workload
             # that gets files keeps a writable one (its scratch dirs are tmpfs either way).
             read_only=not workload.files,
             tmpfs={path: "rw,nosuid,nodev,size=256m" for path in workload.writable_paths},
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             security_opts=["no-new-privileges:true"],
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[resource for dependency in workload.after for resource in dependency.resources],
+            ),
         )

@@ -49,11 +49,11 @@ class EksTarget(KubernetesTarget):
 
     kind = "eks"
 
-    def __init__(self, name: str, settings: EksSettings, namespace: str, stack: str, production: bool,
-                 opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, settings: EksSettings, namespace: str, stack: str, wait_image: str,
+                 production: bool, opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
         self.production = production
-        super().__init__("geostack:targets:EksTarget", name, namespace, stack, opts)
+        super().__init__("geostack:targets:EksTarget", name, namespace, stack, wait_image, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         self.aws_provider = aws.Provider(
@@ -69,6 +69,12 @@ class EksTarget(KubernetesTarget):
             lambda values: kubeconfig(self.settings.cluster_name, values[0], values[1][0]["data"],
                                       self.settings.region))
         return k8s.Provider(f"{name}-provider", kubeconfig=config, opts=pulumi.ResourceOptions(parent=self))
+
+    def storage_class(self, shared: bool) -> str | None:
+        # EBS volumes attach to one node; ReadWriteMany needs an EFS-backed class.
+        if shared:
+            return self.settings.shared_storage_class
+        return self.settings.storage_class or None
 
     def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
         aws_opts = pulumi.ResourceOptions(parent=parent, provider=self.aws_provider)

@@ -1,12 +1,13 @@
-"""The Kubernetes realizer: workloads become ConfigMaps, a Deployment and a Service.
+"""The Kubernetes realizer: each workload becomes a Deployment and a Service (or a Job for a
+task), with ConfigMaps for files and project data, a Secret for secret env, and PVCs.
 
-microk8s and EKS share all of this; they differ only in the provider, the registry
-and how outside traffic reaches an exposed Service (`service_exposure`,
-`public_url`), which their subclasses supply.
+microk8s and EKS share all of this; they differ only in the provider, the registry, the
+storage classes and how outside traffic reaches an exposed Service, which their
+subclasses supply.
 """
 from __future__ import annotations
 
-import re
+import hashlib
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any
@@ -14,79 +15,34 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import shipped_files
 from components.targets.base import Target, file_digest
+from components.targets.kubernetes_pods import (
+    container_spec,
+    directory_items,
+    labels,
+    selector,
+    wait_containers,
+)
 from components.workload import (
     ClaimMount,
-    CommandCheck,
     DeployedWorkload,
     DirectoryMount,
     Exposure,
-    Probe,
-    TcpCheck,
+    Volume,
+    VolumeMount,
+    VolumeSpec,
     Workload,
 )
 
-def labels(workload_name: str, stack: str) -> dict[str, str]:
-    """Recommended labels; the first two select the workload's pods."""
-    return {
-        "app.kubernetes.io/name": workload_name,
-        "app.kubernetes.io/instance": stack,
-        "app.kubernetes.io/part-of": "geostack",
-        "app.kubernetes.io/managed-by": "pulumi",
-    }
-
-
-def selector(workload_name: str, stack: str) -> dict[str, str]:
-    return {key: value for key, value in labels(workload_name, stack).items()
-            if key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}
-
-
-def directory_items(source: Path) -> tuple[dict[str, str], dict[str, str], list[dict[str, str]]]:
-    """A local directory as ConfigMap data: (text files, base64 binary files, key→path items).
-
-    ConfigMap keys cannot contain '/', so nested files get a flattened key and an
-    `items` entry that puts them back at their relative path.
-    """
-    import base64
-
-    text, binary, items = {}, {}, []
-    for path in shipped_files(source):
-        relative = path.relative_to(source).as_posix()
-        key = re.sub(r"[^-._a-zA-Z0-9]", "_", relative.replace("/", "__"))
-        raw = path.read_bytes()
-        try:
-            text[key] = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            binary[key] = base64.b64encode(raw).decode()
-        items.append({"key": key, "path": relative})
-    return text, binary, items
-
-
-def probe_spec(probe: Probe) -> dict[str, Any]:
-    check = probe.check
-    if isinstance(check, TcpCheck):
-        action = {"tcp_socket": {"port": check.port}}
-    elif isinstance(check, CommandCheck):
-        action = {"exec_": {"command": list(check.command)}}
-    else:
-        raise TypeError(f"no Kubernetes probe for {check!r}")
-    return {
-        **action,
-        "initial_delay_seconds": probe.initial_delay_seconds,
-        "period_seconds": probe.period_seconds,
-        "timeout_seconds": probe.timeout_seconds,
-        "failure_threshold": probe.failure_threshold,
-    }
-
 
 class KubernetesTarget(Target):
-    """Shared Kubernetes realizer; subclasses provide the provider and exposure."""
+    """Shared Kubernetes realizer; subclasses provide the provider, storage and exposure."""
 
-    def __init__(self, type_name: str, name: str, namespace: str, stack: str,
+    def __init__(self, type_name: str, name: str, namespace: str, stack: str, wait_image: str,
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_name, name, None, opts)
         self.stack = stack
+        self.wait_image = wait_image
         self.provider = self.create_provider(name)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -101,6 +57,10 @@ class KubernetesTarget(Target):
         """The Kubernetes provider for the cluster."""
 
     @abstractmethod
+    def storage_class(self, shared: bool) -> str | None:
+        """Storage class for a claim; `shared` claims need ReadWriteMany. None: the cluster default."""
+
+    @abstractmethod
     def service_exposure(self, expose: Exposure) -> dict[str, Any]:
         """Service spec fields that let outside traffic in (type, ports, annotations)."""
 
@@ -111,77 +71,110 @@ class KubernetesTarget(Target):
     def child_opts(self, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=parent, provider=self.provider, **extra)
 
+    def create_volume(self, spec: VolumeSpec, parent: pulumi.Resource) -> Volume:
+        claim_spec: dict[str, Any] = {
+            "access_modes": ["ReadWriteMany" if spec.shared else "ReadWriteOnce"],
+            "resources": {"requests": {"storage": spec.size}},
+        }
+        storage_class = self.storage_class(spec.shared)
+        if storage_class:
+            claim_spec["storage_class_name"] = storage_class
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            spec.name,
+            metadata={
+                "name": spec.name,
+                "namespace": self.namespace,
+                "labels": labels(spec.name, self.stack),
+                # With WaitForFirstConsumer storage classes a claim binds only once a pod uses
+                # it, so waiting for it to bind here would block the very pods that bind it.
+                "annotations": {"pulumi.com/skipAwait": "true"},
+            },
+            spec=claim_spec,
+            opts=self.child_opts(parent, protect=spec.protect),
+        )
+        return Volume(spec=spec, ref=claim.metadata.name)
+
     def deploy(self, workload: Workload, parent: pulumi.Resource) -> DeployedWorkload:
-        volumes, mounts, checksums = self._volumes(workload, parent)
+        volumes, mounts, annotations = self._volumes(workload, parent)
+        secret_name = self._secret(workload, parent)
         pod_labels = labels(workload.name, self.stack)
-        meta = {"name": workload.name, "namespace": self.namespace, "labels": pod_labels}
-        container = self._container(workload, mounts)
+        pod_spec = {
+            "automount_service_account_token": False,
+            "security_context": {
+                "seccomp_profile": {"type": "RuntimeDefault"},
+                **({"run_as_non_root": True} if workload.user is not None else {}),
+            },
+            "init_containers": wait_containers(workload.after, self.wait_image, workload.user),
+            "containers": [container_spec(workload, mounts, secret_name)],
+            "volumes": volumes,
+        }
+        after = [r for d in workload.after if d.task for r in d.resources]
+        if workload.task:
+            return self._job(workload, parent, pod_labels, annotations, pod_spec, after)
         deployment = k8s.apps.v1.Deployment(
             f"{workload.name}-deployment",
-            metadata=meta,
+            metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
             spec={
                 "replicas": workload.replicas,
                 "selector": {"match_labels": selector(workload.name, self.stack)},
-                "template": {
-                    "metadata": {"labels": pod_labels, "annotations": checksums},
-                    "spec": {
-                        "automount_service_account_token": False,
-                        "security_context": {
-                            "run_as_non_root": True,
-                            "seccomp_profile": {"type": "RuntimeDefault"},
-                        },
-                        "containers": [container],
-                        "volumes": volumes,
-                    },
-                },
+                "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
             },
-            opts=self.child_opts(parent),
+            opts=self.child_opts(parent, depends_on=after),
         )
+        return self._service(workload, parent, deployment)
+
+    def _service(self, workload: Workload, parent: pulumi.Resource,
+                 deployment: k8s.apps.v1.Deployment) -> DeployedWorkload:
         ports = [{"name": p.name, "port": p.number, "target_port": p.name} for p in workload.ports]
         spec: dict[str, Any] = {"type": "ClusterIP", "selector": selector(workload.name, self.stack), "ports": ports}
-        service_meta = dict(meta)
+        meta: dict[str, Any] = {"name": workload.name, "namespace": self.namespace,
+                                "labels": labels(workload.name, self.stack)}
         if workload.expose:
             exposure = self.service_exposure(workload.expose)
-            service_meta["annotations"] = exposure.pop("annotations", {})
+            meta["annotations"] = exposure.pop("annotations", {})
             spec.update(exposure)
         service = k8s.core.v1.Service(
             f"{workload.name}-service",
-            metadata=service_meta,
+            metadata=meta,
             spec=spec,
             opts=self.child_opts(parent, depends_on=[deployment]),
         )
-        host = service.metadata.name
         public_url = self.public_url(service, workload.expose) if workload.expose else None
-        return DeployedWorkload(host=host, port=workload.ports[0].number, public_url=public_url)
+        return DeployedWorkload(host=service.metadata.name, port=workload.ports[0].number,
+                                public_url=public_url, resources=(deployment, service))
 
-    def _container(self, workload: Workload, mounts: list[dict[str, Any]]) -> dict[str, Any]:
-        container: dict[str, Any] = {
-            "name": workload.name,
-            "image": workload.image,
-            "image_pull_policy": "IfNotPresent",
-            "ports": [{"name": p.name, "container_port": p.number} for p in workload.ports],
-            "env": [{"name": key, "value": value} for key, value in sorted(workload.env.items())],
-            "volume_mounts": mounts,
-            "security_context": {
-                "allow_privilege_escalation": False,
-                "read_only_root_filesystem": True,
-                "capabilities": {"drop": ["ALL"]},
-                **({"run_as_user": workload.user, "run_as_group": workload.user} if workload.user else {}),
+    def _job(self, workload: Workload, parent: pulumi.Resource, pod_labels: dict[str, str],
+             annotations: dict[str, Any], pod_spec: dict[str, Any], after: list[pulumi.Resource]) -> DeployedWorkload:
+        # A new name per image and command makes each rollout run the task once more;
+        # Pulumi waits for the Job to complete before creating what depends on it.
+        rollout = pulumi.Output.all(workload.image, list(workload.command or ()), sorted(workload.env.items())).apply(
+            lambda values: hashlib.sha256(repr(values).encode()).hexdigest()[:8])
+        job = k8s.batch.v1.Job(
+            f"{workload.name}-job",
+            metadata={"name": pulumi.Output.concat(workload.name, "-", rollout), "namespace": self.namespace,
+                      "labels": pod_labels},
+            spec={
+                "backoff_limit": 4,
+                "template": {
+                    "metadata": {"labels": pod_labels, "annotations": annotations},
+                    "spec": {**pod_spec, "restart_policy": "OnFailure"},
+                },
             },
-        }
-        if workload.command:
-            container["command"] = list(workload.command)
-        if workload.liveness:
-            container["liveness_probe"] = probe_spec(workload.liveness)
-        if workload.readiness:
-            container["readiness_probe"] = probe_spec(workload.readiness)
-        if workload.resources:
-            r = workload.resources
-            container["resources"] = {
-                "requests": {"cpu": r.cpu_request, "memory": r.memory_request},
-                "limits": {"cpu": r.cpu_limit, "memory": r.memory_limit},
-            }
-        return container
+            opts=self.child_opts(parent, depends_on=after, delete_before_replace=True),
+        )
+        return DeployedWorkload(host=job.metadata.name, port=0, resources=(job,), task=True)
+
+    def _secret(self, workload: Workload, parent: pulumi.Resource) -> pulumi.Output[str] | None:
+        if not workload.secret_env:
+            return None
+        secret = k8s.core.v1.Secret(
+            f"{workload.name}-env",
+            metadata={"name": f"{workload.name}-env", "namespace": self.namespace,
+                      "labels": labels(workload.name, self.stack)},
+            string_data={key: pulumi.Output.secret(value) for key, value in workload.secret_env.items()},
+            opts=self.child_opts(parent),
+        )
+        return secret.metadata.name
 
     def _volumes(self, workload: Workload, parent: pulumi.Resource):
         """Volumes, mounts and pod-template checksums (so pods roll when content changes)."""
@@ -205,9 +198,13 @@ class KubernetesTarget(Target):
                 lambda contents: file_digest("\0".join(contents)))
         for index, mount in enumerate(workload.mounts):
             volume_name = f"data-{index}"
+            read_only = True
             if isinstance(mount, ClaimMount):
                 volumes.append({"name": volume_name, "persistent_volume_claim": {
                     "claim_name": mount.claim_name, "read_only": True}})
+            elif isinstance(mount, VolumeMount):
+                read_only = mount.read_only
+                volumes.append({"name": volume_name, "persistent_volume_claim": {"claim_name": mount.volume.ref}})
             elif isinstance(mount, DirectoryMount):
                 text, binary, items = directory_items(mount.source)
                 data_map = k8s.core.v1.ConfigMap(
@@ -220,7 +217,7 @@ class KubernetesTarget(Target):
                 volumes.append({"name": volume_name, "config_map": {
                     "name": data_map.metadata.name, "items": items}})
                 checksums[f"geostack/{volume_name}-checksum"] = file_digest(repr((text, binary)))
-            mounts.append({"name": volume_name, "mount_path": mount.mount_path, "read_only": True})
+            mounts.append({"name": volume_name, "mount_path": mount.mount_path, "read_only": read_only})
         for index, path in enumerate(workload.writable_paths):
             volumes.append({"name": f"scratch-{index}", "empty_dir": {}})
             mounts.append({"name": f"scratch-{index}", "mount_path": path})

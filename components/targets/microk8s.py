@@ -18,10 +18,10 @@ class Microk8sTarget(KubernetesTarget):
 
     kind = "microk8s"
 
-    def __init__(self, name: str, settings: Microk8sSettings, namespace: str, stack: str,
+    def __init__(self, name: str, settings: Microk8sSettings, namespace: str, stack: str, wait_image: str,
                  opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
-        super().__init__("geostack:targets:Microk8sTarget", name, namespace, stack, opts)
+        super().__init__("geostack:targets:Microk8sTarget", name, namespace, stack, wait_image, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         kubeconfig = os.path.expanduser(self.settings.kubeconfig) if self.settings.kubeconfig else None
@@ -31,6 +31,10 @@ class Microk8sTarget(KubernetesTarget):
             context=self.settings.context or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def storage_class(self, shared: bool) -> str | None:
+        # The hostpath provisioner serves ReadWriteMany too: a single node shares one disk.
+        return self.settings.storage_class
 
     def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
         # The registry addon listens without TLS or auth on the node (localhost:32000).

@@ -217,7 +217,8 @@ def test_nginx_config_is_mounted_over_the_image_default(stack_runs):
     container = pod_container(stack_runs["staging"], "qgis-nginx")
     assert {"name": "files", "mountPath": "/etc/nginx/nginx.conf", "subPath": "nginx.conf",
             "readOnly": True} in container["volumeMounts"]
-    assert container["command"][:3] == ["nginx", "-c", "/etc/nginx/nginx.conf"]
+    assert container["args"][:3] == ["nginx", "-c", "/etc/nginx/nginx.conf"]
+    assert "command" not in container, "the image keeps its ENTRYPOINT, as on Docker"
 
 
 def test_stack_outputs(stack_runs):

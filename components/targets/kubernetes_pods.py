@@ -1,0 +1,138 @@
+"""Pure functions that turn a Workload into Kubernetes pod-spec dictionaries.
+
+No resources are created here, so tests and the offline renderer can read the result.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import pulumi
+
+from components.config import shipped_files
+from components.workload import CommandCheck, DeployedWorkload, HttpCheck, Probe, TcpCheck, Workload
+
+# Resources for the small init containers that wait for dependencies.
+WAIT_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}}
+
+
+def labels(workload_name: str, stack: str) -> dict[str, str]:
+    """Recommended labels; the first two select the workload's pods."""
+    return {
+        "app.kubernetes.io/name": workload_name,
+        "app.kubernetes.io/instance": stack,
+        "app.kubernetes.io/part-of": "geostack",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def selector(workload_name: str, stack: str) -> dict[str, str]:
+    return {key: value for key, value in labels(workload_name, stack).items()
+            if key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}
+
+
+def directory_items(source: Path) -> tuple[dict[str, str], dict[str, str], list[dict[str, str]]]:
+    """A local directory as ConfigMap data: (text files, base64 binary files, key→path items).
+
+    ConfigMap keys cannot contain '/', so nested files get a flattened key and an
+    `items` entry that puts them back at their relative path.
+    """
+    text, binary, items = {}, {}, []
+    for path in shipped_files(source):
+        relative = path.relative_to(source).as_posix()
+        key = re.sub(r"[^-._a-zA-Z0-9]", "_", relative.replace("/", "__"))
+        raw = path.read_bytes()
+        try:
+            text[key] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            binary[key] = base64.b64encode(raw).decode()
+        items.append({"key": key, "path": relative})
+    return text, binary, items
+
+
+def probe_spec(probe: Probe) -> dict[str, Any]:
+    check = probe.check
+    if isinstance(check, TcpCheck):
+        action = {"tcp_socket": {"port": check.port}}
+    elif isinstance(check, CommandCheck):
+        action = {"exec_": {"command": list(check.command)}}
+    elif isinstance(check, HttpCheck):
+        action = {"http_get": {"path": check.path, "port": check.port}}
+    else:
+        raise TypeError(f"no Kubernetes probe for {check!r}")
+    return {
+        **action,
+        "initial_delay_seconds": probe.initial_delay_seconds,
+        "period_seconds": probe.period_seconds,
+        "timeout_seconds": probe.timeout_seconds,
+        "failure_threshold": probe.failure_threshold,
+    }
+
+
+def container_security(user: int | None) -> dict[str, Any]:
+    return {
+        "allow_privilege_escalation": False,
+        "read_only_root_filesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        **({"run_as_user": user, "run_as_group": user} if user is not None else {}),
+    }
+
+
+def env_list(workload: Workload, secret_name: pulumi.Input[str] | None) -> list[dict[str, Any]]:
+    """Plain values inline; secret values only as references to the workload's Secret."""
+    env: list[dict[str, Any]] = [{"name": key, "value": value} for key, value in sorted(workload.env.items())]
+    env += [{"name": key, "value_from": {"secret_key_ref": {"name": secret_name, "key": key}}}
+            for key in sorted(workload.secret_env)]
+    return env
+
+
+def container_spec(workload: Workload, mounts: list[dict[str, Any]],
+                   secret_name: pulumi.Input[str] | None) -> dict[str, Any]:
+    """The workload's container. Docker semantics: `entrypoint` is ENTRYPOINT, `command` is CMD."""
+    container: dict[str, Any] = {
+        "name": workload.name,
+        "image": workload.image,
+        "image_pull_policy": "IfNotPresent",
+        "ports": [{"name": p.name, "container_port": p.number} for p in workload.ports],
+        "env": env_list(workload, secret_name),
+        "volume_mounts": mounts,
+        "security_context": container_security(workload.user),
+    }
+    if workload.entrypoint:
+        container["command"] = list(workload.entrypoint)
+    if workload.command:
+        container["args"] = list(workload.command)
+    if workload.liveness and not workload.task:
+        container["liveness_probe"] = probe_spec(workload.liveness)
+    if workload.readiness and not workload.task:
+        container["readiness_probe"] = probe_spec(workload.readiness)
+    if workload.resources:
+        r = workload.resources
+        container["resources"] = {
+            "requests": {"cpu": r.cpu_request, "memory": r.memory_request},
+            "limits": {"cpu": r.cpu_limit, "memory": r.memory_limit},
+        }
+    return container
+
+
+def wait_containers(after: Iterable[DeployedWorkload], image: str, user: int | None) -> list[dict[str, Any]]:
+    """Init containers that hold the pod until each service dependency accepts connections.
+
+    Finished tasks (Jobs) are ordered by Pulumi instead, so they get no init container.
+    """
+    containers = []
+    for index, dependency in enumerate(d for d in after if not d.task):
+        script = pulumi.Output.concat(
+            "until nc -z -w 2 ", dependency.host, " ", str(dependency.port),
+            "; do echo waiting for ", dependency.host, ":", str(dependency.port), "; sleep 2; done")
+        containers.append({
+            "name": f"wait-{index}",
+            "image": image,
+            "image_pull_policy": "IfNotPresent",
+            "command": ["sh", "-c", script],
+            "security_context": container_security(user if user is not None else 65534),
+            "resources": WAIT_RESOURCES,
+        })
+    return containers
