@@ -13,108 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping, Optional
 
 import pulumi
 
-from components.settings_types import (
-    Boolean,
-    Choice,
-    Integer,
-    Quantity,
-    Setting,
-    Text,
-    parse_quantity,
-)
+from components.config_keys import SETTINGS
+from components.settings_types import parse_quantity
 from components.workload import Resources
 
 NAMESPACE = "geostack"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("docker", "microk8s", "eks")
 KUBERNETES_TARGETS = ("microk8s", "eks")
-
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-_IMAGE_REF = r"[a-z0-9][a-z0-9._/:-]*[a-z0-9]"
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("target", Choice(TARGETS), "docker",
-            "Where to deploy: local Docker engine, microk8s, or EKS with images in ECR."),
-    Setting("production", Boolean(), False,
-            "Marks a production stack: stateful resources are protected from `pulumi destroy`."),
-    Setting("qgis.imageRepository", Text(_IMAGE_REF, "an image repository name such as geostack/qgis-server"),
-            "geostack/qgis-server",
-            "Repository name of the QGIS Server image (prefixed by the registry on microk8s; the ECR repository name on EKS)."),
-    Setting("qgis.imageTag", Text(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "a Docker tag other than 'latest'",
-                                  forbidden=("latest",)),
-            "",
-            "Tag of the QGIS Server image. Empty: a digest of the build context, so every change gets a new tag."),
-    Setting("qgis.fcgiPort", Integer(1, 65535), 5555, "TCP port the QGIS FastCGI server listens on."),
-    Setting("qgis.processes", Integer(0, 64), 0,
-            "FastCGI worker processes per container; 0 picks one per CPU the container may use."),
-    Setting("qgis.replicas", Integer(1, 100), 1, "QGIS Server containers (Docker) or pods (Kubernetes)."),
-    Setting("qgis.logLevel", Integer(0, 2), 1, "QGIS_SERVER_LOG_LEVEL: 0 info, 1 warning, 2 critical."),
-    Setting("qgis.parallelRendering", Boolean(), False,
-            "QGIS_SERVER_PARALLEL_RENDERING: render layers on threads (processes scale better)."),
-    Setting("qgis.maxThreads", Integer(-1, 64, excluded=(0,)), -1,
-            "QGIS_SERVER_MAX_THREADS for parallel rendering; -1 lets QGIS use every core."),
-    Setting("qgis.maxCacheLayers", Integer(1, 100000), 100, "MAX_CACHE_LAYERS: layers QGIS keeps open between requests."),
-    Setting("qgis.ignoreBadLayers", Boolean(), True,
-            "QGIS_SERVER_IGNORE_BAD_LAYERS: serve a project even if one of its layers is broken."),
-    Setting("qgis.trustLayerMetadata", Boolean(), True,
-            "QGIS_SERVER_TRUST_LAYER_METADATA: skip extent scans when loading projects (faster start)."),
-    Setting("qgis.projectDir", Text(r".+", "a directory path"), "data",
-            "Local directory with the QGIS project and its data (relative paths are relative to the project root)."),
-    Setting("qgis.projectFile", Text(r"[^/].*", "a relative path such as sample.qgs"), "sample.qgs",
-            "The .qgs/.qgz file to serve, relative to the project directory (or to the claim's root)."),
-    Setting("qgis.dataClaim", Text(_DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
-            "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap."),
-    Setting("qgis.cpuRequest", Quantity("cpu"), "500m", "CPU request per QGIS pod (Kubernetes)."),
-    Setting("qgis.cpuLimit", Quantity("cpu"), "2", "CPU limit per QGIS pod (Kubernetes)."),
-    Setting("qgis.memoryRequest", Quantity("memory"), "512Mi", "Memory request per QGIS pod (Kubernetes)."),
-    Setting("qgis.memoryLimit", Quantity("memory"), "2Gi", "Memory limit per QGIS pod (Kubernetes)."),
-    Setting("nginx.image", Text(_IMAGE_REF, "a pinned image reference such as nginx:1.28.0-bookworm",
-                                forbidden_suffixes=(":latest",), require_tag=True),
-            "nginx:1.28.0-bookworm", "Image of the nginx proxy in front of QGIS Server."),
-    Setting("nginx.path", Text(r"/[A-Za-z0-9_./-]*[A-Za-z0-9_-]", "a URL path such as /qgis-server"), "/qgis-server",
-            "URL path under which nginx serves QGIS Server."),
-    Setting("nginx.port", Integer(1024, 65535), 8080,
-            "Port nginx listens on inside its container (unprivileged, so above 1023)."),
-    Setting("nginx.replicas", Integer(1, 100), 1, "nginx proxy pods (Kubernetes); Docker runs exactly one."),
-    Setting("nginx.cpuRequest", Quantity("cpu"), "50m", "CPU request per nginx pod (Kubernetes)."),
-    Setting("nginx.cpuLimit", Quantity("cpu"), "500m", "CPU limit per nginx pod (Kubernetes)."),
-    Setting("nginx.memoryRequest", Quantity("memory"), "64Mi", "Memory request per nginx pod (Kubernetes)."),
-    Setting("nginx.memoryLimit", Quantity("memory"), "256Mi", "Memory limit per nginx pod (Kubernetes)."),
-    Setting("docker.hostPort", Integer(1, 65535), 8080, "Docker: host port published for nginx."),
-    Setting("docker.bindAddress", Text(r"[0-9a-fA-F.:]+", "an IP address such as 127.0.0.1 or 0.0.0.0"),
-            "127.0.0.1", "Docker: host address the nginx port is published on (0.0.0.0 for every interface)."),
-    Setting("kubernetes.namespace", Text(_DNS_LABEL, "a DNS label (lowercase letters, digits, '-')",
-                                         forbidden=("default",)),
-            "geostack", "Kubernetes namespace the stack creates and deploys into."),
-    Setting("kubernetes.waitImage", Text(_IMAGE_REF, "a pinned image reference with nc, such as busybox:1.36.1",
-                                         forbidden_suffixes=(":latest",), require_tag=True),
-            "busybox:1.36.1", "Kubernetes: image of the init containers that wait for a dependency's port."),
-    Setting("microk8s.kubeconfig", Text(r".*", "a file path", allow_empty=True), "",
-            "microk8s: kubeconfig file (e.g. the output of `microk8s config`); empty uses $KUBECONFIG or ~/.kube/config."),
-    Setting("microk8s.context", Text(r".*", "a kubeconfig context name", allow_empty=True), "microk8s",
-            "microk8s: kubeconfig context to use; empty uses the file's current context."),
-    Setting("microk8s.registry", Text(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", "a registry host[:port]"), "localhost:32000",
-            "microk8s: registry the QGIS image is pushed to and pulled from."),
-    Setting("microk8s.host", Text(r"[A-Za-z0-9.:-]+", "a host name or address"), "localhost",
-            "microk8s: host name of the node, used in the service URL output."),
-    Setting("microk8s.nodePort", Integer(30000, 32767), 30080, "microk8s: NodePort that exposes nginx."),
-    Setting("microk8s.storageClass", Text(_DNS_LABEL, "a storage class name"), "microk8s-hostpath",
-            "microk8s: storage class of every claim (the hostpath addon also serves ReadWriteMany on one node)."),
-    Setting("eks.clusterName", Text(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name", allow_empty=True), "",
-            "EKS: name of the existing cluster to deploy into (required when target is eks)."),
-    Setting("eks.region", Text(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1", allow_empty=True), "",
-            "EKS: AWS region of the cluster and ECR repository; empty uses aws:region."),
-    Setting("eks.ecrKeepImages", Integer(1, 1000), 10, "EKS: images the ECR lifecycle policy keeps."),
-    Setting("eks.storageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
-            "EKS: storage class of single-writer claims (EBS); empty uses the cluster default."),
-    Setting("eks.sharedStorageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
-            "EKS: ReadWriteMany storage class (EFS, via the EFS CSI driver) for volumes GeoNode's services share."),
-)
-
 # etcd caps an object at 1 MiB; leave room for the ConfigMap's own metadata.
 CONFIGMAP_BUDGET_BYTES = 1000 * 1000
 
@@ -183,6 +92,59 @@ class EksSettings:
 
 
 @dataclass(frozen=True)
+class GeoNodeImages:
+    django: str
+    geoserver: str
+    geoserver_data: str
+    nginx: str
+    postgis: str
+    rabbitmq: str
+
+
+@dataclass(frozen=True)
+class GeoNodeVolumeSizes:
+    database: str
+    geoserver_data: str
+    statics: str
+    data: str
+    rabbitmq: str
+
+
+@dataclass(frozen=True)
+class GeoNodeSecrets:
+    """Credentials from `pulumi config set --secret`; None means generate one."""
+
+    secret_key: Optional[pulumi.Output[str]]
+    admin_password: Optional[pulumi.Output[str]]
+    geoserver_admin_password: Optional[pulumi.Output[str]]
+    postgres_password: Optional[pulumi.Output[str]]
+    database_password: Optional[pulumi.Output[str]]
+    geodatabase_password: Optional[pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class GeoNodeSettings:
+    """GeoNode 4.4 and the services it needs."""
+
+    enabled: bool
+    site_host: str
+    host_port: int
+    upload_size: str  # nginx notation: 100m
+    admin_email: str
+    tls_secret: str
+    cert_issuer: str
+    ingress_class: str
+    django_replicas: int
+    images: GeoNodeImages
+    sizes: GeoNodeVolumeSizes
+    secrets: GeoNodeSecrets
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_secret or self.cert_issuer)
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """Everything the program needs, validated."""
 
@@ -192,8 +154,10 @@ class StackSettings:
     production: bool
     namespace: str
     wait_image: str
+    qgis_enabled: bool
     qgis: QgisSettings
     nginx: NginxSettings
+    geonode: GeoNodeSettings
     docker: DockerSettings
     microk8s: Microk8sSettings
     eks: EksSettings
@@ -213,8 +177,10 @@ def configured_keys() -> set[str]:
     return {key[len(prefix):] for key in keys if key.startswith(prefix)}
 
 
-def _read_raw(getter: Callable[[str], Any]) -> dict[str, Any]:
-    return {setting.key: getter(setting.key) for setting in SETTINGS}
+def _read_raw(config: pulumi.Config) -> dict[str, Any]:
+    """Raw values; credentials are read as secrets so they never exist as plain strings."""
+    return {setting.key: (config.get_secret if setting.secret else config.get)(setting.key)
+            for setting in SETTINGS}
 
 
 def _closest(key: str) -> str:
@@ -275,7 +241,9 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
     target = v["target"]
-    if not v["qgis.dataClaim"]:
+    if not v["qgis.enabled"]:
+        pass  # the QGIS project is neither shipped nor served
+    elif not v["qgis.dataClaim"]:
         project_dir = _resolve_dir(v["qgis.projectDir"])
         if not project_dir.is_dir():
             errors.append(f"geostack:qgis.projectDir must be an existing directory, got {v['qgis.projectDir']!r}")
@@ -294,6 +262,7 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
                       f"got {v['nginx.replicas']!r}")
     if target == "eks" and not v["eks.clusterName"]:
         errors.append("geostack:eks.clusterName must be set when geostack:target is eks, got ''")
+    errors += _geonode_checks(v)
     for workload in ("qgis", "nginx"):
         for resource in ("cpu", "memory"):
             request, limit = v[f"{workload}.{resource}Request"], v[f"{workload}.{resource}Limit"]
@@ -301,6 +270,62 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
                 errors.append(f"geostack:{workload}.{resource}Limit must be at least "
                               f"geostack:{workload}.{resource}Request ({request}), got {limit!r}")
     return errors
+
+
+def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
+    errors = []
+    if not v["qgis.enabled"] and not v["geonode.enabled"]:
+        errors.append("geostack:qgis.enabled must be true when geostack:geonode.enabled is false "
+                      "(the stack would deploy nothing), got False")
+    if not v["geonode.enabled"]:
+        return errors
+    if v["geonode.tlsSecret"] and v["geonode.certIssuer"]:
+        errors.append("geostack:geonode.certIssuer must be empty when geostack:geonode.tlsSecret is set "
+                      f"(one source of TLS), got {v['geonode.certIssuer']!r}")
+    if v["target"] == "eks" and not v["eks.sharedStorageClass"]:
+        errors.append("geostack:eks.sharedStorageClass must name a ReadWriteMany (EFS) storage class when "
+                      "GeoNode runs on eks, got ''")
+    if v["target"] == "docker" and v["qgis.enabled"] and v["geonode.hostPort"] == v["docker.hostPort"]:
+        errors.append(f"geostack:geonode.hostPort must differ from geostack:docker.hostPort "
+                      f"({v['docker.hostPort']}), got {v['geonode.hostPort']}")
+    return errors
+
+
+def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
+    return GeoNodeSettings(
+        enabled=v["geonode.enabled"],
+        site_host=v["geonode.siteHost"],
+        host_port=v["geonode.hostPort"],
+        upload_size=v["geonode.uploadSize"],
+        admin_email=v["geonode.adminEmail"],
+        tls_secret=v["geonode.tlsSecret"],
+        cert_issuer=v["geonode.certIssuer"],
+        ingress_class=v["geonode.ingressClass"],
+        django_replicas=v["geonode.djangoReplicas"],
+        images=GeoNodeImages(
+            django=v["geonode.djangoImage"],
+            geoserver=v["geonode.geoserverImage"],
+            geoserver_data=v["geonode.geoserverDataImage"],
+            nginx=v["geonode.nginxImage"],
+            postgis=v["geonode.postgisImage"],
+            rabbitmq=v["geonode.rabbitmqImage"],
+        ),
+        sizes=GeoNodeVolumeSizes(
+            database=v["geonode.databaseSize"],
+            geoserver_data=v["geonode.geoserverDataSize"],
+            statics=v["geonode.staticsSize"],
+            data=v["geonode.dataSize"],
+            rabbitmq=v["geonode.rabbitmqSize"],
+        ),
+        secrets=GeoNodeSecrets(
+            secret_key=v["geonode.secretKey"],
+            admin_password=v["geonode.adminPassword"],
+            geoserver_admin_password=v["geonode.geoserverAdminPassword"],
+            postgres_password=v["geonode.postgresPassword"],
+            database_password=v["geonode.databasePassword"],
+            geodatabase_password=v["geonode.geodatabasePassword"],
+        ),
+    )
 
 
 def _resources(v: Mapping[str, Any], workload: str) -> Resources:
@@ -321,6 +346,8 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         production=v["production"],
         namespace=v["kubernetes.namespace"],
         wait_image=v["kubernetes.waitImage"],
+        qgis_enabled=v["qgis.enabled"],
+        geonode=_geonode(v),
         qgis=QgisSettings(
             image_repository=v["qgis.imageRepository"],
             image_tag=v["qgis.imageTag"],
@@ -367,7 +394,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
 def load_settings() -> StackSettings:
     """Read and validate the stack's `geostack:*` config; raise ConfigError listing every mistake."""
     config = pulumi.Config(NAMESPACE)
-    raw = _read_raw(config.get)
+    raw = _read_raw(config)
     unknown = configured_keys() - set(_SETTINGS_BY_KEY)
     values, errors = parse_values(raw, unknown)
     if not errors:

@@ -98,6 +98,7 @@ class Text:
 _QUANTITY = {
     "cpu": (r"[0-9]+(\.[0-9]+)?m?", "a CPU quantity such as 500m or 2"),
     "memory": (r"[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?", "a memory quantity such as 512Mi or 2Gi"),
+    "storage": (r"[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?", "a storage size such as 10Gi"),
 }
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
@@ -107,13 +108,14 @@ def parse_quantity(text: str, resource: str) -> Decimal:
     """A Kubernetes quantity as a number (cores or bytes), for comparing requests with limits."""
     if resource == "cpu":
         return Decimal(text[:-1]) / 1000 if text.endswith("m") else Decimal(text)
+    # memory and storage share the byte units
     number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", text).groups()
     return Decimal(number) * _MEMORY_UNITS[unit]
 
 
 @dataclass(frozen=True)
 class Quantity:
-    resource: str  # "cpu" or "memory"
+    resource: str  # "cpu", "memory" or "storage"
     type: str = "string"
 
     @property
@@ -132,10 +134,28 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A credential: read with `get_secret`, so it stays an encrypted Output end to end.
+
+    Unset means generated once (pulumi_random) and kept in the stack's state.
+    """
+
+    type: str = "string"
+    allowed: str = "a secret set with `pulumi config set --secret`"
+
+    def parse(self, raw: Any) -> Any:
+        return raw
+
+
+@dataclass(frozen=True)
 class Setting:
     """One `geostack:<key>` config key."""
 
     key: str
-    kind: Integer | Boolean | Choice | Text | Quantity
+    kind: Integer | Boolean | Choice | Text | Quantity | Secret
     default: Any
     description: str = field(default="")
+
+    @property
+    def secret(self) -> bool:
+        return isinstance(self.kind, Secret)

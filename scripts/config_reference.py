@@ -31,16 +31,22 @@ def pulumi_yaml_config() -> str:
             f"  {setting.key}:",
             f"    type: {setting.kind.type}",
             f"    description: {_yaml_scalar(setting.description)}",
-            f"    default: {_yaml_scalar(setting.default)}",
         ]
+        # Credentials have no default: unset means geostack generates one.
+        lines.append("    secret: true" if setting.secret else f"    default: {_yaml_scalar(setting.default)}")
     return "\n".join(lines) + "\n"
 
 
 def markdown_table() -> str:
     rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
     for setting in SETTINGS:
-        default = _yaml_scalar(setting.default).strip('"') or "(empty)"
-        cells = [f"`geostack:{setting.key}`", setting.kind.type, f"`{default}`",
+        if setting.secret:
+            default = "(generated)"
+        elif setting.default == "":
+            default = "(empty)"
+        else:
+            default = f"`{_yaml_scalar(setting.default).strip(chr(34))}`"
+        cells = [f"`geostack:{setting.key}`", "secret" if setting.secret else setting.kind.type, default,
                  setting.kind.allowed, setting.description]
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows) + "\n"
