@@ -28,9 +28,16 @@ class NginxConf:
     upstream_port: int
 
 
-def render_nginx_conf(conf: NginxConf) -> str:
-    """nginx.conf text for `conf`; `include fastcgi_params` resolves next to the file."""
-    return f"""# Rendered by geostack (components/nginx_conf.py); edit the stack config, not this file.
+def indent(block: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line else line for line in block.splitlines())
+
+
+def nginx_main(listen_port: int, locations: str, http_extra: str = "", source: str = "components/nginx_conf.py",
+               gzip_types: tuple[str, ...] = GZIP_TYPES) -> str:
+    """A complete nginx.conf: one unprivileged server with a /healthz endpoint and `locations`."""
+    http_lines = indent(http_extra, 4) + "\n\n" if http_extra else ""
+    return f"""# Rendered by geostack ({source}); edit the stack config, not this file.
 worker_processes auto;
 pid /tmp/nginx.pid;
 error_log stderr warn;
@@ -55,10 +62,10 @@ http {{
     gzip on;
     gzip_proxied any;
     gzip_min_length 1024;
-    gzip_types {" ".join(GZIP_TYPES)};
+    gzip_types {" ".join(gzip_types)};
 
-    server {{
-        listen {conf.listen_port};
+{http_lines}    server {{
+        listen {listen_port};
         server_name _;
 
         location = /healthz {{
@@ -67,17 +74,22 @@ http {{
             return 200 "ok\\n";
         }}
 
-        location {conf.location} {{
-            include fastcgi_params;
-            # The seed's 16 x 16k buffers, applied to FastCGI (proxy_* has no effect here):
-            # a typical GetCapabilities or tile fits in memory without temp files.
-            fastcgi_buffers 16 16k;
-            fastcgi_buffer_size 16k;
-            fastcgi_read_timeout 120s;
-            # QGIS announces its exact version in Server:; don't hand that to scanners.
-            fastcgi_hide_header Server;
-            fastcgi_pass {conf.upstream_host}:{conf.upstream_port};
-        }}
+{indent(locations, 8)}
     }}
 }}
 """
+
+
+def render_nginx_conf(conf: NginxConf) -> str:
+    """nginx.conf text for QGIS Server; `include fastcgi_params` resolves next to the file."""
+    return nginx_main(conf.listen_port, f"""location {conf.location} {{
+    include fastcgi_params;
+    # The seed's 16 x 16k buffers, applied to FastCGI (proxy_* has no effect here):
+    # a typical GetCapabilities or tile fits in memory without temp files.
+    fastcgi_buffers 16 16k;
+    fastcgi_buffer_size 16k;
+    fastcgi_read_timeout 120s;
+    # QGIS announces its exact version in Server:; don't hand that to scanners.
+    fastcgi_hide_header Server;
+    fastcgi_pass {conf.upstream_host}:{conf.upstream_port};
+}}""")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import NginxSettings
+from components.settings import NginxSettings
 from components.nginx_conf import NginxConf, render_nginx_conf
 from components.targets import Target
 from components.workload import ConfigFile, Exposure, Port, Probe, TcpCheck, Workload

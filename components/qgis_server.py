@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import QgisSettings
+from components.settings import QgisSettings
 from components.targets import Target
 from components.workload import (
     ClaimMount,

@@ -37,10 +37,11 @@ class CommandCheck:
 
 @dataclass(frozen=True)
 class HttpCheck:
-    """Healthy when GET `path` on `port` answers 2xx/3xx (Docker runs curl inside the container)."""
+    """Healthy when GET `path` on `port` answers 2xx/3xx (Docker runs curl or wget inside the container)."""
 
     path: str
     port: int
+    host: str = ""  # Host header, for apps that check it (Django's ALLOWED_HOSTS)
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,29 @@ class VolumeMount:
 
 
 @dataclass(frozen=True)
+class Ingress:
+    """An HTTP(S) host name on Kubernetes, in front of an exposed workload."""
+
+    host: str
+    body_size: str  # nginx notation, e.g. 100m
+    ingress_class: str = ""  # empty: the target's default
+    tls_secret: str = ""  # an existing TLS Secret, or
+    cert_issuer: str = ""  # a cert-manager ClusterIssuer that creates one
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_secret or self.cert_issuer)
+
+
+@dataclass(frozen=True)
 class Exposure:
     """How traffic from outside reaches a port: each target uses the field that fits it."""
 
     port: int  # container port that is exposed
     host_port: int  # docker: published host port
     bind_address: str  # docker: host address to publish on
-    node_port: int  # microk8s: NodePort
+    node_port: int = 0  # microk8s without an Ingress: NodePort
+    ingress: Optional[Ingress] = None  # Kubernetes: an Ingress instead of a NodePort/LoadBalancer
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,11 @@ class Workload:
     resources: Optional[Resources] = None
     user: Optional[int] = None  # numeric UID the processes run as
     writable_paths: tuple[str, ...] = ()  # scratch dirs; the rest of the root filesystem is read-only
+    # False only for images whose entrypoints rewrite files inside the image at start.
+    read_only_root: bool = True
+    fs_group: Optional[int] = None  # group that owns mounted volumes (Kubernetes fsGroup)
+    # One pod at a time (Recreate): for single-writer volumes and processes that must not double up.
+    singleton: bool = False
     expose: Optional[Exposure] = None
     entrypoint: Optional[tuple[str, ...]] = None  # replaces the image's ENTRYPOINT
     # Start only once these are ready: Docker creates this after their healthchecks pass;

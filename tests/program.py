@@ -113,6 +113,9 @@ class GeostackMocks(pulumi_mocks.Mocks):
             repository = state["imageName"].rsplit(":", 1)[0]
             digest = hashlib.sha256(state["imageName"].encode()).hexdigest()
             state["repoDigest"] = f"{repository}@sha256:{digest}"
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            # Distinctive, so tests can search every declared input for a leaked value.
+            state["result"] = f"generated-{args.name}-" + hashlib.sha256(args.name.encode()).hexdigest()[:12]
         if args.typ == "aws:ecr/repository:Repository":
             state["registryId"] = "123456789012"
             state["repositoryUrl"] = f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{state['name']}"

@@ -1,7 +1,7 @@
 """Targets realize target-neutral workloads. Only the chosen target's SDKs are imported."""
 from __future__ import annotations
 
-from components.config import StackSettings
+from components.settings import StackSettings
 from components.targets.base import Target
 
 

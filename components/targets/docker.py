@@ -35,8 +35,11 @@ def healthcheck_test(probe: Probe) -> list[str]:
         # bash's /dev/tcp needs no extra tool in Debian-based images.
         return ["CMD", "bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{check.port}"]
     if isinstance(check, HttpCheck):
-        return ["CMD", "curl", "--fail", "--silent", "--output", "/dev/null",
-                f"http://127.0.0.1:{check.port}{check.path}"]
+        url = f"http://127.0.0.1:{check.port}{check.path}"
+        header = f"--header 'Host: {check.host}' " if check.host else ""
+        # Debian-based images ship curl, Alpine-based ones busybox wget; both take --header.
+        return ["CMD-SHELL", f"curl --fail --silent --output /dev/null {header}'{url}' "
+                             f"|| wget -q -O /dev/null {header}'{url}'"]
     raise TypeError(f"no Docker healthcheck for {check!r}")
 
 
@@ -150,7 +153,7 @@ class DockerTarget(Target):
             **lifecycle,
             # The engine refuses uploads into a read-only root filesystem, so a workload
             # that gets files keeps a writable one (its scratch dirs are tmpfs either way).
-            read_only=not workload.files,
+            read_only=workload.read_only_root and not workload.files,
             tmpfs={path: "rw,nosuid,nodev,size=256m" for path in workload.writable_paths},
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             security_opts=["no-new-privileges:true"],

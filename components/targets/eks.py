@@ -9,7 +9,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
-from components.config import EksSettings
+from components.settings import EksSettings
 from components.targets.kubernetes import KubernetesTarget
 from components.workload import Exposure, ImageBuild
 
@@ -48,6 +48,7 @@ class EksTarget(KubernetesTarget):
     """Deploys into an existing EKS cluster; the QGIS image goes to an ECR repository."""
 
     kind = "eks"
+    default_ingress_class = "nginx"  # ingress-nginx: TLS from Secrets, body-size annotations
 
     def __init__(self, name: str, settings: EksSettings, namespace: str, stack: str, wait_image: str,
                  production: bool, opts: pulumi.ResourceOptions | None = None):

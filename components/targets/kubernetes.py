@@ -56,6 +56,8 @@ class KubernetesTarget(Target):
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         """The Kubernetes provider for the cluster."""
 
+    default_ingress_class: str
+
     @abstractmethod
     def storage_class(self, shared: bool) -> str | None:
         """Storage class for a claim; `shared` claims need ReadWriteMany. None: the cluster default."""
@@ -103,6 +105,7 @@ class KubernetesTarget(Target):
             "security_context": {
                 "seccomp_profile": {"type": "RuntimeDefault"},
                 **({"run_as_non_root": True} if workload.user is not None else {}),
+                **({"fs_group": workload.fs_group} if workload.fs_group is not None else {}),
             },
             "init_containers": wait_containers(workload.after, self.wait_image, workload.user),
             "containers": [container_spec(workload, mounts, secret_name)],
@@ -116,11 +119,15 @@ class KubernetesTarget(Target):
             metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
             spec={
                 "replicas": workload.replicas,
+                # Recreate: a single-writer volume cannot attach to the old and new pod at once.
+                **({"strategy": {"type": "Recreate"}} if workload.singleton else {}),
                 "selector": {"match_labels": selector(workload.name, self.stack)},
                 "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
             },
             opts=self.child_opts(parent, depends_on=after),
         )
+        if not workload.ports:  # a worker nobody connects to needs no Service
+            return DeployedWorkload(host=deployment.metadata.name, port=0, resources=(deployment,))
         return self._service(workload, parent, deployment)
 
     def _service(self, workload: Workload, parent: pulumi.Resource,
@@ -129,7 +136,7 @@ class KubernetesTarget(Target):
         spec: dict[str, Any] = {"type": "ClusterIP", "selector": selector(workload.name, self.stack), "ports": ports}
         meta: dict[str, Any] = {"name": workload.name, "namespace": self.namespace,
                                 "labels": labels(workload.name, self.stack)}
-        if workload.expose:
+        if workload.expose and not workload.expose.ingress:
             exposure = self.service_exposure(workload.expose)
             meta["annotations"] = exposure.pop("annotations", {})
             spec.update(exposure)
@@ -139,9 +146,43 @@ class KubernetesTarget(Target):
             spec=spec,
             opts=self.child_opts(parent, depends_on=[deployment]),
         )
-        public_url = self.public_url(service, workload.expose) if workload.expose else None
+        public_url = None
+        if workload.expose and workload.expose.ingress:
+            public_url = self._ingress(workload, service, parent)
+        elif workload.expose:
+            public_url = self.public_url(service, workload.expose)
         return DeployedWorkload(host=service.metadata.name, port=workload.ports[0].number,
                                 public_url=public_url, resources=(deployment, service))
+
+    def _ingress(self, workload: Workload, service: k8s.core.v1.Service, parent: pulumi.Resource) -> pulumi.Output[str]:
+        ingress = workload.expose.ingress
+        annotations = {
+            # ingress-nginx (microk8s's addon, and the usual controller on EKS) caps request
+            # bodies at 1m unless told otherwise; uploads need the configured size.
+            "nginx.ingress.kubernetes.io/proxy-body-size": ingress.body_size,
+            "nginx.ingress.kubernetes.io/proxy-read-timeout": "600",
+        }
+        if ingress.cert_issuer:
+            annotations["cert-manager.io/cluster-issuer"] = ingress.cert_issuer
+        spec: dict[str, Any] = {
+            "ingress_class_name": ingress.ingress_class or self.default_ingress_class,
+            "rules": [{"host": ingress.host, "http": {"paths": [{
+                "path": "/",
+                "path_type": "Prefix",
+                "backend": {"service": {"name": service.metadata.name, "port": {"number": workload.expose.port}}},
+            }]}}],
+        }
+        if ingress.tls:
+            # With an issuer, cert-manager writes the certificate into this Secret.
+            spec["tls"] = [{"hosts": [ingress.host], "secret_name": ingress.tls_secret or f"{workload.name}-tls"}]
+        k8s.networking.v1.Ingress(
+            f"{workload.name}-ingress",
+            metadata={"name": workload.name, "namespace": self.namespace,
+                      "labels": labels(workload.name, self.stack), "annotations": annotations},
+            spec=spec,
+            opts=self.child_opts(parent, depends_on=[service]),
+        )
+        return pulumi.Output.from_input(f"{'https' if ingress.tls else 'http'}://{ingress.host}")
 
     def _job(self, workload: Workload, parent: pulumi.Resource, pod_labels: dict[str, str],
              annotations: dict[str, Any], pod_spec: dict[str, Any], after: list[pulumi.Resource]) -> DeployedWorkload:

@@ -60,6 +60,8 @@ def probe_spec(probe: Probe) -> dict[str, Any]:
         action = {"exec_": {"command": list(check.command)}}
     elif isinstance(check, HttpCheck):
         action = {"http_get": {"path": check.path, "port": check.port}}
+        if check.host:
+            action["http_get"]["http_headers"] = [{"name": "Host", "value": check.host}]
     else:
         raise TypeError(f"no Kubernetes probe for {check!r}")
     return {
@@ -71,10 +73,10 @@ def probe_spec(probe: Probe) -> dict[str, Any]:
     }
 
 
-def container_security(user: int | None) -> dict[str, Any]:
+def container_security(user: int | None, read_only_root: bool = True) -> dict[str, Any]:
     return {
         "allow_privilege_escalation": False,
-        "read_only_root_filesystem": True,
+        "read_only_root_filesystem": read_only_root,
         "capabilities": {"drop": ["ALL"]},
         **({"run_as_user": user, "run_as_group": user} if user is not None else {}),
     }
@@ -98,7 +100,7 @@ def container_spec(workload: Workload, mounts: list[dict[str, Any]],
         "ports": [{"name": p.name, "container_port": p.number} for p in workload.ports],
         "env": env_list(workload, secret_name),
         "volume_mounts": mounts,
-        "security_context": container_security(workload.user),
+        "security_context": container_security(workload.user, workload.read_only_root),
     }
     if workload.entrypoint:
         container["command"] = list(workload.entrypoint)

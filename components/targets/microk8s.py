@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
-from components.config import Microk8sSettings
+from components.settings import Microk8sSettings
 from components.targets.kubernetes import KubernetesTarget
 from components.workload import Exposure, ImageBuild
 
@@ -17,6 +17,7 @@ class Microk8sTarget(KubernetesTarget):
     """Deploys into a microk8s cluster; images are built locally and pushed to its registry."""
 
     kind = "microk8s"
+    default_ingress_class = "public"  # the class `microk8s enable ingress` installs
 
     def __init__(self, name: str, settings: Microk8sSettings, namespace: str, stack: str, wait_image: str,
                  opts: pulumi.ResourceOptions | None = None):

@@ -19,6 +19,7 @@ COMPONENT_TYPES = {
     "geostack:targets:DockerTarget",
     "geostack:targets:Microk8sTarget",
     "geostack:targets:EksTarget",
+    "geostack:geonode:GeoNode",
 }
 
 

@@ -1,0 +1,5 @@
+"""GeoNode 4.4 as one component: services, their settings, credentials and nginx config."""
+from components.geonode.component import GeoNode, GeoNodeArgs
+from components.geonode.env import Site
+
+__all__ = ["GeoNode", "GeoNodeArgs", "Site"]

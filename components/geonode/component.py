@@ -1,0 +1,89 @@
+"""GeoNode: the component that ties GeoNode 4.4's six services together on any target."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.geonode import services
+from components.geonode.credentials import resolve_credentials
+from components.geonode.env import Site
+from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, ServiceNames
+from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
+from components.settings import GeoNodeSettings
+from components.targets import Target
+from components.workload import Exposure, Ingress, VolumeSpec
+
+
+@dataclass(frozen=True)
+class GeoNodeArgs:
+    target: Target
+    settings: GeoNodeSettings
+    site: Site
+    host_port: int  # Docker: published port
+    bind_address: str  # Docker: host address to publish on
+    production: bool = False  # volumes and the database survive `pulumi destroy`
+
+
+class GeoNode(pulumi.ComponentResource):
+    """PostGIS, RabbitMQ, GeoServer, Django, Celery and GeoNode's nginx.
+
+    `url` is the site URL; `admin_password` is a secret Output for the first login.
+    """
+
+    def __init__(self, name: str, args: GeoNodeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("geostack:geonode:GeoNode", name, None, opts)
+        settings, target, site = args.settings, args.target, args.site
+        names = ServiceNames.for_component(name)
+        images = settings.images
+        credentials = resolve_credentials(name, settings.secrets, parent=self)
+        volumes = self._volumes(name, settings, target, args.production)
+
+        def deploy(workload):
+            return target.deploy(workload, parent=self)
+
+        database = deploy(services.database(names, images.postgis, volumes, credentials))
+        broker = deploy(services.broker(names, images.rabbitmq, volumes, credentials))
+        seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
+        init = deploy(services.init_task(names, images.django, site, settings.admin_email, credentials, volumes,
+                                         after=(database, broker)))
+        django = deploy(services.django(names, images.django, site, settings.admin_email, credentials, volumes,
+                                        settings.django_replicas, after=(init, database, broker)))
+        deploy(services.celery(names, images.django, site, settings.admin_email, credentials, volumes,
+                               after=(init, database, broker)))
+        geoserver = deploy(services.geoserver(names, images.geoserver, site, credentials, volumes,
+                                              after=(seed, database, django)))
+        self.nginx_config: pulumi.Output[str] = pulumi.Output.all(django.host, geoserver.host).apply(
+            lambda hosts: render_geonode_nginx_conf(GeoNodeNginxConf(
+                listen_port=NGINX_PORT,
+                django=f"{hosts[0]}:{DJANGO_PORT}",
+                geoserver=f"{hosts[1]}:{GEOSERVER_PORT}",
+                upload_size=settings.upload_size,
+            )))
+        exposure = Exposure(
+            port=NGINX_PORT,
+            host_port=args.host_port,
+            bind_address=args.bind_address,
+            ingress=Ingress(host=site.host, body_size=settings.upload_size, ingress_class=settings.ingress_class,
+                            tls_secret=settings.tls_secret, cert_issuer=settings.cert_issuer),
+        )
+        deploy(services.nginx(names, images.nginx, self.nginx_config, volumes, exposure, after=(django, geoserver)))
+        self.url = pulumi.Output.from_input(site.url)
+        self.admin_password = credentials.admin_password
+        self.register_outputs({"url": self.url, "admin_password": self.admin_password,
+                               "nginx_config": self.nginx_config})
+
+    def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:
+        sizes = settings.sizes
+
+        def volume(suffix: str, size: str, shared: bool):
+            return target.create_volume(VolumeSpec(f"{name}-{suffix}", size, shared=shared, protect=production),
+                                        parent=self)
+
+        return services.Volumes(
+            database=volume("dbdata", sizes.database, shared=False),
+            broker=volume("rabbitmq", sizes.rabbitmq, shared=False),
+            geoserver_data=volume("geoserver-data", sizes.geoserver_data, shared=True),
+            statics=volume("statics", sizes.statics, shared=True),
+            data=volume("data", sizes.data, shared=True),
+        )

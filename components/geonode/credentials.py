@@ -1,0 +1,48 @@
+"""GeoNode's credentials: from `pulumi config set --secret` when set, else generated once.
+
+Generated values are `pulumi_random.RandomPassword` resources, so they are created on the
+first `pulumi up`, kept (encrypted) in the stack's state and stay stable afterwards.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+
+from components.geonode.env import Credentials
+from components.settings import GeoNodeSecrets
+
+
+def _generated(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
+    import pulumi_random as random  # only stacks that generate a credential need the provider
+
+    password = random.RandomPassword(
+        name,
+        length=length,
+        # Letters and digits only: these values are embedded in URLs (DATABASE_URL, BROKER_URL).
+        special=False,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return password.result
+
+
+def _configured_or_generated(value: Optional[pulumi.Output[str]], name: str, length: int,
+                             parent: pulumi.Resource) -> pulumi.Output[str]:
+    return pulumi.Output.secret(value if value is not None else _generated(name, length, parent))
+
+
+def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, parent: pulumi.Resource) -> Credentials:
+    def pick(value: Optional[pulumi.Output[str]], suffix: str, length: int = 32) -> pulumi.Output[str]:
+        return _configured_or_generated(value, f"{prefix}-{suffix}", length, parent)
+
+    return Credentials(
+        secret_key=pick(secrets.secret_key, "secret-key", 50),
+        admin_password=pick(secrets.admin_password, "admin-password", 24),
+        geoserver_admin_password=pick(secrets.geoserver_admin_password, "geoserver-admin-password", 24),
+        postgres_password=pick(secrets.postgres_password, "postgres-password"),
+        database_password=pick(secrets.database_password, "database-password"),
+        geodatabase_password=pick(secrets.geodatabase_password, "geodatabase-password"),
+        rabbitmq_password=pick(None, "rabbitmq-password"),
+        oauth_client_id=pick(None, "oauth-client-id", 40),
+        oauth_client_secret=pick(None, "oauth-client-secret", 64),
+    )

@@ -1,0 +1,194 @@
+"""Environment of each GeoNode service, as pure functions: (plain values, secret values).
+
+Modelled on geonode-project 4.4.x's .env and docker-compose.yml. Anything that holds a
+credential, including URLs that embed one, goes into the secret map, which targets turn
+into Kubernetes Secret references or Pulumi-secret Docker env entries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.geonode.names import (
+    ADMIN_USER,
+    AMQP_PORT,
+    ASSETS_ROOT,
+    DATABASE,
+    DJANGO_PORT,
+    GEODATABASE,
+    GEOSERVER_PORT,
+    MEDIA_ROOT,
+    POSTGRES_DATA_DIR,
+    POSTGRES_PORT,
+    RABBITMQ_USER,
+    STATIC_ROOT,
+    ServiceNames,
+)
+
+Env = dict[str, str]
+SecretEnv = dict[str, pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Every credential GeoNode's services share; each an Output marked secret."""
+
+    secret_key: pulumi.Output[str]
+    admin_password: pulumi.Output[str]
+    geoserver_admin_password: pulumi.Output[str]
+    postgres_password: pulumi.Output[str]
+    database_password: pulumi.Output[str]
+    geodatabase_password: pulumi.Output[str]
+    rabbitmq_password: pulumi.Output[str]
+    oauth_client_id: pulumi.Output[str]
+    oauth_client_secret: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where users reach GeoNode."""
+
+    host: str
+    url: str  # with a trailing slash, as GeoNode's SITEURL wants it
+    tls: bool
+    upload_size: str  # nginx notation
+
+
+def upload_bytes(size: str) -> int:
+    """nginx size notation (100m, 2g, 512k, 1000) in bytes."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+
+
+def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str, port: int, path: str):
+    return pulumi.Output.secret(pulumi.Output.concat(f"{scheme}://{user}:", password, f"@{host}:{port}/{path}"))
+
+
+def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) -> Env:
+    """Django, Celery and the init task (GeoNode's settings read all of these)."""
+    geoserver_public = f"{site.url}geoserver/"
+    return {
+        "DJANGO_SETTINGS_MODULE": "geonode.settings",
+        "DEBUG": "False",
+        "SITEURL": site.url,
+        "ALLOWED_HOSTS": repr([names.django, names.nginx, site.host, "localhost"]),
+        "HTTP_HOST": "" if site.tls else site.host,
+        "HTTPS_HOST": site.host if site.tls else "",
+        "NGINX_BASE_URL": site.url.rstrip("/"),
+        "GEONODE_LB_HOST_IP": names.django,
+        "GEONODE_LB_PORT": str(DJANGO_PORT),
+        "GEOSERVER_LB_HOST_IP": names.geoserver,
+        "GEOSERVER_LB_PORT": str(GEOSERVER_PORT),
+        "GEOSERVER_LOCATION": f"http://{names.geoserver}:{GEOSERVER_PORT}/geoserver/",
+        "GEOSERVER_PUBLIC_LOCATION": geoserver_public,
+        "GEOSERVER_WEB_UI_LOCATION": geoserver_public,
+        "GEOSERVER_ADMIN_USER": "admin",
+        "DATABASE_HOST": names.database,
+        "DATABASE_PORT": str(POSTGRES_PORT),
+        "GEONODE_DATABASE": DATABASE,
+        "GEONODE_DATABASE_USER": DATABASE,
+        "GEONODE_GEODATABASE": GEODATABASE,
+        "GEONODE_GEODATABASE_USER": GEODATABASE,
+        "GEONODE_DATABASE_SCHEMA": "public",
+        "GEONODE_GEODATABASE_SCHEMA": "public",
+        "DEFAULT_BACKEND_DATASTORE": "datastore",
+        "ASYNC_SIGNALS": "True",  # Celery over RabbitMQ, not eager tasks inside Django
+        "STATIC_ROOT": STATIC_ROOT,
+        "MEDIA_ROOT": MEDIA_ROOT,
+        "ASSETS_ROOT": ASSETS_ROOT,
+        "ADMIN_USERNAME": ADMIN_USER,
+        "ADMIN_EMAIL": admin_email,
+        "DEFAULT_MAX_UPLOAD_SIZE": str(upload_bytes(site.upload_size)),
+        "INVOKE_LOG_STDOUT": "true",
+        "FORCE_REINIT": "false",
+        "IS_CELERY": "True" if celery else "False",
+        "C_FORCE_ROOT": "1",  # GeoNode's image runs Celery as root
+        "CELERY__LOG_FILE": "/dev/stdout",
+    }
+
+
+def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEnv:
+    c = credentials
+    return {
+        "SECRET_KEY": c.secret_key,
+        "ADMIN_PASSWORD": c.admin_password,
+        "GEOSERVER_ADMIN_PASSWORD": c.geoserver_admin_password,
+        "GEONODE_DATABASE_PASSWORD": c.database_password,
+        "GEONODE_GEODATABASE_PASSWORD": c.geodatabase_password,
+        "DATABASE_URL": _secret_url("postgis", DATABASE, c.database_password, names.database, POSTGRES_PORT, DATABASE),
+        "GEODATABASE_URL": _secret_url("postgis", GEODATABASE, c.geodatabase_password, names.database,
+                                       POSTGRES_PORT, GEODATABASE),
+        "BROKER_URL": _secret_url("amqp", RABBITMQ_USER, c.rabbitmq_password, names.broker, AMQP_PORT, ""),
+        "OAUTH2_CLIENT_ID": c.oauth_client_id,
+        "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
+    }
+
+
+def geoserver_env(names: ServiceNames, site: Site, heap: str) -> Env:
+    return {
+        "SITEURL": site.url,
+        "NGINX_BASE_URL": site.url.rstrip("/"),  # GeoServer's proxy base URL
+        "GEONODE_LB_HOST_IP": names.django,
+        "GEONODE_LB_PORT": str(DJANGO_PORT),
+        "GEOSERVER_LB_HOST_IP": names.geoserver,
+        "GEOSERVER_LB_PORT": str(GEOSERVER_PORT),
+        "GEOSERVER_ADMIN_USER": "admin",
+        "DATABASE_HOST": names.database,
+        "DATABASE_PORT": str(POSTGRES_PORT),
+        "GEONODE_GEODATABASE": GEODATABASE,
+        "GEONODE_GEODATABASE_USER": GEODATABASE,
+        "GEONODE_GEODATABASE_SCHEMA": "public",
+        "FORCE_REINIT": "false",
+        "GEOSERVER_JAVA_OPTS": " ".join([
+            "-Djava.awt.headless=true", f"-Xms512m -Xmx{heap}", "-Dgwc.context.suffix=gwc",
+            "-Dfile.encoding=UTF8", "-Duser.timezone=GMT", "-DALLOW_ENV_PARAMETRIZATION=true",
+            "-DGEOSERVER_CSRF_DISABLED=true", f"-DPRINT_BASE_URL={site.url}geoserver/pdf",
+        ]),
+    }
+
+
+def geoserver_secret_env(credentials: Credentials) -> SecretEnv:
+    c = credentials
+    return {
+        "GEOSERVER_ADMIN_PASSWORD": c.geoserver_admin_password,
+        "GEONODE_GEODATABASE_PASSWORD": c.geodatabase_password,
+        "OAUTH2_CLIENT_ID": c.oauth_client_id,
+        "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
+    }
+
+
+def postgis_env() -> Env:
+    return {
+        "POSTGRES_USER": "postgres",
+        # A subdirectory: fresh block volumes carry lost+found, which initdb refuses.
+        "PGDATA": f"{POSTGRES_DATA_DIR}/pgdata",
+        "GEONODE_DATABASE": DATABASE,
+        "GEONODE_DATABASE_USER": DATABASE,
+        "GEONODE_GEODATABASE": GEODATABASE,
+        "GEONODE_GEODATABASE_USER": GEODATABASE,
+    }
+
+
+def postgis_secret_env(credentials: Credentials) -> SecretEnv:
+    c = credentials
+    return {
+        "POSTGRES_PASSWORD": c.postgres_password,
+        "GEONODE_DATABASE_PASSWORD": c.database_password,
+        "GEONODE_GEODATABASE_PASSWORD": c.geodatabase_password,
+    }
+
+
+def rabbitmq_env() -> Env:
+    return {"RABBITMQ_DEFAULT_USER": RABBITMQ_USER}
+
+
+def rabbitmq_secret_env(credentials: Credentials) -> SecretEnv:
+    return {"RABBITMQ_DEFAULT_PASS": credentials.rabbitmq_password}
+
+
+def site_for(host: str, upload_size: str, target: str, host_port: int, tls: bool) -> Site:
+    """The public site: on Docker the published port on the host, on Kubernetes the Ingress host."""
+    if target == "docker":
+        return Site(host=host, url=f"http://{host}:{host_port}/", tls=False, upload_size=upload_size)
+    return Site(host=host, url=f"{'https' if tls else 'http'}://{host}/", tls=tls, upload_size=upload_size)

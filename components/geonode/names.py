@@ -1,0 +1,44 @@
+"""Service names, ports and paths GeoNode 4.4's images expect (from geonode-project 4.4.x)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DJANGO_PORT = 8000  # uwsgi http-socket
+GEOSERVER_PORT = 8080  # Tomcat
+POSTGRES_PORT = 5432
+AMQP_PORT = 5672
+NGINX_PORT = 8080  # unprivileged: geostack's config, not the image's port 80
+
+STATICS_DIR = "/mnt/volumes/statics"
+STATIC_ROOT = f"{STATICS_DIR}/static/"
+MEDIA_ROOT = f"{STATICS_DIR}/uploaded/"
+ASSETS_ROOT = f"{STATICS_DIR}/assets/"
+GEOSERVER_DATA_DIR = "/geoserver_data/data"
+UPLOADED_DATA_DIR = "/data"
+POSTGRES_DATA_DIR = "/var/lib/postgresql/data"
+RABBITMQ_DATA_DIR = "/var/lib/rabbitmq"
+INIT_LOCK = f"{STATICS_DIR}/geonode_init.lock"  # written by GeoNode's `invoke initialized`
+
+DATABASE = "geonode"
+GEODATABASE = "geonode_data"  # GeoNode's init script expects each user named as its database
+RABBITMQ_USER = "geonode"
+ADMIN_USER = "admin"  # GeoNode 4.4's `updateadmin` task hard-codes this name
+
+
+@dataclass(frozen=True)
+class ServiceNames:
+    """DNS names of GeoNode's services, derived from the component name."""
+
+    nginx: str
+    django: str
+    celery: str
+    geoserver: str
+    database: str
+    # GeoServer's entrypoint writes the host `rabbitmq` into its notifier config, so the
+    # broker must answer to exactly that name.
+    broker: str = "rabbitmq"
+
+    @classmethod
+    def for_component(cls, name: str) -> "ServiceNames":
+        return cls(nginx=name, django=f"{name}-django", celery=f"{name}-celery",
+                   geoserver=f"{name}-geoserver", database=f"{name}-db")

@@ -1,0 +1,71 @@
+"""GeoNode's nginx configuration, rendered by a pure function (no secrets ever enter it).
+
+Routes as GeoNode 4.4's own nginx image does: /geoserver to GeoServer, /static/ and
+/uploaded/ straight from the shared statics volume, everything else to Django. One
+upload-size setting caps request bodies everywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.geonode.names import MEDIA_ROOT, STATIC_ROOT
+from components.nginx_conf import GZIP_TYPES, indent, nginx_main
+
+# The UI's scripts, styles and API responses compress well; images do not.
+GEONODE_GZIP_TYPES = GZIP_TYPES + ("text/css", "application/javascript", "application/json", "image/svg+xml")
+
+
+@dataclass(frozen=True)
+class GeoNodeNginxConf:
+    listen_port: int
+    django: str  # host:port
+    geoserver: str  # host:port
+    upload_size: str  # nginx notation, e.g. 100m
+
+
+_PROXY_HEADERS = """proxy_set_header Host $host;
+proxy_set_header X-Forwarded-Host $host;
+proxy_set_header X-Forwarded-Proto $forwarded_proto;
+proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+proxy_set_header X-Real-IP $remote_addr;
+proxy_http_version 1.1;
+# Stream uploads to the backend instead of spooling them first.
+proxy_request_buffering off;"""
+
+
+def render_geonode_nginx_conf(conf: GeoNodeNginxConf) -> str:
+    http_extra = f"""client_max_body_size {conf.upload_size};
+client_body_timeout 600s;
+proxy_connect_timeout 600s;
+proxy_send_timeout 600s;
+proxy_read_timeout 600s;
+send_timeout 600s;
+
+# Behind a TLS-terminating Ingress keep the original scheme, else use our own.
+map $http_x_forwarded_proto $forwarded_proto {{
+    default $http_x_forwarded_proto;
+    "" $scheme;
+}}"""
+    locations = f"""location /geoserver {{
+{indent(_PROXY_HEADERS, 4)}
+    proxy_pass http://{conf.geoserver};
+}}
+
+location /static/ {{
+    alias {STATIC_ROOT};
+    expires 30d;
+    access_log off;
+}}
+
+location /uploaded/ {{
+    alias {MEDIA_ROOT};
+    expires 1h;
+}}
+
+location / {{
+{indent(_PROXY_HEADERS, 4)}
+    proxy_pass http://{conf.django};
+}}"""
+    return nginx_main(conf.listen_port, locations, http_extra, source="components/geonode/nginx_conf.py",
+                      gzip_types=GEONODE_GZIP_TYPES)
+

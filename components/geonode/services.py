@@ -1,0 +1,296 @@
+"""GeoNode's services as target-neutral Workloads: what runs, in which order, with which probes.
+
+No docker-in-docker and nothing privileged: the seed's `dind` sidecars did no work, and
+GeoNode 4.4 needs none. Migrations, fixtures and collectstatic run once per rollout in a
+task, not in every Django replica; GeoServer's data directory is seeded once by a task
+that never overwrites an existing catalogue.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.geonode.env import (
+    Credentials,
+    Site,
+    django_env,
+    django_secret_env,
+    geoserver_env,
+    geoserver_secret_env,
+    postgis_env,
+    postgis_secret_env,
+    rabbitmq_env,
+    rabbitmq_secret_env,
+)
+from components.geonode.names import (
+    AMQP_PORT,
+    DJANGO_PORT,
+    GEOSERVER_DATA_DIR,
+    GEOSERVER_PORT,
+    INIT_LOCK,
+    NGINX_PORT,
+    POSTGRES_DATA_DIR,
+    POSTGRES_PORT,
+    RABBITMQ_DATA_DIR,
+    STATICS_DIR,
+    UPLOADED_DATA_DIR,
+    ServiceNames,
+)
+from components.workload import (
+    CommandCheck,
+    ConfigFile,
+    DeployedWorkload,
+    Exposure,
+    HttpCheck,
+    Port,
+    Probe,
+    Resources,
+    TcpCheck,
+    Volume,
+    VolumeMount,
+    Workload,
+)
+
+POSTGRES_UID = 70  # the postgres user of the Alpine-based PostGIS image
+RABBITMQ_UID, RABBITMQ_GID = 100, 101  # the rabbitmq user of the Alpine-based image
+NGINX_UID = 101  # the nginx user of the Alpine-based nginx image
+GEOSERVER_HEAP = "2g"
+
+RESOURCES = {
+    "database": Resources("250m", "2", "512Mi", "2Gi"),
+    "broker": Resources("100m", "1", "256Mi", "1Gi"),
+    "geoserver": Resources("500m", "2", "2Gi", "3Gi"),  # the heap (2g) plus JVM overhead
+    "django": Resources("250m", "2", "1Gi", "2Gi"),
+    "celery": Resources("250m", "2", "1Gi", "2Gi"),
+    "nginx": Resources("50m", "500m", "64Mi", "256Mi"),
+    "init": Resources("250m", "2", "512Mi", "2Gi"),
+    "seed": Resources("50m", "500m", "64Mi", "256Mi"),
+}
+
+NGINX_CONFIG_PATH = "/etc/nginx/nginx.conf"
+SEED_MOUNT = "/mnt/geoserver-data"
+SEED_MARKER = ".geostack-initialised"
+
+
+@dataclass(frozen=True)
+class Volumes:
+    database: Volume
+    broker: Volume
+    geoserver_data: Volume
+    statics: Volume
+    data: Volume
+
+    def app_mounts(self, statics_read_only: bool = False) -> tuple[VolumeMount, ...]:
+        """What Django, Celery and GeoServer share (GeoNode's compose mounts the same three)."""
+        return (
+            VolumeMount(self.statics, STATICS_DIR, read_only=statics_read_only),
+            VolumeMount(self.geoserver_data, GEOSERVER_DATA_DIR),
+            VolumeMount(self.data, UPLOADED_DATA_DIR),
+        )
+
+
+def seed_script(source: str, target: str) -> str:
+    """Copy GeoServer's initial data directory into an empty volume, once.
+
+    Re-running is safe: a marker stops it, cp -n never overwrites a file, and a volume
+    that already holds a catalogue (but no marker) is left untouched.
+    """
+    return (
+        "set -eu\n"
+        f'if [ -e "{target}/{SEED_MARKER}" ]; then echo "GeoServer data directory already initialised"; exit 0; fi\n'
+        f'if [ -n "$(ls -A "{target}")" ]; then\n'
+        f'  echo "GeoServer data directory is not empty; leaving the existing catalogue alone"\n'
+        "else\n"
+        f'  cp -Rn "{source}/." "{target}/"\n'
+        "fi\n"
+        f'date > "{target}/{SEED_MARKER}"\n'
+    )
+
+
+# GeoNode 4.4's entrypoint.sh without the parts that don't belong in a one-shot task
+# (cron, waiting for nginx): migrate both databases, write the OAuth and site fixtures,
+# load fixtures and the admin user on first run only, then collect static files.
+INIT_SCRIPT = f"""set -eu
+cd /usr/src/geonode
+invoke migrations
+invoke prepare
+if [ ! -e "{INIT_LOCK}" ]; then
+  invoke fixtures
+  invoke initialized
+  invoke updateadmin
+fi
+invoke statics
+"""
+
+CELERY_COMMAND = (
+    "-A", "geonode.celery_app:app", "worker", "--without-gossip", "--without-mingle", "-Ofair",
+    # -B runs the beat scheduler inside the worker, so there must be exactly one worker pod.
+    "-B", "-E", f"--statedb={STATICS_DIR}/worker@%h.state", "--scheduler=celery.beat:PersistentScheduler",
+    "--loglevel=INFO", "-n", "worker1@%h", "--concurrency=4", "--max-tasks-per-child=10",
+)
+CELERY_PING = ("sh", "-c", "celery -A geonode.celery_app:app inspect ping --timeout 10 -d worker1@$HOSTNAME")
+
+
+def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials) -> Workload:
+    ready = CommandCheck(("pg_isready", "-U", "postgres", "-h", "127.0.0.1"))
+    return Workload(
+        name=names.database,
+        image=image,
+        ports=(Port("postgres", POSTGRES_PORT),),
+        env=postgis_env(),
+        secret_env=postgis_secret_env(credentials),
+        command=("postgres", "-c", "max_connections=200"),
+        mounts=(VolumeMount(volumes.database, POSTGRES_DATA_DIR),),
+        liveness=Probe(ready, initial_delay_seconds=30, period_seconds=30, failure_threshold=6),
+        readiness=Probe(ready, initial_delay_seconds=5, period_seconds=10),
+        resources=RESOURCES["database"],
+        user=POSTGRES_UID,
+        fs_group=POSTGRES_UID,
+        writable_paths=("/var/run/postgresql", "/tmp"),
+        singleton=True,
+    )
+
+
+def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials) -> Workload:
+    return Workload(
+        name=names.broker,
+        image=image,
+        ports=(Port("amqp", AMQP_PORT),),
+        env=rabbitmq_env(),
+        secret_env=rabbitmq_secret_env(credentials),
+        mounts=(VolumeMount(volumes.broker, RABBITMQ_DATA_DIR),),
+        # Alive while the node answers at all; ready only once it accepts AMQP connections.
+        liveness=Probe(CommandCheck(("rabbitmq-diagnostics", "-q", "ping")),
+                       initial_delay_seconds=60, period_seconds=30, timeout_seconds=20),
+        readiness=Probe(CommandCheck(("rabbitmq-diagnostics", "-q", "check_port_connectivity")),
+                        initial_delay_seconds=20, period_seconds=15, timeout_seconds=20),
+        resources=RESOURCES["broker"],
+        user=RABBITMQ_UID,
+        fs_group=RABBITMQ_GID,
+        writable_paths=("/tmp",),
+        singleton=True,
+    )
+
+
+def geoserver_seed(names: ServiceNames, image: str, volumes: Volumes) -> Workload:
+    return Workload(
+        name=f"{names.geoserver}-data-init",
+        image=image,
+        ports=(),
+        entrypoint=("sh", "-c"),
+        command=(seed_script(GEOSERVER_DATA_DIR, SEED_MOUNT),),
+        # Mounted beside, not over, the image's own copy of the data directory.
+        mounts=(VolumeMount(volumes.geoserver_data, SEED_MOUNT),),
+        resources=RESOURCES["seed"],
+        task=True,
+    )
+
+
+def _django_like(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+                 celery: bool) -> dict:
+    return dict(
+        image=image,
+        env=django_env(names, site, admin_email, celery=celery),
+        secret_env=django_secret_env(names, credentials),
+        # GeoNode's image runs as root and writes into itself (fixtures in /tmp, logs, ~/.override_env).
+        read_only_root=False,
+        writable_paths=("/tmp",),
+    )
+
+
+def init_task(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+              volumes: Volumes, after: tuple[DeployedWorkload, ...]) -> Workload:
+    return Workload(
+        name=f"{names.django}-init",
+        ports=(),
+        entrypoint=("bash", "-c"),
+        command=(INIT_SCRIPT,),
+        mounts=volumes.app_mounts(),
+        resources=RESOURCES["init"],
+        after=after,
+        task=True,
+        **_django_like(names, image, site, admin_email, credentials, celery=False),
+    )
+
+
+def django(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+           volumes: Volumes, replicas: int, after: tuple[DeployedWorkload, ...]) -> Workload:
+    return Workload(
+        name=names.django,
+        ports=(Port("http", DJANGO_PORT),),
+        entrypoint=("uwsgi",),
+        command=("--ini", "/usr/src/geonode/uwsgi.ini", "--logto", "/dev/stdout"),
+        mounts=volumes.app_mounts(),
+        # Restart only if uwsgi stops accepting connections; take out of rotation as soon as
+        # pages fail. The Host header must be one Django's ALLOWED_HOSTS accepts.
+        liveness=Probe(TcpCheck(DJANGO_PORT), initial_delay_seconds=60, period_seconds=20, failure_threshold=6),
+        readiness=Probe(HttpCheck("/", DJANGO_PORT, host=names.django),
+                        initial_delay_seconds=30, period_seconds=15, timeout_seconds=10),
+        replicas=replicas,
+        resources=RESOURCES["django"],
+        after=after,
+        **_django_like(names, image, site, admin_email, credentials, celery=False),
+    )
+
+
+def celery(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+           volumes: Volumes, after: tuple[DeployedWorkload, ...]) -> Workload:
+    return Workload(
+        name=names.celery,
+        ports=(),
+        entrypoint=("celery",),
+        command=CELERY_COMMAND,
+        mounts=volumes.app_mounts(),
+        liveness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=60, period_seconds=60,
+                       timeout_seconds=30, failure_threshold=3),
+        readiness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=30, period_seconds=30, timeout_seconds=30),
+        resources=RESOURCES["celery"],
+        singleton=True,
+        after=after,
+        **_django_like(names, image, site, admin_email, credentials, celery=True),
+    )
+
+
+def geoserver(names: ServiceNames, image: str, site: Site, credentials: Credentials, volumes: Volumes,
+              after: tuple[DeployedWorkload, ...]) -> Workload:
+    return Workload(
+        name=names.geoserver,
+        image=image,
+        ports=(Port("http", GEOSERVER_PORT),),
+        env=geoserver_env(names, site, GEOSERVER_HEAP),
+        secret_env=geoserver_secret_env(credentials),
+        mounts=volumes.app_mounts(),
+        # Tomcat is slow to start: alive while it accepts connections, ready once OWS answers.
+        liveness=Probe(TcpCheck(GEOSERVER_PORT), initial_delay_seconds=120, period_seconds=30, failure_threshold=5),
+        readiness=Probe(HttpCheck("/geoserver/ows", GEOSERVER_PORT),
+                        initial_delay_seconds=60, period_seconds=20, timeout_seconds=10),
+        resources=RESOURCES["geoserver"],
+        # GeoServer's entrypoint runs as root and rewrites its web.xml and security config at start.
+        read_only_root=False,
+        writable_paths=("/tmp",),
+        # Its data directory is not safe for two writers.
+        singleton=True,
+        after=after,
+    )
+
+
+def nginx(names: ServiceNames, image: str, config: pulumi.Input[str], volumes: Volumes, exposure: Exposure,
+          after: tuple[DeployedWorkload, ...]) -> Workload:
+    return Workload(
+        name=names.nginx,
+        image=image,
+        ports=(Port("http", NGINX_PORT),),
+        # geostack's rendered config replaces the image's envsubst entrypoint.
+        entrypoint=("nginx",),
+        command=("-c", NGINX_CONFIG_PATH, "-e", "stderr", "-g", "daemon off;"),
+        files=(ConfigFile(NGINX_CONFIG_PATH, config),),
+        mounts=(VolumeMount(volumes.statics, STATICS_DIR, read_only=True),),
+        liveness=Probe(TcpCheck(NGINX_PORT)),
+        readiness=Probe(HttpCheck("/healthz", NGINX_PORT), initial_delay_seconds=2, period_seconds=5),
+        resources=RESOURCES["nginx"],
+        user=NGINX_UID,
+        writable_paths=("/tmp",),
+        expose=exposure,
+        after=after,
+    )

@@ -1,0 +1,148 @@
+"""The validated stack settings: frozen dataclasses that components receive.
+
+`components/config.py` builds them from the stack config; nothing here reads config.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+
+from components.workload import Resources
+
+KUBERNETES_TARGETS = ("microk8s", "eks")
+
+
+@dataclass(frozen=True)
+class QgisSettings:
+    """The QGIS Server image and its FastCGI workload."""
+
+    image_repository: str
+    image_tag: str  # empty: derived from the build context
+    fcgi_port: int
+    processes: int  # 0: one per CPU the container may use
+    replicas: int
+    log_level: int
+    parallel_rendering: bool
+    max_threads: int
+    max_cache_layers: int
+    ignore_bad_layers: bool
+    trust_layer_metadata: bool
+    project_dir: Path
+    project_file: str
+    data_claim: str  # empty: project_dir travels with the deployment
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class NginxSettings:
+    """The nginx proxy in front of QGIS Server."""
+
+    image: str
+    path: str
+    port: int
+    replicas: int
+    resources: Resources
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    host_port: int
+    bind_address: str
+
+
+@dataclass(frozen=True)
+class Microk8sSettings:
+    kubeconfig: str
+    context: str
+    registry: str
+    host: str
+    node_port: int
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class EksSettings:
+    cluster_name: str
+    region: str
+    ecr_keep_images: int
+    storage_class: str
+    shared_storage_class: str
+
+
+@dataclass(frozen=True)
+class GeoNodeImages:
+    django: str
+    geoserver: str
+    geoserver_data: str
+    nginx: str
+    postgis: str
+    rabbitmq: str
+
+
+@dataclass(frozen=True)
+class GeoNodeVolumeSizes:
+    database: str
+    geoserver_data: str
+    statics: str
+    data: str
+    rabbitmq: str
+
+
+@dataclass(frozen=True)
+class GeoNodeSecrets:
+    """Credentials from `pulumi config set --secret`; None means generate one."""
+
+    secret_key: Optional[pulumi.Output[str]]
+    admin_password: Optional[pulumi.Output[str]]
+    geoserver_admin_password: Optional[pulumi.Output[str]]
+    postgres_password: Optional[pulumi.Output[str]]
+    database_password: Optional[pulumi.Output[str]]
+    geodatabase_password: Optional[pulumi.Output[str]]
+
+
+@dataclass(frozen=True)
+class GeoNodeSettings:
+    """GeoNode 4.4 and the services it needs."""
+
+    enabled: bool
+    site_host: str
+    host_port: int
+    upload_size: str  # nginx notation: 100m
+    admin_email: str
+    tls_secret: str
+    cert_issuer: str
+    ingress_class: str
+    django_replicas: int
+    images: GeoNodeImages
+    sizes: GeoNodeVolumeSizes
+    secrets: GeoNodeSecrets
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_secret or self.cert_issuer)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the program needs, validated."""
+
+    project: str
+    stack: str
+    target: str
+    production: bool
+    namespace: str
+    wait_image: str
+    qgis_enabled: bool
+    qgis: QgisSettings
+    nginx: NginxSettings
+    geonode: GeoNodeSettings
+    docker: DockerSettings
+    microk8s: Microk8sSettings
+    eks: EksSettings
+
+    @property
+    def is_kubernetes(self) -> bool:
+        return self.target in KUBERNETES_TARGETS
