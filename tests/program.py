@@ -170,16 +170,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
-                config: Optional[dict[str, str]] = None, raise_errors: bool = True) -> ProgramRun:
+                config: Optional[dict[str, str]] = None, raise_errors: bool = True,
+                secrets: Optional[dict[str, str]] = None) -> ProgramRun:
     """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`).
+
+    `secrets` are set as secret config, as `pulumi config set --secret` would.
 
     With raise_errors=False the program's exception is returned in `.error`, beside
     whatever it declared before failing.
     """
     values = dict(stack_config(stack) if config is None else config)
     values.update(overrides or {})
+    values.update(secrets or {})
     monitor = RecordingMonitor(GeostackMocks())
-    pulumi.runtime.set_all_config(values, [])
+    pulumi.runtime.set_all_config(values, list(secrets or {}))
     pulumi_mocks.set_mocks(GeostackMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # set_mocks installs a finished root stack; run_in_stack makes the program's own one.
     pulumi_settings.ROOT.set(None)

@@ -1,0 +1,377 @@
+"""GeoNode on all three targets, run under mocks with GeoNode enabled: what each declares."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from components.geonode.services import INIT_SCRIPT
+from tests.program import ProgramRun, run_program
+
+CONTAINER = "docker:index/container:Container"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+JOB = "kubernetes:batch/v1:Job"
+SERVICE = "kubernetes:core/v1:Service"
+PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+SECRET = "kubernetes:core/v1:Secret"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+RANDOM = "random:index/randomPassword:RandomPassword"
+
+SERVICES = {  # workload name -> image repository
+    "geonode": "geonode/nginx",
+    "geonode-django": "geonode/geonode",
+    "geonode-celery": "geonode/geonode",
+    "geonode-geoserver": "geonode/geoserver",
+    "geonode-db": "geonode/postgis",
+    "rabbitmq": "rabbitmq",
+}
+CONFIGURED_SECRETS = {
+    "geostack:geonode.adminPassword": "Adm1n-from-config",
+    "geostack:geonode.databasePassword": "Db-from-config",
+    "geostack:geonode.secretKey": "Django-key-from-config",
+}
+GEONODE_ON = {
+    "dev": {"geostack:geonode.enabled": "true"},
+    "staging": {},
+    "prod": {},
+}
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, ProgramRun]:
+    return {stack: run_program(stack, overrides) for stack, overrides in GEONODE_ON.items()}
+
+
+@pytest.fixture(scope="module")
+def runs_with_configured_secrets() -> dict[str, ProgramRun]:
+    return {stack: run_program(stack, overrides, secrets=CONFIGURED_SECRETS) for stack, overrides in GEONODE_ON.items()}
+
+
+def workloads(run: ProgramRun) -> dict[str, dict]:
+    """name -> {image, env, secret_env_keys, ...} for Docker containers and Kubernetes pods alike."""
+    found = {}
+    for container in run.of_type(CONTAINER):
+        inputs = container.inputs
+        env = dict(entry.split("=", 1) for entry in inputs.get("envs", []))
+        found[container.name] = {"image": inputs["image"], "env": env, "inputs": inputs, "resource": container}
+    for kind in (DEPLOYMENT, JOB):
+        for resource in run.of_type(kind):
+            pod = resource.inputs["spec"]["template"]["spec"]
+            main = pod["containers"][0]
+            env = {e["name"]: e.get("value") for e in main.get("env", []) if "value" in e}
+            env_refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in main.get("env", []) if "valueFrom" in e}
+            found[main["name"]] = {"image": main["image"], "env": env, "refs": env_refs, "pod": pod,
+                                   "container": main, "resource": resource}
+    return found
+
+
+def secret_value(run: ProgramRun, workload: dict, key: str) -> str:
+    """A secret env value, wherever the target keeps it (Docker env entry / Kubernetes Secret)."""
+    if "refs" not in workload:
+        return workload["env"][key]
+    ref = workload["refs"][key]
+    secret = next(r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] == ref["name"])
+    return secret.inputs["stringData"][ref["key"]]
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_six_services_exist_with_pinned_images(runs, stack):
+    found = workloads(runs[stack])
+    for name, repository in SERVICES.items():
+        assert name in found, f"{stack}: no {name}"
+        image = found[name]["image"]
+        assert image.startswith(repository + ":"), image
+        assert not image.endswith(":latest") and re.search(r":\d", image), f"{stack}: {image} is not pinned"
+    assert found["geonode-django"]["image"] == "geonode/geonode:4.4.3"
+    assert found["rabbitmq"]["image"].startswith("rabbitmq:3.")
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_settings_point_at_the_right_services_and_ports(runs, stack):
+    run = runs[stack]
+    found = workloads(run)
+    django = found["geonode-django"]
+    assert django["env"]["GEOSERVER_LOCATION"] == "http://geonode-geoserver:8080/geoserver/"
+    assert django["env"]["DATABASE_HOST"] == "geonode-db"
+    assert re.fullmatch(r"postgis://geonode:[^@]+@geonode-db:5432/geonode", secret_value(run, django, "DATABASE_URL"))
+    assert re.fullmatch(r"postgis://geonode_data:[^@]+@geonode-db:5432/geonode_data",
+                        secret_value(run, django, "GEODATABASE_URL"))
+    assert re.fullmatch(r"amqp://geonode:[^@]+@rabbitmq:5672/", secret_value(run, django, "BROKER_URL"))
+    assert found["geonode-geoserver"]["env"]["GEONODE_LB_HOST_IP"] == "geonode-django"
+    site = {"dev": "http://localhost:8000/", "staging": "http://geonode.staging.internal/",
+            "prod": "https://maps.example.org/"}[stack]
+    assert django["env"]["SITEURL"] == site
+    assert django["env"]["GEOSERVER_PUBLIC_LOCATION"] == site + "geoserver/"
+    assert run.outputs["geonodeUrl"] == site
+    host = site.split("/")[2].split(":")[0]
+    assert host in eval(django["env"]["ALLOWED_HOSTS"]) and "geonode-django" in eval(django["env"]["ALLOWED_HOSTS"])
+    # The database password Django uses is the one PostGIS is initialised with.
+    db = found["geonode-db"]
+    assert secret_value(run, django, "GEONODE_DATABASE_PASSWORD") == secret_value(run, db, "GEONODE_DATABASE_PASSWORD")
+    assert secret_value(run, found["rabbitmq"], "RABBITMQ_DEFAULT_PASS") in secret_value(run, django, "BROKER_URL")
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_nginx_routes_to_the_declared_django_and_geoserver(runs, stack):
+    run = runs[stack]
+    conf = geonode_nginx_conf(run)
+    assert re.search(r"location /geoserver \{[^}]*proxy_pass http://geonode-geoserver:8080;", conf)
+    assert re.search(r"location / \{[^}]*proxy_pass http://geonode-django:8000;", conf)
+    assert "alias /mnt/volumes/statics/static/;" in conf and "alias /mnt/volumes/statics/uploaded/;" in conf
+    assert "client_max_body_size 100m;" in conf
+
+
+def geonode_nginx_conf(run: ProgramRun) -> str:
+    for container in run.of_type(CONTAINER):
+        if container.name == "geonode":
+            return container.inputs["uploads"][0]["content"]
+    return next(r for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.name == "geonode-files").inputs["data"]["nginx.conf"]
+
+
+def _strings(value, path=""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+@pytest.mark.parametrize("which", ["generated", "configured"])
+def test_no_secret_appears_in_plaintext_outside_a_secret(runs, runs_with_configured_secrets, stack, which):
+    run = (runs if which == "generated" else runs_with_configured_secrets)[stack]
+    secrets = {r.name: f"generated-{r.name}-" for r in run.of_type(RANDOM)}
+    if which == "configured":
+        secrets.update({key: value for key, value in CONFIGURED_SECRETS.items()})
+        assert not {"geonode-admin-password", "geonode-database-password", "geonode-secret-key"} & {
+            r.name for r in run.of_type(RANDOM)}, "configured secrets must not be generated"
+    assert len(secrets) >= 6
+    checked = 0
+    for resource in run.resources:
+        if resource.type in (RANDOM, SECRET):
+            continue  # where secrets are supposed to live
+        for path, text in _strings(resource.inputs):
+            for name, marker in secrets.items():
+                if marker in text:
+                    top = path.split(".")[1].split("[")[0]
+                    assert top in resource.secret_inputs, f"{resource.type} {resource.name}{path} holds {name} in plaintext"
+                    checked += 1
+    if stack == "dev":
+        assert checked > 0, "Docker passes secrets as (secret) env entries; the check found none"
+    else:
+        assert checked == 0, "on Kubernetes secrets only travel in Secrets"
+    for key, value in run.outputs.items():
+        if any(marker in str(value) for marker in secrets.values()):
+            assert key in run.secret_outputs, f"stack output {key} leaks a secret"
+    assert "geonodeAdminPassword" in run.secret_outputs
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_kubernetes_secrets_reach_containers_by_reference(runs, stack):
+    found = workloads(runs[stack])
+    django = found["geonode-django"]
+    for key in ("SECRET_KEY", "ADMIN_PASSWORD", "DATABASE_URL", "BROKER_URL", "GEOSERVER_ADMIN_PASSWORD"):
+        assert key in django["refs"] and key not in django["env"]
+    assert {"POSTGRES_PASSWORD", "GEONODE_DATABASE_PASSWORD"} <= set(found["geonode-db"]["refs"])
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_nothing_is_privileged_and_there_is_no_docker_in_docker(runs, stack):
+    run = runs[stack]
+    for name, workload in workloads(run).items():
+        assert "dind" not in workload["image"] and "docker:" not in workload["image"]
+        if "inputs" in workload:
+            inputs = workload["inputs"]
+            assert not inputs.get("privileged")
+            assert all("docker.sock" not in (v.get("hostPath") or "") for v in inputs.get("volumes", []))
+            assert inputs["capabilities"] == {"drops": ["ALL"]}
+        else:
+            pod = workload["pod"]
+            for container in pod["containers"] + pod.get("initContainers", []):
+                security = container["securityContext"]
+                assert not security.get("privileged") and security["allowPrivilegeEscalation"] is False
+                assert security["capabilities"] == {"drop": ["ALL"]}
+            assert not any("hostPath" in volume for volume in pod.get("volumes", [])), name
+
+
+def test_volumes_and_claims_are_protected_only_in_production(runs):
+    staging = runs["staging"].of_type(PVC)
+    prod = runs["prod"].of_type(PVC)
+    names = {"geonode-dbdata", "geonode-rabbitmq", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
+    assert {c.name for c in staging} == names == {c.name for c in prod}
+    assert not any(c.protect for c in staging)
+    assert all(c.protect for c in prod)
+    modes = {c.name: c.inputs["spec"]["accessModes"] for c in prod}
+    assert modes["geonode-dbdata"] == ["ReadWriteOnce"]
+    assert modes["geonode-statics"] == modes["geonode-geoserver-data"] == modes["geonode-data"] == ["ReadWriteMany"]
+    classes = {c.name: c.inputs["spec"].get("storageClassName") for c in prod}
+    assert classes["geonode-statics"] == "efs-sc" and classes["geonode-dbdata"] is None
+    assert {c.inputs["spec"]["storageClassName"] for c in staging} == {"microk8s-hostpath"}
+    docker = run_program("dev", {"geostack:geonode.enabled": "true", "geostack:production": "true"})
+    volumes = docker.of_type("docker:index/volume:Volume")
+    assert {v.name for v in volumes} == names and all(v.protect for v in volumes)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_ingress_carries_the_host_tls_and_body_size(runs, stack):
+    ingress = runs[stack].one(INGRESS).inputs
+    host = {"staging": "geonode.staging.internal", "prod": "maps.example.org"}[stack]
+    assert ingress["spec"]["rules"][0]["host"] == host
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "geonode", "port": {"number": 8080}}
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "100m"
+    if stack == "prod":
+        assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "geonode-tls"}]
+        assert annotations["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+        assert ingress["spec"]["ingressClassName"] == "nginx"
+    else:
+        assert "tls" not in ingress["spec"]
+        assert ingress["spec"]["ingressClassName"] == "public"
+
+
+def test_one_upload_size_sets_nginx_ingress_and_django():
+    run = run_program("staging", {"geostack:geonode.uploadSize": "2g", "geostack:geonode.tlsSecret": "maps-tls"})
+    ingress = run.one(INGRESS).inputs
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
+    assert ingress["spec"]["tls"] == [{"hosts": ["geonode.staging.internal"], "secretName": "maps-tls"}]
+    assert "client_max_body_size 2g;" in geonode_nginx_conf(run)
+    assert workloads(run)["geonode-django"]["env"]["DEFAULT_MAX_UPLOAD_SIZE"] == str(2 * 1024**3)
+    assert workloads(run)["geonode-django"]["env"]["SITEURL"] == "https://geonode.staging.internal/"
+
+
+def test_docker_publishes_geonode_nginx(runs):
+    nginx = workloads(runs["dev"])["geonode"]["inputs"]
+    assert nginx["ports"] == [{"internal": 8080, "external": 8000, "ip": "127.0.0.1"}]
+    assert nginx["entrypoints"] == ["nginx"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_migrations_run_once_per_rollout_in_a_job(runs, stack):
+    run = runs[stack]
+    found = workloads(run)
+    init = found["geonode-django-init"]
+    assert init["resource"].type == JOB
+    assert init["container"]["args"] == [INIT_SCRIPT]
+    assert "invoke migrations" in INIT_SCRIPT and "invoke statics" in INIT_SCRIPT
+    django = found["geonode-django"]
+    assert django["container"]["command"] == ["uwsgi"], "replicas serve; they do not migrate"
+    assert init["resource"].urn in django["resource"].dependencies
+    assert init["resource"].urn in found["geonode-celery"]["resource"].dependencies
+    seed = found["geonode-geoserver-data-init"]
+    assert seed["resource"].type == JOB
+    assert seed["resource"].urn in found["geonode-geoserver"]["resource"].dependencies
+
+
+def test_docker_runs_the_init_tasks_once_before_the_services(runs):
+    run = runs["dev"]
+    found = workloads(run)
+    for task in ("geonode-django-init", "geonode-geoserver-data-init"):
+        inputs = found[task]["inputs"]
+        assert inputs["attach"] is True and inputs["mustRun"] is False and inputs["restart"] == "no"
+    assert found["geonode-django-init"]["resource"].urn in found["geonode-django"]["resource"].dependencies
+    for name in ("geonode-db", "rabbitmq", "geonode-django", "geonode-geoserver", "geonode"):
+        assert found[name]["inputs"]["wait"] is True, f"{name}: dependents must wait for its healthcheck"
+    assert found["geonode-db"]["resource"].urn in found["geonode-django-init"]["resource"].dependencies
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_pods_wait_for_the_database_and_the_broker(runs, stack):
+    found = workloads(runs[stack])
+    for name in ("geonode-django", "geonode-celery", "geonode-django-init"):
+        scripts = [c["command"][2] for c in found[name]["pod"]["initContainers"]]
+        assert any("nc -z -w 2 geonode-db 5432" in s for s in scripts), name
+        assert any("nc -z -w 2 rabbitmq 5672" in s for s in scripts), name
+        for init in found[name]["pod"]["initContainers"]:
+            assert init["image"] == "busybox:1.36.1"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_probes(runs, stack):
+    found = workloads(runs[stack])
+
+    def probes(name):
+        container = found[name]["container"]
+        return container["livenessProbe"], container["readinessProbe"]
+
+    live, ready = probes("geonode-django")
+    assert ready["httpGet"] == {"path": "/", "port": 8000, "httpHeaders": [{"name": "Host", "value": "geonode-django"}]}
+    assert live["tcpSocket"] == {"port": 8000}
+    live, ready = probes("geonode-geoserver")
+    assert ready["httpGet"]["path"] == "/geoserver/ows" and live["tcpSocket"] == {"port": 8080}
+    live, ready = probes("geonode-db")
+    assert ready["exec"]["command"][0] == "pg_isready" and live["exec"]["command"][0] == "pg_isready"
+    assert live["failureThreshold"] > ready["failureThreshold"], "restart only after a long outage"
+    live, ready = probes("rabbitmq")
+    assert live["exec"]["command"] == ["rabbitmq-diagnostics", "-q", "ping"]
+    assert ready["exec"]["command"] == ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]
+    for name in SERVICES:
+        live, ready = probes(name)
+        assert live != ready, f"{name}: liveness and readiness should differ"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_stateful_services_run_one_pod_at_a_time(runs, stack):
+    found = workloads(runs[stack])
+    for name in ("geonode-db", "rabbitmq", "geonode-geoserver", "geonode-celery"):
+        spec = found[name]["resource"].inputs["spec"]
+        assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}, name
+    assert found["geonode-django"]["resource"].inputs["spec"]["replicas"] == (2 if stack == "prod" else 1)
+
+
+def test_geonode_runs_without_qgis():
+    run = run_program("staging", {"geostack:qgis.enabled": "false"})
+    names = {r.name for r in run.resources}
+    assert "qgis-server-deployment" not in names and "geonode-django-deployment" in names
+    assert "wmsCapabilitiesUrl" not in run.outputs and run.outputs["geonodeUrl"]
+
+
+def test_kubernetes_secret_data_is_marked_secret(runs):
+    for secret in runs["staging"].of_type(SECRET):
+        assert "stringData" in secret.secret_inputs, secret.name
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"geostack:geonode.uploadSize": "lots"},
+     "geostack:geonode.uploadSize must be an nginx size such as 100m or 2g, got 'lots'"),
+    ({"geostack:geonode.siteHost": "maps example"},
+     "geostack:geonode.siteHost must be a host name such as maps.example.org, got 'maps example'"),
+    ({"geostack:geonode.djangoImage": "geonode/geonode:latest"},
+     "geostack:geonode.djangoImage must be a pinned image reference such as name:1.2.3 (never latest), "
+     "got 'geonode/geonode:latest'"),
+    ({"geostack:geonode.tlsSecret": "maps-tls", "geostack:geonode.certIssuer": "letsencrypt"},
+     "geostack:geonode.certIssuer must be empty when geostack:geonode.tlsSecret is set (one source of TLS), "
+     "got 'letsencrypt'"),
+    ({"geostack:geonode.databaseSize": "big"}, "geostack:geonode.databaseSize must be a storage size such as 10Gi"),
+    ({"geostack:qgis.enabled": "false", "geostack:geonode.enabled": "false"},
+     "geostack:qgis.enabled must be true when geostack:geonode.enabled is false"),
+])
+def test_bad_geonode_settings_name_the_key(overrides, expected):
+    run = run_program("staging", overrides, raise_errors=False)
+    assert run.error is not None and expected in str(run.error)
+    assert run.resources == []
+
+
+def test_eks_geonode_needs_a_shared_storage_class():
+    run = run_program("prod", {"geostack:eks.sharedStorageClass": ""}, raise_errors=False)
+    assert str(run.error) == ("geostack:eks.sharedStorageClass must name a ReadWriteMany (EFS) storage class "
+                              "when GeoNode runs on eks, got ''")
+
+
+def test_docker_ports_must_not_collide():
+    run = run_program("dev", {"geostack:geonode.enabled": "true", "geostack:geonode.hostPort": "8080"},
+                      raise_errors=False)
+    assert str(run.error) == "geostack:geonode.hostPort must differ from geostack:docker.hostPort (8080), got 8080"
+
+
+def test_generated_credentials_are_stable_resources(runs):
+    names = {r.name for r in runs["staging"].of_type(RANDOM)}
+    assert names == {f"geonode-{n}" for n in (
+        "secret-key", "admin-password", "geoserver-admin-password", "postgres-password", "database-password",
+        "geodatabase-password", "rabbitmq-password", "oauth-client-id", "oauth-client-secret")}
+    for password in runs["staging"].of_type(RANDOM):
+        assert password.inputs["special"] is False, "values are embedded in URLs"
+        assert int(password.inputs["length"]) >= 24
