@@ -34,7 +34,10 @@ proxy_request_buffering off;"""
 
 
 def render_geonode_nginx_conf(conf: GeoNodeNginxConf) -> str:
-    http_extra = f"""client_max_body_size {conf.upload_size};
+    http_extra = f"""# Static files need real types: browsers refuse scripts and styles sent as octet-stream.
+include mime.types;
+
+client_max_body_size {conf.upload_size};
 client_body_timeout 600s;
 proxy_connect_timeout 600s;
 proxy_send_timeout 600s;

@@ -24,6 +24,7 @@ from tests.program import PROJECT_ROOT
 CMD_SH = PROJECT_ROOT / "docker" / "qgis-server" / "cmd.sh"
 HEALTHCHECK_SH = PROJECT_ROOT / "docker" / "qgis-server" / "healthcheck.sh"
 FASTCGI_PARAMS = Path("/etc/nginx/fastcgi_params")
+MIME_TYPES = Path("/etc/nginx/mime.types")
 
 
 def free_port() -> int:
@@ -143,7 +144,9 @@ def nginx(conf_text: str, port: int, scratch: Path) -> Iterator[str]:
     """Debian's nginx with `conf_text`; yields its base URL."""
     conf = scratch / "nginx.conf"
     conf.write_text(conf_text)
-    shutil.copy(FASTCGI_PARAMS, scratch / "fastcgi_params")  # `include fastcgi_params` is relative
+    # Relative includes resolve next to the config, as they do in /etc/nginx in the images.
+    shutil.copy(FASTCGI_PARAMS, scratch / "fastcgi_params")
+    shutil.copy(MIME_TYPES, scratch / "mime.types")
     check = subprocess.run(["nginx", "-t", "-c", str(conf), "-p", str(scratch), "-e", "stderr"],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr

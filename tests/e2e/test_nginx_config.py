@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.local_stack import FASTCGI_PARAMS, replace_once, scratch_dir
+from tests.e2e.local_stack import FASTCGI_PARAMS, MIME_TYPES, replace_once, scratch_dir
 from tests.program import STACKS, run_program
 
 
@@ -21,6 +21,7 @@ def nginx_test(conf_text: str) -> subprocess.CompletedProcess:
     with scratch_dir("geostack-nginx-t-") as scratch:
         (scratch / "nginx.conf").write_text(conf_text)
         shutil.copy(FASTCGI_PARAMS, scratch / "fastcgi_params")
+        shutil.copy(MIME_TYPES, scratch / "mime.types")
         return subprocess.run(["nginx", "-t", "-c", str(scratch / "nginx.conf"), "-p", str(scratch),
                                "-e", "stderr"], capture_output=True, text=True)
 
@@ -31,6 +32,19 @@ def test_rendered_config_passes_nginx_t(stack):
     result = nginx_test(conf)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_geonode_config_passes_nginx_t(stack):
+    run = run_program(stack, {"geostack:geonode.enabled": "true", "geostack:eks.sharedStorageClass": "efs"})
+    if stack == "dev":
+        conf = run.one("docker:index/container:Container", "geonode").inputs["uploads"][0]["content"]
+    else:
+        conf = run.one("kubernetes:core/v1:ConfigMap", "geonode-files").inputs["data"]["nginx.conf"]
+    for upstream in ("geonode-django:8000", "geonode-geoserver:8080"):
+        conf = replace_once(conf, f"proxy_pass http://{upstream};", "proxy_pass http://127.0.0.1:9;")
+    result = nginx_test(conf)
+    assert result.returncode == 0, result.stderr
 
 
 def test_nginx_t_rejects_a_broken_config():
