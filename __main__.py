@@ -18,6 +18,8 @@ if settings.qgis_enabled:
     from components.qgis_server import QgisFcgiServer, QgisFcgiServerArgs
     from components.workload import Exposure
 
+    PROXY_NAME = "qgis-nginx"
+
     image = QgisServerImage("qgis-image", QgisServerImageArgs(
         target=target,
         repository=settings.qgis.image_repository,
@@ -27,8 +29,9 @@ if settings.qgis_enabled:
         target=target,
         image=image.image_ref,
         settings=settings.qgis,
+        clients=(PROXY_NAME,),
     ))
-    proxy = NginxProxy("qgis-nginx", NginxProxyArgs(
+    proxy = NginxProxy(PROXY_NAME, NginxProxyArgs(
         target=target,
         settings=settings.nginx,
         upstream_host=qgis.host,

@@ -29,6 +29,7 @@ from components.settings import (
     Microk8sSettings,
     NginxSettings,
     QgisSettings,
+    Scaling,
     StackSettings,
 )
 from components.workload import Resources
@@ -141,6 +142,8 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     if target == "eks" and not v["eks.clusterName"]:
         errors.append("geostack:eks.clusterName must be set when geostack:target is eks, got ''")
     errors += _geonode_checks(v)
+    if v["target"] in KUBERNETES_TARGETS:
+        errors += _scaling_checks(v, "qgis") + _scaling_checks(v, "nginx")
     for workload in ("qgis", "nginx"):
         for resource in ("cpu", "memory"):
             request, limit = v[f"{workload}.{resource}Request"], v[f"{workload}.{resource}Limit"]
@@ -206,6 +209,29 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
     )
 
 
+def _scaling_checks(v: Mapping[str, Any], workload: str) -> list[str]:
+    errors = []
+    low, high = v[f"{workload}.autoscaleMin"], v[f"{workload}.autoscaleMax"]
+    if high and high < low:
+        errors.append(f"geostack:{workload}.autoscaleMax must be at least geostack:{workload}.autoscaleMin "
+                      f"({low}), got {high}")
+    fewest = low if high else v[f"{workload}.replicas"]
+    if fewest > 1 and v[f"{workload}.minAvailable"] >= fewest:
+        source = f"geostack:{workload}.{'autoscaleMin' if high else 'replicas'}"
+        errors.append(f"geostack:{workload}.minAvailable must be below {source} ({fewest}) so a node drain "
+                      f"can always proceed, got {v[f'{workload}.minAvailable']}")
+    return errors
+
+
+def _scaling(v: Mapping[str, Any], workload: str) -> Scaling:
+    return Scaling(
+        min_available=v[f"{workload}.minAvailable"],
+        autoscale_min=v[f"{workload}.autoscaleMin"],
+        autoscale_max=v[f"{workload}.autoscaleMax"],
+        autoscale_cpu_percent=v[f"{workload}.autoscaleCpuPercent"],
+    )
+
+
 def _resources(v: Mapping[str, Any], workload: str) -> Resources:
     return Resources(
         cpu_request=v[f"{workload}.cpuRequest"],
@@ -224,6 +250,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         production=v["production"],
         namespace=v["kubernetes.namespace"],
         wait_image=v["kubernetes.waitImage"],
+        kubernetes_version=v["kubernetes.version"],
         qgis_enabled=v["qgis.enabled"],
         geonode=_geonode(v),
         qgis=QgisSettings(
@@ -242,6 +269,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             project_file=v["qgis.projectFile"],
             data_claim=v["qgis.dataClaim"],
             resources=_resources(v, "qgis"),
+            scaling=_scaling(v, "qgis"),
         ),
         nginx=NginxSettings(
             image=v["nginx.image"],
@@ -249,6 +277,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             port=v["nginx.port"],
             replicas=v["nginx.replicas"],
             resources=_resources(v, "nginx"),
+            scaling=_scaling(v, "nginx"),
         ),
         docker=DockerSettings(host_port=v["docker.hostPort"], bind_address=v["docker.bindAddress"]),
         microk8s=Microk8sSettings(

@@ -14,6 +14,7 @@ CONFIG_PATH = "/etc/nginx/nginx.conf"
 # The config sets no `daemon` directive, so the foreground switch can come from here.
 COMMAND = ("nginx", "-c", CONFIG_PATH, "-e", "stderr", "-g", "daemon off;")
 NGINX_UID = 10101
+PRE_STOP_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class NginxProxy(pulumi.ComponentResource):
             readiness=Probe(TcpCheck(settings.port), initial_delay_seconds=2, period_seconds=5),
             replicas=settings.replicas,
             resources=settings.resources,
+            min_available=settings.scaling.min_available,
+            autoscale=settings.scaling.autoscale(),
+            # Let the Service and Ingress stop sending traffic before nginx quits.
+            pre_stop_seconds=PRE_STOP_SECONDS,
+            termination_grace_seconds=PRE_STOP_SECONDS + 30,
             user=NGINX_UID,
             writable_paths=("/tmp",),
             expose=args.exposure,

@@ -42,7 +42,8 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
     }
 
 
-def qgis_workload(name: str, image: pulumi.Input[str], settings: QgisSettings) -> Workload:
+def qgis_workload(name: str, image: pulumi.Input[str], settings: QgisSettings,
+                  clients: tuple[str, ...] = ()) -> Workload:
     """What runs: the FastCGI server with its project data mounted read-only."""
     data = (ClaimMount(settings.data_claim, DATA_MOUNT) if settings.data_claim
             else DirectoryMount(settings.project_dir, DATA_MOUNT))
@@ -59,8 +60,12 @@ def qgis_workload(name: str, image: pulumi.Input[str], settings: QgisSettings) -
                         initial_delay_seconds=5, period_seconds=10, timeout_seconds=10),
         replicas=settings.replicas,
         resources=settings.resources,
+        min_available=settings.scaling.min_available,
+        autoscale=settings.scaling.autoscale(),
         user=QGIS_UID,
         writable_paths=("/tmp", HOME),
+        # Only the proxy speaks FastCGI to QGIS Server.
+        allow_from=clients,
     )
 
 
@@ -69,6 +74,7 @@ class QgisFcgiServerArgs:
     target: Target
     image: pulumi.Input[str]
     settings: QgisSettings
+    clients: tuple[str, ...] = ()  # workloads allowed to connect (Kubernetes NetworkPolicy)
 
 
 class QgisFcgiServer(pulumi.ComponentResource):
@@ -76,7 +82,7 @@ class QgisFcgiServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QgisFcgiServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:qgis:QgisFcgiServer", name, None, opts)
-        deployed = args.target.deploy(qgis_workload(name, args.image, args.settings), parent=self)
+        deployed = args.target.deploy(qgis_workload(name, args.image, args.settings, args.clients), parent=self)
         self.host: pulumi.Output[str] = deployed.host
         self.port: int = deployed.port
         self.register_outputs({"host": self.host, "port": self.port})

@@ -10,9 +10,24 @@ from typing import Optional
 
 import pulumi
 
-from components.workload import Resources
+from components.workload import Autoscale, Resources
 
 KUBERNETES_TARGETS = ("microk8s", "eks")
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Availability of a workload with several pods (Kubernetes)."""
+
+    min_available: int
+    autoscale_min: int
+    autoscale_max: int  # 0: no autoscaler
+    autoscale_cpu_percent: int
+
+    def autoscale(self) -> Optional[Autoscale]:
+        if not self.autoscale_max:
+            return None
+        return Autoscale(self.autoscale_min, self.autoscale_max, self.autoscale_cpu_percent)
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,7 @@ class QgisSettings:
     project_file: str
     data_claim: str  # empty: project_dir travels with the deployment
     resources: Resources
+    scaling: Scaling
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,7 @@ class NginxSettings:
     port: int
     replicas: int
     resources: Resources
+    scaling: Scaling
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,7 @@ class StackSettings:
     target: str
     production: bool
     namespace: str
+    kubernetes_version: str
     wait_image: str
     qgis_enabled: bool
     qgis: QgisSettings
@@ -146,3 +164,12 @@ class StackSettings:
     @property
     def is_kubernetes(self) -> bool:
         return self.target in KUBERNETES_TARGETS
+
+    @property
+    def restricted(self) -> bool:
+        """Whether every workload meets the "restricted" Pod Security Standard.
+
+        GeoNode's GeoServer image runs as root (its entrypoint writes into the image), so a
+        namespace that holds GeoNode can only enforce "baseline".
+        """
+        return not self.geonode.enabled

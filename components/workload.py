@@ -137,6 +137,15 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Autoscale:
+    """A HorizontalPodAutoscaler on CPU (Kubernetes only)."""
+
+    min_replicas: int
+    max_replicas: int
+    cpu_percent: int
+
+
+@dataclass(frozen=True)
 class Workload:
     """One service: its image, how it runs and how others reach it.
 
@@ -163,6 +172,14 @@ class Workload:
     fs_group: Optional[int] = None  # group that owns mounted volumes (Kubernetes fsGroup)
     # One pod at a time (Recreate): for single-writer volumes and processes that must not double up.
     singleton: bool = False
+    # Kubernetes, with more than one replica: pods that must stay up during voluntary disruptions.
+    min_available: int = 1
+    autoscale: Optional[Autoscale] = None
+    # Graceful shutdown: wait this long before SIGTERM so endpoints stop sending traffic first.
+    pre_stop_seconds: int = 0
+    termination_grace_seconds: int = 30
+    # Names of the workloads allowed to connect (Kubernetes NetworkPolicy); exposed ones take anyone.
+    allow_from: tuple[str, ...] = ()
     expose: Optional[Exposure] = None
     entrypoint: Optional[tuple[str, ...]] = None  # replaces the image's ENTRYPOINT
     # Start only once these are ready: Docker creates this after their healthchecks pass;

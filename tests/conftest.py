@@ -9,7 +9,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from tests.program import STACKS, ProgramRun, run_program  # noqa: E402
+from offline.program_run import STACKS, ProgramRun, run_program  # noqa: E402
 
 
 @pytest.fixture(scope="session")

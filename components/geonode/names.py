@@ -38,6 +38,19 @@ class ServiceNames:
     # broker must answer to exactly that name.
     broker: str = "rabbitmq"
 
+    @property
+    def init(self) -> str:
+        return f"{self.django}-init"
+
+    @property
+    def seed(self) -> str:
+        return f"{self.geoserver}-data-init"
+
+    @property
+    def database_clients(self) -> tuple[str, ...]:
+        """GeoNode's own services: the only ones that may reach PostGIS and RabbitMQ."""
+        return (self.django, self.celery, self.init, self.geoserver)
+
     @classmethod
     def for_component(cls, name: str) -> "ServiceNames":
         return cls(nginx=name, django=f"{name}-django", celery=f"{name}-celery",

@@ -54,7 +54,7 @@ from components.workload import (
 
 POSTGRES_UID = 70  # the postgres user of the Alpine-based PostGIS image
 RABBITMQ_UID, RABBITMQ_GID = 100, 101  # the rabbitmq user of the Alpine-based image
-NGINX_UID = 101  # the nginx user of the Alpine-based nginx image
+NGINX_UID = 10101  # any UID works: geostack's config keeps nginx's files in /tmp
 GEOSERVER_HEAP = "2g"
 
 RESOURCES = {
@@ -145,6 +145,7 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
         liveness=Probe(ready, initial_delay_seconds=30, period_seconds=30, failure_threshold=6),
         readiness=Probe(ready, initial_delay_seconds=5, period_seconds=10),
         resources=RESOURCES["database"],
+        allow_from=names.database_clients,
         user=POSTGRES_UID,
         fs_group=POSTGRES_UID,
         writable_paths=("/var/run/postgresql", "/tmp"),
@@ -166,6 +167,7 @@ def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Crede
         readiness=Probe(CommandCheck(("rabbitmq-diagnostics", "-q", "check_port_connectivity")),
                         initial_delay_seconds=20, period_seconds=15, timeout_seconds=20),
         resources=RESOURCES["broker"],
+        allow_from=names.database_clients,
         user=RABBITMQ_UID,
         fs_group=RABBITMQ_GID,
         writable_paths=("/tmp",),
@@ -175,7 +177,7 @@ def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Crede
 
 def geoserver_seed(names: ServiceNames, image: str, volumes: Volumes) -> Workload:
     return Workload(
-        name=f"{names.geoserver}-data-init",
+        name=names.seed,
         image=image,
         ports=(),
         entrypoint=("sh", "-c"),
@@ -202,7 +204,7 @@ def _django_like(names: ServiceNames, image: str, site: Site, admin_email: str, 
 def init_task(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
               volumes: Volumes, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
-        name=f"{names.django}-init",
+        name=names.init,
         ports=(),
         entrypoint=("bash", "-c"),
         command=(INIT_SCRIPT,),
@@ -229,6 +231,8 @@ def django(names: ServiceNames, image: str, site: Site, admin_email: str, creden
                         initial_delay_seconds=30, period_seconds=15, timeout_seconds=10),
         replicas=replicas,
         resources=RESOURCES["django"],
+        # GeoServer authenticates GeoNode users against Django.
+        allow_from=(names.nginx, names.geoserver),
         after=after,
         **_django_like(names, image, site, admin_email, credentials, celery=False),
     )
@@ -266,6 +270,7 @@ def geoserver(names: ServiceNames, image: str, site: Site, credentials: Credenti
         readiness=Probe(HttpCheck("/geoserver/ows", GEOSERVER_PORT),
                         initial_delay_seconds=60, period_seconds=20, timeout_seconds=10),
         resources=RESOURCES["geoserver"],
+        allow_from=(names.nginx, names.django, names.celery, names.init),
         # GeoServer's entrypoint runs as root and rewrites its web.xml and security config at start.
         read_only_root=False,
         writable_paths=("/tmp",),
@@ -291,6 +296,8 @@ def nginx(names: ServiceNames, image: str, config: pulumi.Input[str], volumes: V
         resources=RESOURCES["nginx"],
         user=NGINX_UID,
         writable_paths=("/tmp",),
+        pre_stop_seconds=5,
+        termination_grace_seconds=35,
         expose=exposure,
         after=after,
     )

@@ -15,12 +15,13 @@ def create_target(settings: StackSettings) -> Target:
     if settings.target == "microk8s":
         from components.targets.microk8s import Microk8sTarget
 
-        return Microk8sTarget(name, settings.microk8s, settings.namespace, settings.stack, settings.wait_image)
+        return Microk8sTarget(name, settings.microk8s, settings.namespace, settings.stack, settings.wait_image,
+                              restricted=settings.restricted)
     if settings.target == "eks":
         from components.targets.eks import EksTarget
 
         return EksTarget(name, settings.eks, settings.namespace, settings.stack, settings.wait_image,
-                         settings.production)
+                         restricted=settings.restricted, production=settings.production)
     raise ValueError(f"unknown target {settings.target!r}")  # config validation makes this unreachable
 
 

@@ -51,10 +51,10 @@ class EksTarget(KubernetesTarget):
     default_ingress_class = "nginx"  # ingress-nginx: TLS from Secrets, body-size annotations
 
     def __init__(self, name: str, settings: EksSettings, namespace: str, stack: str, wait_image: str,
-                 production: bool, opts: pulumi.ResourceOptions | None = None):
+                 restricted: bool, production: bool, opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
         self.production = production
-        super().__init__("geostack:targets:EksTarget", name, namespace, stack, wait_image, opts)
+        super().__init__("geostack:targets:EksTarget", name, namespace, stack, wait_image, restricted, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         self.aws_provider = aws.Provider(

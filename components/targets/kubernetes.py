@@ -19,8 +19,13 @@ from components.targets.base import Target, file_digest
 from components.targets.kubernetes_pods import (
     container_spec,
     directory_items,
+    hpa_spec,
     labels,
+    network_policy_spec,
+    rollout_strategy,
+    scales_out,
     selector,
+    spread,
     wait_containers,
 )
 from components.workload import (
@@ -35,21 +40,42 @@ from components.workload import (
 )
 
 
+def pod_security_labels(restricted: bool) -> dict[str, str]:
+    """Enforce the "restricted" Pod Security Standard when every workload complies; otherwise
+    enforce "baseline" and report what falls short of "restricted"."""
+    level = "restricted" if restricted else "baseline"
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+
+
 class KubernetesTarget(Target):
     """Shared Kubernetes realizer; subclasses provide the provider, storage and exposure."""
 
     def __init__(self, type_name: str, name: str, namespace: str, stack: str, wait_image: str,
-                 opts: pulumi.ResourceOptions | None = None):
+                 restricted: bool, opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_name, name, None, opts)
         self.stack = stack
         self.wait_image = wait_image
         self.provider = self.create_provider(name)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": namespace, "labels": {"app.kubernetes.io/part-of": "geostack"}},
+            metadata={"name": namespace, "labels": {
+                "app.kubernetes.io/part-of": "geostack",
+                **pod_security_labels(restricted),
+            }},
             opts=self.child_opts(self),
         )
         self.namespace = ns.metadata.name
+        # Nothing reaches a pod unless a workload's own policy lets it in.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": "default-deny-ingress", "namespace": self.namespace},
+            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
+            opts=self.child_opts(self),
+        )
         self.register_outputs({"namespace": self.namespace})
 
     @abstractmethod
@@ -102,6 +128,8 @@ class KubernetesTarget(Target):
         pod_labels = labels(workload.name, self.stack)
         pod_spec = {
             "automount_service_account_token": False,
+            "termination_grace_period_seconds": workload.termination_grace_seconds,
+            **({"topology_spread_constraints": spread(workload.name, self.stack)} if scales_out(workload) else {}),
             "security_context": {
                 "seccomp_profile": {"type": "RuntimeDefault"},
                 **({"run_as_non_root": True} if workload.user is not None else {}),
@@ -118,17 +146,45 @@ class KubernetesTarget(Target):
             f"{workload.name}-deployment",
             metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
             spec={
-                "replicas": workload.replicas,
-                # Recreate: a single-writer volume cannot attach to the old and new pod at once.
-                **({"strategy": {"type": "Recreate"}} if workload.singleton else {}),
+                # With an autoscaler the replica count is its business, not the program's.
+                **({} if workload.autoscale else {"replicas": workload.replicas}),
+                "strategy": rollout_strategy(workload),
                 "selector": {"match_labels": selector(workload.name, self.stack)},
                 "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
             },
             opts=self.child_opts(parent, depends_on=after),
         )
+        self._availability(workload, parent, deployment)
         if not workload.ports:  # a worker nobody connects to needs no Service
             return DeployedWorkload(host=deployment.metadata.name, port=0, resources=(deployment,))
+        k8s.networking.v1.NetworkPolicy(
+            f"{workload.name}-ingress-policy",
+            metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
+            spec=network_policy_spec(workload, self.stack),
+            opts=self.child_opts(parent),
+        )
         return self._service(workload, parent, deployment)
+
+    def _availability(self, workload: Workload, parent: pulumi.Resource, deployment: k8s.apps.v1.Deployment) -> None:
+        """A disruption budget and, if configured, an autoscaler for workloads with several pods."""
+        if not scales_out(workload):
+            return
+        meta = {"name": workload.name, "namespace": self.namespace, "labels": labels(workload.name, self.stack)}
+        # min_available is validated to stay below the replica count, so drains always proceed.
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{workload.name}-pdb",
+            metadata=meta,
+            spec={"min_available": workload.min_available,
+                  "selector": {"match_labels": selector(workload.name, self.stack)}},
+            opts=self.child_opts(parent),
+        )
+        if workload.autoscale:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{workload.name}-hpa",
+                metadata=meta,
+                spec=hpa_spec(workload, deployment.metadata.name),
+                opts=self.child_opts(parent),
+            )
 
     def _service(self, workload: Workload, parent: pulumi.Resource,
                  deployment: k8s.apps.v1.Deployment) -> DeployedWorkload:

@@ -110,6 +110,8 @@ def container_spec(workload: Workload, mounts: list[dict[str, Any]],
         container["liveness_probe"] = probe_spec(workload.liveness)
     if workload.readiness and not workload.task:
         container["readiness_probe"] = probe_spec(workload.readiness)
+    if workload.pre_stop_seconds:
+        container["lifecycle"] = {"pre_stop": {"exec_": {"command": ["sleep", str(workload.pre_stop_seconds)]}}}
     if workload.resources:
         r = workload.resources
         container["resources"] = {
@@ -138,3 +140,51 @@ def wait_containers(after: Iterable[DeployedWorkload], image: str, user: int | N
             "resources": WAIT_RESOURCES,
         })
     return containers
+
+
+def spread(workload_name: str, stack: str) -> list[dict[str, Any]]:
+    """Prefer one pod per node; still schedule on a single-node cluster (microk8s)."""
+    return [{
+        "max_skew": 1,
+        "topology_key": "kubernetes.io/hostname",
+        "when_unsatisfiable": "ScheduleAnyway",
+        "label_selector": {"match_labels": selector(workload_name, stack)},
+    }]
+
+
+def rollout_strategy(workload: Workload) -> dict[str, Any]:
+    if workload.singleton:
+        # A single-writer volume cannot attach to the old and the new pod at once.
+        return {"type": "Recreate"}
+    # Start the new pod before stopping an old one, so capacity never drops.
+    return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
+
+
+def scales_out(workload: Workload) -> bool:
+    return workload.replicas > 1 or workload.autoscale is not None
+
+
+def network_policy_spec(workload: Workload, stack: str) -> dict[str, Any]:
+    """Who may connect to the workload's ports: anyone if it is exposed, else the named peers."""
+    ports = [{"protocol": "TCP", "port": p.number} for p in workload.ports]
+    if workload.expose:
+        rules = [{"ports": ports}]
+    else:
+        peers = [{"pod_selector": {"match_labels": selector(name, stack)}} for name in workload.allow_from]
+        rules = [{"from_": peers, "ports": ports}] if peers else []
+    return {
+        "pod_selector": {"match_labels": selector(workload.name, stack)},
+        "policy_types": ["Ingress"],
+        "ingress": rules,
+    }
+
+
+def hpa_spec(workload: Workload, deployment_name: pulumi.Input[str]) -> dict[str, Any]:
+    scale = workload.autoscale
+    return {
+        "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": deployment_name},
+        "min_replicas": scale.min_replicas,
+        "max_replicas": scale.max_replicas,
+        "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "average_utilization": scale.cpu_percent}}}],
+    }

@@ -20,9 +20,9 @@ class Microk8sTarget(KubernetesTarget):
     default_ingress_class = "public"  # the class `microk8s enable ingress` installs
 
     def __init__(self, name: str, settings: Microk8sSettings, namespace: str, stack: str, wait_image: str,
-                 opts: pulumi.ResourceOptions | None = None):
+                 restricted: bool, opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
-        super().__init__("geostack:targets:Microk8sTarget", name, namespace, stack, wait_image, opts)
+        super().__init__("geostack:targets:Microk8sTarget", name, namespace, stack, wait_image, restricted, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         kubeconfig = os.path.expanduser(self.settings.kubeconfig) if self.settings.kubeconfig else None

@@ -22,7 +22,7 @@ from typing import Iterator
 import docker
 from docker.errors import DockerException, ImageNotFound
 
-from tests.program import PROJECT_ROOT
+from offline.program_run import PROJECT_ROOT
 
 BASE_IMAGE = "debian:bookworm-slim"
 DEBIAN_MIRROR = os.environ.get("GEOSTACK_DEBIAN_MIRROR", "http://deb.debian.org/debian")

@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 from docker.errors import NotFound
 
-from tests.program import PROJECT_ROOT, ProgramRun, Registration
+from offline.program_run import PROJECT_ROOT, ProgramRun, Registration
 
 NETWORK = "docker:index/network:Network"
 IMAGE = "docker:index/image:Image"

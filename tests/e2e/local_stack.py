@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from tests.program import PROJECT_ROOT
+from offline.program_run import PROJECT_ROOT
 
 CMD_SH = PROJECT_ROOT / "docker" / "qgis-server" / "cmd.sh"
 HEALTHCHECK_SH = PROJECT_ROOT / "docker" / "qgis-server" / "healthcheck.sh"

@@ -19,7 +19,7 @@ from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
 from tests.e2e.local_stack import free_port, wait_until
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_layer_names,
                                   feature_info_at_riverside_park, get_map)
-from tests.program import PROJECT_ROOT, run_program
+from offline.program_run import PROJECT_ROOT, run_program
 
 FIGURES = PROJECT_ROOT / "build" / "figures" / "docker.json"
 PROCESSES = 2

@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from tests.e2e.local_stack import free_port, http_get, nginx, replace_once, scratch_dir
-from tests.program import run_program
+from offline.program_run import run_program
 
 UPLOAD_LIMIT = "1m"
 

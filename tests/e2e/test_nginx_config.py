@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.e2e.local_stack import FASTCGI_PARAMS, MIME_TYPES, replace_once, scratch_dir
-from tests.program import STACKS, run_program
+from offline.program_run import STACKS, run_program
 
 
 def rendered_config(stack: str) -> str:

@@ -13,7 +13,7 @@ from tests.e2e.local_stack import (free_port, loopback_nginx_conf, nginx, qgis_s
                                     scratch_dir)
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_layer_names,
                                   feature_info_at_riverside_park, get_map, wms)
-from tests.program import PROJECT_ROOT, run_program
+from offline.program_run import PROJECT_ROOT, run_program
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.program import PROJECT_ROOT
+from offline.program_run import PROJECT_ROOT
 
 SOURCES = sorted((PROJECT_ROOT / "components").rglob("*.py"))
 

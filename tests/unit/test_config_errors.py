@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from components.config import ConfigError
-from tests.program import run_program
+from offline.program_run import run_program
 
 
 def run_expecting_error(stack: str, overrides: dict[str, str]) -> str:

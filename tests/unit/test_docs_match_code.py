@@ -7,7 +7,7 @@ import yaml
 
 from components.config import SETTINGS
 from scripts.config_reference import markdown_table, pulumi_yaml_config
-from tests.program import PROJECT_ROOT, STACKS
+from offline.program_run import PROJECT_ROOT, STACKS
 
 
 def test_pulumi_yaml_declares_every_key_with_type_description_and_default():

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from components.geonode.services import INIT_SCRIPT
-from tests.program import ProgramRun, run_program
+from offline.program_run import ProgramRun, run_program
 
 CONTAINER = "docker:index/container:Container"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.program import ProgramRun, run_program
+from offline.program_run import ProgramRun, run_program
 
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/image:Image"
@@ -123,7 +123,7 @@ def test_docker_fastcgi_pass_names_the_qgis_alias_and_port(stack_runs):
 
 
 def test_docker_project_data_is_a_read_only_bind_mount(stack_runs):
-    from tests.program import PROJECT_ROOT
+    from offline.program_run import PROJECT_ROOT
 
     qgis = stack_runs["dev"].one(CONTAINER, "qgis-server")
     assert qgis.inputs["volumes"] == [{"hostPath": str(PROJECT_ROOT / "data"), "containerPath": "/data", "readOnly": True}]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.program import PROJECT_ROOT
+from offline.program_run import PROJECT_ROOT
 
 SCRIPTS = sorted(
     [*PROJECT_ROOT.glob("docker/**/*.sh"), *PROJECT_ROOT.glob("scripts/*.sh"), PROJECT_ROOT / ".ci" / "run"]

@@ -1,0 +1,1 @@
+"""Run the Pulumi program offline, under Pulumi's mocks: for tests, `render` and reviews without credentials."""
