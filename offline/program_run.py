@@ -70,6 +70,17 @@ def _reveal(value: Any) -> Any:
     return value
 
 
+def mark_secrets(value: Any) -> Any:
+    """Inputs with each secret as {"__secret__": value}: plain JSON that keeps secrecy visible."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
+            return {"__secret__": mark_secrets(value.get("value"))}
+        return {k: mark_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mark_secrets(v) for v in value]
+    return value
+
+
 @dataclass
 class Registration:
     type: str
@@ -83,6 +94,7 @@ class Registration:
     dependencies: list[str]
     inputs: dict[str, Any]
     secret_inputs: set[str] = field(default_factory=set)  # top-level input keys holding a secret
+    raw_inputs: dict[str, Any] = field(default_factory=dict)  # secrets still wrapped in Pulumi's marker
 
 
 @dataclass
@@ -158,6 +170,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=request.retainOnDelete,
                 dependencies=list(request.dependencies),
                 inputs=_reveal(rpc.deserialize_properties(request.object)),
+                raw_inputs=rpc.deserialize_properties(request.object),
                 secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},
             ))
         return response

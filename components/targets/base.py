@@ -16,6 +16,10 @@ import pulumi
 from components.workload import DeployedWorkload, ImageBuild, Volume, VolumeSpec, Workload
 
 
+# Marks volumes of a production stack; the policy pack checks they are protected.
+PRODUCTION_LABEL = "geostack.io/production"
+
+
 class Target(pulumi.ComponentResource, ABC):
     """Where workloads run. Subclasses: DockerTarget, Microk8sTarget, EksTarget."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from components.targets.base import Target
+from components.targets.base import PRODUCTION_LABEL, Target
 from components.workload import (
     ClaimMount,
     CommandCheck,
@@ -68,6 +68,7 @@ class DockerTarget(Target):
         volume = docker.Volume(
             spec.name,
             name=f"{self.prefix}-{spec.name}",
+            labels=[docker.VolumeLabelArgs(label=PRODUCTION_LABEL, value="true")] if spec.protect else None,
             opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect),
         )
         return Volume(spec=spec, ref=volume.name)

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.targets.base import Target, file_digest
+from components.targets.base import PRODUCTION_LABEL, Target, file_digest
 from components.targets.kubernetes_pods import (
     container_spec,
     directory_items,
@@ -112,7 +112,8 @@ class KubernetesTarget(Target):
             metadata={
                 "name": spec.name,
                 "namespace": self.namespace,
-                "labels": labels(spec.name, self.stack),
+                # Lets the policy pack hold production data to `protect` (policy/rules.py).
+                "labels": {**labels(spec.name, self.stack), **({PRODUCTION_LABEL: "true"} if spec.protect else {})},
                 # With WaitForFirstConsumer storage classes a claim binds only once a pod uses
                 # it, so waiting for it to bind here would block the very pods that bind it.
                 "annotations": {"pulumi.com/skipAwait": "true"},
