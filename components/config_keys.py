@@ -10,7 +10,7 @@ from components.settings_types import Boolean, Choice, Integer, Quantity, Secret
 TARGETS = ("docker", "microk8s", "eks")
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-_IMAGE_REF = r"[a-z0-9][a-z0-9._/:-]*[a-z0-9]"
+_IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 
 SETTINGS: tuple[Setting, ...] = (
