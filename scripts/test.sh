@@ -34,21 +34,41 @@ install_debian_packages() {
   fi
 }
 
-install_python_packages() {
-  # The same virtualenv `pulumi up` uses (Pulumi.yaml: virtualenv: venv).
-  if [[ ! -x venv/bin/python ]]; then
-    python3 -m venv venv
+# A virtualenv at $1 with the requirements file $2 installed.
+make_venv() {
+  if [[ ! -x "$1/bin/python" ]]; then
+    python3 -m venv "$1"
   fi
-  venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
+}
+
+install_python_packages() {
+  # The program's venv is the one `pulumi up` uses (Pulumi.yaml: virtualenv: venv), and
+  # the policy pack's the one `pulumi preview --policy-pack policy` uses. pulumi-policy and
+  # checkov each pin libraries the program's SDKs outgrew, hence three environments.
+  make_venv venv requirements-dev.txt
+  make_venv policy/venv policy/requirements-dev.txt
+  make_venv build/checkov-venv offline/requirements-checkov.txt
+}
+
+# pytest's exit status, with "no tests collected" (5) turned into a failure.
+run_pytest() {
+  local status=0
+  "$@" || status=$?
+  if [[ "$status" == "5" ]]; then
+    echo "test.sh: pytest collected no tests in: $*; treating that as a failure" >&2
+    return 1
+  fi
+  return "$status"
 }
 
 install_debian_packages
 install_python_packages
 
 status=0
-venv/bin/python -m pytest "$@" || status=$?
-if [[ "$status" == "5" ]]; then
-  echo "test.sh: pytest collected no tests; treating that as a failure" >&2
-  exit 1
+run_pytest venv/bin/python -m pytest "$@" || status=$?
+if [[ "$#" == "0" ]]; then
+  # The policy pack's own rule tests, in its own environment.
+  (cd policy && run_pytest venv/bin/python -m pytest) || status=$?
 fi
 exit "$status"
