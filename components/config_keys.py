@@ -13,6 +13,21 @@ _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 
+def _scaling(workload: str, label: str) -> tuple[Setting, ...]:
+    """Availability keys shared by every workload that can run several pods."""
+    return (
+        Setting(f"{workload}.minAvailable", Integer(0, 100), 1,
+                f"Kubernetes, with several {label} pods: pods a PodDisruptionBudget keeps up "
+                "(must stay below the replicas)."),
+        Setting(f"{workload}.autoscaleMin", Integer(1, 100), 2,
+                f"Kubernetes: fewest {label} pods the HorizontalPodAutoscaler keeps."),
+        Setting(f"{workload}.autoscaleMax", Integer(0, 100), 0,
+                f"Kubernetes: most {label} pods the HorizontalPodAutoscaler may run; 0 turns autoscaling off."),
+        Setting(f"{workload}.autoscaleCpuPercent", Integer(10, 100), 75,
+                "Kubernetes: average CPU use (% of request) the autoscaler aims for."),
+    )
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("target", Choice(TARGETS), "docker",
             "Where to deploy: local Docker engine, microk8s, or EKS with images in ECR."),
@@ -30,12 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qgis.processes", Integer(0, 64), 0,
             "FastCGI worker processes per container; 0 picks one per CPU the container may use."),
     Setting("qgis.replicas", Integer(1, 100), 1, "QGIS Server containers (Docker) or pods (Kubernetes)."),
-    Setting("qgis.minAvailable", Integer(0, 100), 1,
-            "Kubernetes, with several QGIS Server pods: pods a PodDisruptionBudget keeps up (must stay below the replicas)."),
-    Setting("qgis.autoscaleMin", Integer(1, 100), 2, "Kubernetes: fewest QGIS Server pods the HorizontalPodAutoscaler keeps."),
-    Setting("qgis.autoscaleMax", Integer(0, 100), 0,
-            "Kubernetes: most QGIS Server pods the HorizontalPodAutoscaler may run; 0 turns autoscaling off."),
-    Setting("qgis.autoscaleCpuPercent", Integer(10, 100), 75, "Kubernetes: average CPU use (% of request) the autoscaler aims for."),
+    *_scaling("qgis", "QGIS Server"),
     Setting("qgis.logLevel", Integer(0, 2), 1, "QGIS_SERVER_LOG_LEVEL: 0 info, 1 warning, 2 critical."),
     Setting("qgis.parallelRendering", Boolean(), False,
             "QGIS_SERVER_PARALLEL_RENDERING: render layers on threads (processes scale better)."),
@@ -64,12 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nginx.port", Integer(1024, 65535), 8080,
             "Port nginx listens on inside its container (unprivileged, so above 1023)."),
     Setting("nginx.replicas", Integer(1, 100), 1, "nginx proxy pods (Kubernetes); Docker runs exactly one."),
-    Setting("nginx.minAvailable", Integer(0, 100), 1,
-            "Kubernetes, with several nginx proxy pods: pods a PodDisruptionBudget keeps up (must stay below the replicas)."),
-    Setting("nginx.autoscaleMin", Integer(1, 100), 2, "Kubernetes: fewest nginx proxy pods the HorizontalPodAutoscaler keeps."),
-    Setting("nginx.autoscaleMax", Integer(0, 100), 0,
-            "Kubernetes: most nginx proxy pods the HorizontalPodAutoscaler may run; 0 turns autoscaling off."),
-    Setting("nginx.autoscaleCpuPercent", Integer(10, 100), 75, "Kubernetes: average CPU use (% of request) the autoscaler aims for."),
+    *_scaling("nginx", "nginx proxy"),
     Setting("nginx.cpuRequest", Quantity("cpu"), "50m", "CPU request per nginx pod (Kubernetes)."),
     Setting("nginx.cpuLimit", Quantity("cpu"), "500m", "CPU limit per nginx pod (Kubernetes)."),
     Setting("nginx.memoryRequest", Quantity("memory"), "64Mi", "Memory request per nginx pod (Kubernetes)."),
