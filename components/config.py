@@ -23,6 +23,7 @@ from components.settings import (
     DockerSettings,
     EksSettings,
     GeoNodeImages,
+    GeoNodeResources,
     GeoNodeSecrets,
     GeoNodeSettings,
     GeoNodeVolumeSizes,
@@ -76,7 +77,8 @@ def parse_values(raw: Mapping[str, Any], unknown: set[str] = frozenset()) -> tup
     for setting in SETTINGS:
         text = raw.get(setting.key)
         if text is None:
-            values[setting.key] = setting.default
+            # Defaults go through the same parser, so the key table cannot hold a bad one.
+            values[setting.key] = setting.default if setting.secret else setting.kind.parse(setting.default)
             continue
         try:
             values[setting.key] = setting.kind.parse(text)
@@ -198,6 +200,8 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             data=v["geonode.dataSize"],
             rabbitmq=v["geonode.rabbitmqSize"],
         ),
+        resources=GeoNodeResources(**{service: v[f"geonode.{service}Resources"] for service in (
+            "database", "broker", "geoserver", "django", "celery", "nginx")}),
         secrets=GeoNodeSecrets(
             secret_key=v["geonode.secretKey"],
             admin_password=v["geonode.adminPassword"],

@@ -5,7 +5,7 @@ config declarations) and the README's config reference (`scripts/config_referenc
 """
 from __future__ import annotations
 
-from components.settings_types import Boolean, Choice, Integer, Quantity, Secret, Setting, Text
+from components.settings_types import Boolean, Choice, Integer, Quantity, ResourceSpec, Secret, Setting, Text
 
 TARGETS = ("docker", "microk8s", "eks")
 
@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
             "geostack/qgis-server",
             "Repository name of the QGIS Server image (prefixed by the registry on microk8s; the ECR repository name on EKS)."),
     Setting("qgis.imageTag", Text(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "a Docker tag other than 'latest'",
-                                  forbidden=("latest",)),
+                                  forbidden=("latest",), allow_empty=True),
             "",
             "Tag of the QGIS Server image. Empty: a digest of the build context, so every change gets a new tag."),
     Setting("qgis.fcgiPort", Integer(1, 65535), 5555, "TCP port the QGIS FastCGI server listens on."),
@@ -146,6 +146,16 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoNode: volume for static files and uploaded documents (/mnt/volumes/statics)."),
     Setting("geonode.dataSize", Quantity("storage"), "20Gi", "GeoNode: volume for uploaded layer data (/data)."),
     Setting("geonode.rabbitmqSize", Quantity("storage"), "1Gi", "GeoNode: RabbitMQ volume size."),
+    *(Setting(f"geonode.{service}Resources", ResourceSpec(), default,
+              f"GeoNode on Kubernetes: {label} requests and limits (cpu/memory/cpu/memory).")
+      for service, label, default in (
+          ("database", "PostGIS", "250m/512Mi/2/2Gi"),
+          ("broker", "RabbitMQ", "100m/256Mi/1/1Gi"),
+          ("geoserver", "GeoServer (its Java heap is 70% of the memory limit)", "500m/2Gi/2/3Gi"),
+          ("django", "Django and its init job", "250m/1Gi/2/2Gi"),
+          ("celery", "Celery", "250m/1Gi/2/2Gi"),
+          ("nginx", "GeoNode's nginx", "50m/64Mi/500m/256Mi"),
+      )),
     Setting("geonode.secretKey", Secret(), None, "GeoNode: Django SECRET_KEY."),
     Setting("geonode.adminPassword", Secret(), None, "GeoNode: password of the `admin` user (set on first start)."),
     Setting("geonode.geoserverAdminPassword", Secret(), None, "GeoNode: GeoServer `admin` password."),

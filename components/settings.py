@@ -109,6 +109,16 @@ class GeoNodeVolumeSizes:
 
 
 @dataclass(frozen=True)
+class GeoNodeResources:
+    database: Resources
+    broker: Resources
+    geoserver: Resources
+    django: Resources
+    celery: Resources
+    nginx: Resources
+
+
+@dataclass(frozen=True)
 class GeoNodeSecrets:
     """Credentials from `pulumi config set --secret`; None means generate one."""
 
@@ -135,6 +145,7 @@ class GeoNodeSettings:
     django_replicas: int
     images: GeoNodeImages
     sizes: GeoNodeVolumeSizes
+    resources: GeoNodeResources
     secrets: GeoNodeSecrets
 
     @property

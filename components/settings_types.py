@@ -134,6 +134,30 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class ResourceSpec:
+    """Requests and limits in one value: cpu/memory/cpu/memory, e.g. 250m/512Mi/2/2Gi."""
+
+    type: str = "string"
+    allowed: str = ("requests and limits as cpu/memory/cpu/memory, such as 250m/512Mi/2/2Gi, "
+                    "with limits at least the requests")
+
+    def parse(self, raw: Any):
+        from components.workload import Resources
+
+        parts = raw.split("/") if isinstance(raw, str) else []
+        if len(parts) != 4:
+            raise ValueError(raw)
+        cpu_request, memory_request, cpu_limit, memory_limit = parts
+        for value, resource in ((cpu_request, "cpu"), (cpu_limit, "cpu"),
+                                (memory_request, "memory"), (memory_limit, "memory")):
+            Quantity(resource).parse(value)
+        if (parse_quantity(cpu_limit, "cpu") < parse_quantity(cpu_request, "cpu")
+                or parse_quantity(memory_limit, "memory") < parse_quantity(memory_request, "memory")):
+            raise ValueError(raw)
+        return Resources(cpu_request, cpu_limit, memory_request, memory_limit)
+
+
+@dataclass(frozen=True)
 class Secret:
     """A credential: read with `get_secret`, so it stays an encrypted Output end to end.
 
@@ -152,7 +176,7 @@ class Setting:
     """One `geostack:<key>` config key."""
 
     key: str
-    kind: Integer | Boolean | Choice | Text | Quantity | Secret
+    kind: Integer | Boolean | Choice | Text | Quantity | ResourceSpec | Secret
     default: Any
     description: str = field(default="")
 

@@ -35,24 +35,24 @@ class GeoNode(pulumi.ComponentResource):
         super().__init__("geostack:geonode:GeoNode", name, None, opts)
         settings, target, site = args.settings, args.target, args.site
         names = ServiceNames.for_component(name)
-        images = settings.images
+        images, resources = settings.images, settings.resources
         credentials = resolve_credentials(name, settings.secrets, parent=self)
         volumes = self._volumes(name, settings, target, args.production)
 
         def deploy(workload):
             return target.deploy(workload, parent=self)
 
-        database = deploy(services.database(names, images.postgis, volumes, credentials))
-        broker = deploy(services.broker(names, images.rabbitmq, volumes, credentials))
+        database = deploy(services.database(names, images.postgis, volumes, credentials, resources.database))
+        broker = deploy(services.broker(names, images.rabbitmq, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
         init = deploy(services.init_task(names, images.django, site, settings.admin_email, credentials, volumes,
-                                         after=(database, broker)))
+                                         resources.django, after=(database, broker)))
         django = deploy(services.django(names, images.django, site, settings.admin_email, credentials, volumes,
-                                        settings.django_replicas, after=(init, database, broker)))
+                                        settings.django_replicas, resources.django, after=(init, database, broker)))
         deploy(services.celery(names, images.django, site, settings.admin_email, credentials, volumes,
-                               after=(init, database, broker)))
+                               resources.celery, after=(init, database, broker)))
         geoserver = deploy(services.geoserver(names, images.geoserver, site, credentials, volumes,
-                                              after=(seed, database, django)))
+                                              resources.geoserver, after=(seed, database, django)))
         self.nginx_config: pulumi.Output[str] = pulumi.Output.all(django.host, geoserver.host).apply(
             lambda hosts: render_geonode_nginx_conf(GeoNodeNginxConf(
                 listen_port=NGINX_PORT,
@@ -67,7 +67,8 @@ class GeoNode(pulumi.ComponentResource):
             ingress=Ingress(host=site.host, body_size=settings.upload_size, ingress_class=settings.ingress_class,
                             tls_secret=settings.tls_secret, cert_issuer=settings.cert_issuer),
         )
-        deploy(services.nginx(names, images.nginx, self.nginx_config, volumes, exposure, after=(django, geoserver)))
+        deploy(services.nginx(names, images.nginx, self.nginx_config, volumes, exposure, resources.nginx,
+                              after=(django, geoserver)))
         self.url = pulumi.Output.from_input(site.url)
         self.admin_password = credentials.admin_password
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,

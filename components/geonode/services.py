@@ -37,6 +37,7 @@ from components.geonode.names import (
     UPLOADED_DATA_DIR,
     ServiceNames,
 )
+from components.settings_types import parse_quantity
 from components.workload import (
     CommandCheck,
     ConfigFile,
@@ -55,18 +56,14 @@ from components.workload import (
 POSTGRES_UID = 70  # the postgres user of the Alpine-based PostGIS image
 RABBITMQ_UID, RABBITMQ_GID = 100, 101  # the rabbitmq user of the Alpine-based image
 NGINX_UID = 10101  # any UID works: geostack's config keeps nginx's files in /tmp
-GEOSERVER_HEAP = "2g"
 
-RESOURCES = {
-    "database": Resources("250m", "2", "512Mi", "2Gi"),
-    "broker": Resources("100m", "1", "256Mi", "1Gi"),
-    "geoserver": Resources("500m", "2", "2Gi", "3Gi"),  # the heap (2g) plus JVM overhead
-    "django": Resources("250m", "2", "1Gi", "2Gi"),
-    "celery": Resources("250m", "2", "1Gi", "2Gi"),
-    "nginx": Resources("50m", "500m", "64Mi", "256Mi"),
-    "init": Resources("250m", "2", "512Mi", "2Gi"),
-    "seed": Resources("50m", "500m", "64Mi", "256Mi"),
-}
+
+def java_heap(memory_limit: str) -> str:
+    """-Xmx for a JVM in a container: 70% of its memory limit, leaving room for metaspace and threads."""
+    return f"{int(parse_quantity(memory_limit, 'memory') * 7 // 10 // 2**20)}m"
+
+# The seed task only copies files; it needs little whatever the stack's sizes.
+SEED_RESOURCES = Resources("50m", "500m", "64Mi", "256Mi")
 
 NGINX_CONFIG_PATH = "/etc/nginx/nginx.conf"
 SEED_MOUNT = "/mnt/geoserver-data"
@@ -132,7 +129,8 @@ CELERY_COMMAND = (
 CELERY_PING = ("sh", "-c", "celery -A geonode.celery_app:app inspect ping --timeout 10 -d worker1@$HOSTNAME")
 
 
-def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials) -> Workload:
+def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
+             resources: Resources) -> Workload:
     ready = CommandCheck(("pg_isready", "-U", "postgres", "-h", "127.0.0.1"))
     return Workload(
         name=names.database,
@@ -144,7 +142,7 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
         mounts=(VolumeMount(volumes.database, POSTGRES_DATA_DIR),),
         liveness=Probe(ready, initial_delay_seconds=30, period_seconds=30, failure_threshold=6),
         readiness=Probe(ready, initial_delay_seconds=5, period_seconds=10),
-        resources=RESOURCES["database"],
+        resources=resources,
         allow_from=names.database_clients,
         user=POSTGRES_UID,
         fs_group=POSTGRES_UID,
@@ -153,7 +151,8 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
     )
 
 
-def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials) -> Workload:
+def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
+           resources: Resources) -> Workload:
     return Workload(
         name=names.broker,
         image=image,
@@ -166,7 +165,7 @@ def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Crede
                        initial_delay_seconds=60, period_seconds=30, timeout_seconds=20),
         readiness=Probe(CommandCheck(("rabbitmq-diagnostics", "-q", "check_port_connectivity")),
                         initial_delay_seconds=20, period_seconds=15, timeout_seconds=20),
-        resources=RESOURCES["broker"],
+        resources=resources,
         allow_from=names.database_clients,
         user=RABBITMQ_UID,
         fs_group=RABBITMQ_GID,
@@ -184,7 +183,7 @@ def geoserver_seed(names: ServiceNames, image: str, volumes: Volumes) -> Workloa
         command=(seed_script(GEOSERVER_DATA_DIR, SEED_MOUNT),),
         # Mounted beside, not over, the image's own copy of the data directory.
         mounts=(VolumeMount(volumes.geoserver_data, SEED_MOUNT),),
-        resources=RESOURCES["seed"],
+        resources=SEED_RESOURCES,
         task=True,
     )
 
@@ -202,14 +201,14 @@ def _django_like(names: ServiceNames, image: str, site: Site, admin_email: str, 
 
 
 def init_task(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
-              volumes: Volumes, after: tuple[DeployedWorkload, ...]) -> Workload:
+              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.init,
         ports=(),
         entrypoint=("bash", "-c"),
         command=(INIT_SCRIPT,),
         mounts=volumes.app_mounts(),
-        resources=RESOURCES["init"],
+        resources=resources,
         after=after,
         task=True,
         **_django_like(names, image, site, admin_email, credentials, celery=False),
@@ -217,7 +216,7 @@ def init_task(names: ServiceNames, image: str, site: Site, admin_email: str, cre
 
 
 def django(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
-           volumes: Volumes, replicas: int, after: tuple[DeployedWorkload, ...]) -> Workload:
+           volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.django,
         ports=(Port("http", DJANGO_PORT),),
@@ -230,7 +229,7 @@ def django(names: ServiceNames, image: str, site: Site, admin_email: str, creden
         readiness=Probe(HttpCheck("/", DJANGO_PORT, host=names.django),
                         initial_delay_seconds=30, period_seconds=15, timeout_seconds=10),
         replicas=replicas,
-        resources=RESOURCES["django"],
+        resources=resources,
         # GeoServer authenticates GeoNode users against Django.
         allow_from=(names.nginx, names.geoserver),
         after=after,
@@ -239,7 +238,7 @@ def django(names: ServiceNames, image: str, site: Site, admin_email: str, creden
 
 
 def celery(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
-           volumes: Volumes, after: tuple[DeployedWorkload, ...]) -> Workload:
+           volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.celery,
         ports=(),
@@ -249,7 +248,7 @@ def celery(names: ServiceNames, image: str, site: Site, admin_email: str, creden
         liveness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=60, period_seconds=60,
                        timeout_seconds=30, failure_threshold=3),
         readiness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=30, period_seconds=30, timeout_seconds=30),
-        resources=RESOURCES["celery"],
+        resources=resources,
         singleton=True,
         after=after,
         **_django_like(names, image, site, admin_email, credentials, celery=True),
@@ -257,19 +256,19 @@ def celery(names: ServiceNames, image: str, site: Site, admin_email: str, creden
 
 
 def geoserver(names: ServiceNames, image: str, site: Site, credentials: Credentials, volumes: Volumes,
-              after: tuple[DeployedWorkload, ...]) -> Workload:
+              resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.geoserver,
         image=image,
         ports=(Port("http", GEOSERVER_PORT),),
-        env=geoserver_env(names, site, GEOSERVER_HEAP),
+        env=geoserver_env(names, site, java_heap(resources.memory_limit)),
         secret_env=geoserver_secret_env(credentials),
         mounts=volumes.app_mounts(),
         # Tomcat is slow to start: alive while it accepts connections, ready once OWS answers.
         liveness=Probe(TcpCheck(GEOSERVER_PORT), initial_delay_seconds=120, period_seconds=30, failure_threshold=5),
         readiness=Probe(HttpCheck("/geoserver/ows", GEOSERVER_PORT),
                         initial_delay_seconds=60, period_seconds=20, timeout_seconds=10),
-        resources=RESOURCES["geoserver"],
+        resources=resources,
         allow_from=(names.nginx, names.django, names.celery, names.init),
         # GeoServer's entrypoint runs as root and rewrites its web.xml and security config at start.
         read_only_root=False,
@@ -281,7 +280,7 @@ def geoserver(names: ServiceNames, image: str, site: Site, credentials: Credenti
 
 
 def nginx(names: ServiceNames, image: str, config: pulumi.Input[str], volumes: Volumes, exposure: Exposure,
-          after: tuple[DeployedWorkload, ...]) -> Workload:
+          resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.nginx,
         image=image,
@@ -293,7 +292,7 @@ def nginx(names: ServiceNames, image: str, config: pulumi.Input[str], volumes: V
         mounts=(VolumeMount(volumes.statics, STATICS_DIR, read_only=True),),
         liveness=Probe(TcpCheck(NGINX_PORT)),
         readiness=Probe(HttpCheck("/healthz", NGINX_PORT), initial_delay_seconds=2, period_seconds=5),
-        resources=RESOURCES["nginx"],
+        resources=resources,
         user=NGINX_UID,
         writable_paths=("/tmp",),
         pre_stop_seconds=5,

@@ -22,7 +22,7 @@ def run_expecting_error(stack: str, overrides: dict[str, str]) -> str:
     ("qgis.replicas", "abc", "geostack:qgis.replicas must be an integer from 1 to 100, got 'abc'"),
     ("qgis.processes", "-2", "geostack:qgis.processes must be an integer from 0 to 64, got '-2'"),
     ("qgis.parallelRendering", "yes", "geostack:qgis.parallelRendering must be true or false, got 'yes'"),
-    ("qgis.imageTag", "latest", "geostack:qgis.imageTag must be a Docker tag other than 'latest', got 'latest'"),
+    ("qgis.imageTag", "latest", "geostack:qgis.imageTag must be a Docker tag other than 'latest' (or empty), got 'latest'"),
     ("nginx.image", "nginx:latest", "geostack:nginx.image must be a pinned image reference"),
     ("nginx.image", "nginx", "geostack:nginx.image must be a pinned image reference"),
     ("nginx.path", "qgis", "geostack:nginx.path must be a URL path such as /qgis-server, got 'qgis'"),

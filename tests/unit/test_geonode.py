@@ -375,3 +375,23 @@ def test_generated_credentials_are_stable_resources(runs):
     for password in runs["staging"].of_type(RANDOM):
         assert password.inputs["special"] is False, "values are embedded in URLs"
         assert int(password.inputs["length"]) >= 24
+
+
+def test_resources_come_from_config_and_size_the_java_heap():
+    run = run_program("staging", {"geostack:geonode.geoserverResources": "1/4Gi/3/8Gi",
+                                  "geostack:geonode.djangoResources": "500m/1Gi/1/1536Mi"})
+    found = workloads(run)
+    assert found["geonode-geoserver"]["container"]["resources"] == {
+        "requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "3", "memory": "8Gi"}}
+    assert "-Xmx5734m" in found["geonode-geoserver"]["env"]["GEOSERVER_JAVA_OPTS"]  # 70% of 8Gi
+    for name in ("geonode-django", "geonode-django-init"):
+        assert found[name]["container"]["resources"]["limits"] == {"cpu": "1", "memory": "1536Mi"}
+    defaults = workloads(run_program("staging"))
+    assert defaults["geonode-db"]["container"]["resources"]["requests"] == {"cpu": "250m", "memory": "512Mi"}
+
+
+@pytest.mark.parametrize("value", ["2/2Gi", "1/4Gi/500m/8Gi", "1/4Gi/2/1Gi", "a/b/c/d"])
+def test_bad_resource_specs_name_the_key(value):
+    run = run_program("staging", {"geostack:geonode.celeryResources": value}, raise_errors=False)
+    assert str(run.error) == (f"geostack:geonode.celeryResources must be requests and limits as cpu/memory/cpu/memory, "
+                              f"such as 250m/512Mi/2/2Gi, with limits at least the requests, got {value!r}")
