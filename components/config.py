@@ -11,6 +11,7 @@ reference to it.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -116,6 +117,23 @@ def shipped_files(directory: Path) -> list[Path]:
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
         and not path.name.endswith("~")
     )
+
+
+def qgis_processes(v: Mapping[str, Any]) -> int:
+    """Workers per QGIS container: as configured, or one per CPU of its limit (what cmd.sh picks)."""
+    return v["qgis.processes"] or max(1, math.ceil(parse_quantity(v["qgis.cpuLimit"], "cpu")))
+
+
+def resolve_automatic(v: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill the keys left empty to be computed: QGIS memory scales with its worker count."""
+    resolved = dict(v)
+    per_process = parse_quantity(v["qgis.memoryPerProcess"], "memory")
+    if not resolved["qgis.memoryRequest"]:
+        resolved["qgis.memoryRequest"] = f"{int(per_process * qgis_processes(v) // 2**20)}Mi"
+    if not resolved["qgis.memoryLimit"]:
+        request = parse_quantity(resolved["qgis.memoryRequest"], "memory")
+        resolved["qgis.memoryLimit"] = f"{int(request * 2 // 2**20)}Mi"
+    return resolved
 
 
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
@@ -282,6 +300,9 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             replicas=v["nginx.replicas"],
             resources=_resources(v, "nginx"),
             scaling=_scaling(v, "nginx"),
+            cache=v["nginx.cache"],
+            cache_size=v["nginx.cacheSize"],
+            cache_validity=v["nginx.cacheValidity"],
         ),
         docker=DockerSettings(host_port=v["docker.hostPort"], bind_address=v["docker.bindAddress"]),
         microk8s=Microk8sSettings(
@@ -309,6 +330,7 @@ def load_settings() -> StackSettings:
     unknown = configured_keys() - set(_SETTINGS_BY_KEY)
     values, errors = parse_values(raw, unknown)
     if not errors:
+        values = resolve_automatic(values)
         errors = _cross_checks(values)
     if errors:
         raise ConfigError("\n".join(errors))

@@ -7,9 +7,10 @@ logs go to stdout/stderr, and it listens on an unprivileged port.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
-# QGIS answers WMS/WFS capabilities, GML and SLD as XML; images are already compressed.
-# nginx always adds text/html to gzip_types.
+# QGIS answers capabilities, GML and SLD as XML and feature info as JSON; images are
+# already compressed. nginx always adds text/html to gzip_types.
 GZIP_TYPES = (
     "text/xml",
     "application/xml",
@@ -17,7 +18,16 @@ GZIP_TYPES = (
     "application/vnd.ogc.se_xml",
     "application/vnd.ogc.gml",
     "application/gml+xml",
+    "application/json",
+    "application/geo+json",
+    "application/vnd.geo+json",
 )
+
+
+@dataclass(frozen=True)
+class CacheConf:
+    size: str  # nginx size: the most disk the cache may use, e.g. 512m
+    validity: str  # nginx time a cached image is served without asking QGIS, e.g. 10m
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,7 @@ class NginxConf:
     location: str  # URL path QGIS Server is served under, e.g. /qgis-server
     upstream_host: str
     upstream_port: int
+    cache: Optional[CacheConf] = None  # None: every request reaches QGIS
 
 
 def indent(block: str, spaces: int) -> str:
@@ -80,8 +91,47 @@ http {{
 """
 
 
+def _cache_http(cache: CacheConf) -> str:
+    return f"""# Rendered maps are cached on disk, keyed by the full request URI.
+fastcgi_cache_path /tmp/nginx-cache levels=1:2 keys_zone=qgis:10m max_size={cache.size} inactive=1h use_temp_path=off;
+
+# Only requests whose answer depends on nothing but the URL: GetMap, WMTS GetTile and
+# GetLegendGraphic (OGC parameter names and values are case-insensitive)...
+map $query_string $qgis_cacheable_request {{
+    default 0;
+    "~*(^|&)request=(getmap|gettile|getlegendgraphic)(&|$)" 1;
+}}
+# ...and never for a client that brings credentials: an Authorization header or cookies.
+map "$qgis_cacheable_request:$http_authorization:$http_cookie" $qgis_skip_cache {{
+    default 1;
+    "1::" 0;
+}}"""
+
+
+def _cache_location(cache: CacheConf) -> str:
+    return f"""fastcgi_cache qgis;
+fastcgi_cache_key "$request_method$request_uri";
+fastcgi_cache_valid 200 {cache.validity};
+fastcgi_cache_bypass $qgis_skip_cache;
+fastcgi_no_cache $qgis_skip_cache;
+# One request renders a missing tile while identical ones wait for it; QGIS errors and
+# refreshes are answered from the stale copy.
+fastcgi_cache_lock on;
+fastcgi_cache_lock_timeout 30s;
+fastcgi_cache_use_stale error timeout updating http_500 http_503;
+fastcgi_cache_background_update on;
+add_header X-Cache-Status $upstream_cache_status always;
+"""
+
+
 def render_nginx_conf(conf: NginxConf) -> str:
-    """nginx.conf text for QGIS Server; `include fastcgi_params` resolves next to the file."""
+    """nginx.conf text for QGIS Server; `include fastcgi_params` resolves next to the file.
+
+    No upstream keepalive: each FastCGI worker is single-threaded, and a connection nginx
+    keeps open pins the worker that accepted it, so idle kept connections would starve
+    requests on new ones.
+    """
+    cache_location = indent(_cache_location(conf.cache), 4) + "\n" if conf.cache else ""
     return nginx_main(conf.listen_port, f"""location {conf.location} {{
     include fastcgi_params;
     # The seed's 16 x 16k buffers, applied to FastCGI (proxy_* has no effect here):
@@ -91,5 +141,5 @@ def render_nginx_conf(conf: NginxConf) -> str:
     fastcgi_read_timeout 120s;
     # QGIS announces its exact version in Server:; don't hand that to scanners.
     fastcgi_hide_header Server;
-    fastcgi_pass {conf.upstream_host}:{conf.upstream_port};
-}}""")
+{cache_location}    fastcgi_pass {conf.upstream_host}:{conf.upstream_port};
+}}""", http_extra=_cache_http(conf.cache) if conf.cache else "")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.settings import NginxSettings
-from components.nginx_conf import NginxConf, render_nginx_conf
+from components.nginx_conf import CacheConf, NginxConf, render_nginx_conf
 from components.targets import Target
 from components.workload import ConfigFile, Exposure, Port, Probe, TcpCheck, Workload
 
@@ -38,6 +38,7 @@ class NginxProxy(pulumi.ComponentResource):
                 location=settings.path,
                 upstream_host=host,
                 upstream_port=args.upstream_port,
+                cache=CacheConf(settings.cache_size, settings.cache_validity) if settings.cache else None,
             )))
         workload = Workload(
             name=name,

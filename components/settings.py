@@ -62,6 +62,9 @@ class NginxSettings:
     replicas: int
     resources: Resources
     scaling: Scaling
+    cache: bool
+    cache_size: str
+    cache_validity: str
 
 
 @dataclass(frozen=True)

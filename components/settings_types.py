@@ -116,13 +116,16 @@ def parse_quantity(text: str, resource: str) -> Decimal:
 @dataclass(frozen=True)
 class Quantity:
     resource: str  # "cpu", "memory" or "storage"
+    allow_empty: bool = False  # empty: computed from other keys
     type: str = "string"
 
     @property
     def allowed(self) -> str:
-        return _QUANTITY[self.resource][1]
+        return _QUANTITY[self.resource][1] + (" (or empty)" if self.allow_empty else "")
 
     def parse(self, raw: Any) -> str:
+        if raw == "" and self.allow_empty:
+            return raw
         if not isinstance(raw, str) or not re.fullmatch(_QUANTITY[self.resource][0], raw):
             raise ValueError(raw)
         try:

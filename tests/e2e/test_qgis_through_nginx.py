@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.local_stack import (free_port, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
+from tests.e2e.local_stack import (free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
                                     scratch_dir)
-from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_layer_names,
-                                  feature_info_at_riverside_park, get_map, wms)
+from tests.e2e.wms_checks import (BBOX, BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
+                                  capabilities_layer_names, feature_info_at_riverside_park, get_map, wms)
 from offline.program_run import PROJECT_ROOT, run_program
 
 
@@ -84,3 +85,54 @@ def test_auto_process_count_starts_one_worker_per_cpu(stack, declared):
     assert declared["env"]["QGIS_FCGI_PROCESSES"] == "0"
     workers = qgis_workers(stack["qgis"]["process"].pid)
     assert len(workers) == len(os.sched_getaffinity(0))
+
+
+def cache_status(stack, headers=None, **params) -> tuple[int, str]:
+    status, response_headers, _ = wms(stack["url"], headers, **params)
+    return status, response_headers.get("X-Cache-Status", "")
+
+
+def unique_bbox(seed: int) -> str:
+    x0, y0, x1, y1 = BBOX
+    shift = seed * 7.0  # metres: a new URL, the same features
+    return f"{x0 + shift:.2f},{y0:.2f},{x1 + shift:.2f},{y1:.2f}"
+
+
+def test_map_images_are_served_from_cache_on_repeat_even_with_qgis_paused(stack):
+    params = dict(REQUEST="GetMap", LAYERS="parks", STYLES="", CRS="EPSG:3857", BBOX=unique_bbox(1),
+                  WIDTH=128, HEIGHT=128, FORMAT="image/png")
+    assert cache_status(stack, **params) == (200, "MISS")
+    workers = qgis_workers(stack["qgis"]["process"].pid)
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        status, headers, body = wms(stack["url"], **params)
+        assert status == 200 and headers["X-Cache-Status"] == "HIT" and body.startswith(b"\x89PNG")
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+
+
+def test_cacheable_kinds_match_case_insensitively(stack):
+    params = dict(service="wms", version="1.3.0", request="getlegendgraphic", layer="parks", format="image/png")
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    first = http_get(f"{stack['url']}?{query}")
+    second = http_get(f"{stack['url']}?{query}")
+    assert first[0] == second[0] == 200
+    assert (first[1]["X-Cache-Status"], second[1]["X-Cache-Status"]) == ("MISS", "HIT")
+
+
+@pytest.mark.parametrize("params, headers", [
+    (dict(REQUEST="GetFeatureInfo", LAYERS="parks", QUERY_LAYERS="parks", STYLES="", CRS="EPSG:3857",
+          BBOX=BBOX_PARAM, WIDTH=256, HEIGHT=256, I=100, J=150, INFO_FORMAT="application/json"), None),
+    (dict(SERVICE="WFS", REQUEST="GetFeature", TYPENAME="parks", VERSION="1.1.0"), None),
+    (dict(REQUEST="GetCapabilities"), None),
+    (dict(REQUEST="GetMap", LAYERS="parks", STYLES="", CRS="EPSG:3857", BBOX=unique_bbox(2), WIDTH=64, HEIGHT=64,
+          FORMAT="image/png"), {"Authorization": "Basic dXNlcjpwYXNz"}),
+    (dict(REQUEST="GetMap", LAYERS="parks", STYLES="", CRS="EPSG:3857", BBOX=unique_bbox(3), WIDTH=64, HEIGHT=64,
+          FORMAT="image/png"), {"Cookie": "sessionid=abc"}),
+], ids=["GetFeatureInfo", "WFS", "GetCapabilities", "credentials", "cookie"])
+def test_never_cached_kinds_always_reach_qgis(stack, params, headers):
+    for _ in range(2):
+        status, cache = cache_status(stack, headers, **params)
+        assert status == 200 and cache == "BYPASS"

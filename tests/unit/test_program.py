@@ -146,8 +146,9 @@ def test_kubernetes_qgis_probes_and_resources(stack_runs, stack):
     container = pod_container(stack_runs[stack], "qgis-server")
     assert container["livenessProbe"]["tcpSocket"] == {"port": 5555}
     assert container["readinessProbe"]["exec"]["command"] == ["/usr/local/bin/qgis-healthcheck"]
+    # Two workers (one per CPU of the 2-CPU limit) at 256Mi each; the limit leaves room for peaks.
     assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"},
-                                      "limits": {"cpu": "2", "memory": "2Gi"}}
+                                      "limits": {"cpu": "2", "memory": "1024Mi"}}
     assert container["ports"] == [{"name": "fcgi", "containerPort": 5555}]
 
 
@@ -271,3 +272,26 @@ def test_docker_root_filesystem_is_read_only_unless_files_are_uploaded(stack_run
         assert inputs["capabilities"] == {"drops": ["ALL"]}
         assert inputs["securityOpts"] == ["no-new-privileges:true"]
         assert "/tmp" in inputs["tmpfs"]
+
+
+@pytest.mark.parametrize("overrides, request_, limit", [
+    ({"geostack:qgis.processes": "4"}, "1024Mi", "2048Mi"),
+    ({"geostack:qgis.cpuLimit": "3"}, "768Mi", "1536Mi"),
+    ({"geostack:qgis.memoryPerProcess": "400Mi"}, "800Mi", "1600Mi"),
+    ({"geostack:qgis.memoryRequest": "600Mi", "geostack:qgis.memoryLimit": "3Gi"}, "600Mi", "3Gi"),
+])
+def test_qgis_memory_is_sized_per_worker(overrides, request_, limit):
+    container = pod_container(run_program("staging", overrides), "qgis-server")
+    assert container["resources"]["requests"]["memory"] == request_
+    assert container["resources"]["limits"]["memory"] == limit
+
+
+def test_cache_switch_and_settings_reach_the_rendered_config():
+    def nginx_conf(overrides):
+        return run_program("staging", overrides).one(CONFIGMAP, "qgis-nginx-files").inputs["data"]["nginx.conf"]
+
+    default = nginx_conf({})
+    assert "max_size=512m" in default and "fastcgi_cache_valid 200 10m;" in default
+    tuned = nginx_conf({"geostack:nginx.cacheSize": "2g", "geostack:nginx.cacheValidity": "1h"})
+    assert "max_size=2g" in tuned and "fastcgi_cache_valid 200 1h;" in tuned
+    assert "fastcgi_cache" not in nginx_conf({"geostack:nginx.cache": "false"})
