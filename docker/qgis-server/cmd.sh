@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs QGIS Server as N single-threaded FastCGI workers sharing one port.
 # spawn-fcgi opens the socket and execs multiwatch, which forks the workers and
-# respawns any that die; every step execs, so signals reach the workers.
+# respawns any that die. This script execs into that chain, so the supervisor is the
+# process tini signals: on SIGTERM multiwatch stops its workers and exits.
 set -euo pipefail
 
 [[ "${DEBUG:-0}" == "1" ]] && env
@@ -24,6 +25,17 @@ cpu_count() {
   fi
 }
 
+# A virtual display for QGIS's rendering stack, started the way xvfb-run does it but
+# left in the background, so that the FastCGI supervisor (not a shell) gets the signals.
+start_xvfb() {
+  local display=99
+  while [[ -e "/tmp/.X${display}-lock" ]]; do
+    display=$((display + 1))
+  done
+  Xvfb ":${display}" -screen 0 1280x1024x24 -nolisten tcp >/dev/null 2>&1 &
+  export DISPLAY=":${display}"
+}
+
 port="${QGIS_FCGI_PORT:-5555}"
 address="${QGIS_FCGI_ADDRESS:-0.0.0.0}"
 processes="${QGIS_FCGI_PROCESSES:-0}"
@@ -32,6 +44,6 @@ if [[ "$processes" == "0" ]]; then
 fi
 echo "qgis-server: $processes FastCGI worker(s) on $address:$port" >&2
 
-exec /usr/bin/xvfb-run --auto-servernum --server-num=1 \
-  /usr/bin/spawn-fcgi -n -p "$port" -a "$address" -d "${HOME:-/tmp}" -- \
+start_xvfb
+exec /usr/bin/spawn-fcgi -n -p "$port" -a "$address" -d "${HOME:-/tmp}" -- \
   /usr/bin/multiwatch -f "$processes" -- /usr/lib/cgi-bin/qgis_mapserv.fcgi

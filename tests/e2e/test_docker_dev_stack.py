@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.docker_engine import docker_engine, ensure_base_image, ensure_nginx_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
-from tests.e2e.local_stack import free_port, wait_until
+from offline.loopback import free_port, wait_until
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_layer_names,
                                   feature_info_at_riverside_park, get_map)
 from offline.program_run import PROJECT_ROOT, run_program
@@ -84,7 +84,7 @@ def test_image_is_built_from_the_repos_dockerfile(deployed):
     image = realizer.client.images.get(realizer.images["qgis-image-build"])
     config = image.attrs["Config"]
     assert config["User"] == "10001:10001"
-    assert config["Entrypoint"] == ["/usr/bin/tini", "-g", "--"]
+    assert config["Entrypoint"] == ["/usr/bin/tini", "--"]
     assert config["Cmd"] == ["/usr/local/bin/qgis-server-cmd"]
     assert ":latest" not in realizer.images["qgis-image-build"]
     deployed["figures"]["image_size_mb"] = round(image.attrs["Size"] / 1e6)

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.local_stack import free_port, http_get, nginx, replace_once, scratch_dir
+from offline.loopback import free_port, http_get, nginx, replace_once, scratch_dir
 from offline.program_run import run_program
 
 UPLOAD_LIMIT = "1m"

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.local_stack import FASTCGI_PARAMS, MIME_TYPES, replace_once, scratch_dir
+from offline.loopback import FASTCGI_PARAMS, MIME_TYPES, replace_once, scratch_dir
 from offline.program_run import STACKS, run_program
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.local_stack import (free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
+from offline.loopback import (free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
                                     scratch_dir)
 from tests.e2e.wms_checks import (BBOX, BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   capabilities_layer_names, feature_info_at_riverside_park, get_map, wms)
@@ -136,3 +136,21 @@ def test_never_cached_kinds_always_reach_qgis(stack, params, headers):
     for _ in range(2):
         status, cache = cache_status(stack, headers, **params)
         assert status == 200 and cache == "BYPASS"
+
+
+def test_sigterm_to_the_supervisor_stops_every_worker(declared):
+    """What tini does on `docker stop`: SIGTERM reaches multiwatch, which ends its workers and exits."""
+    import time
+
+    with qgis_server(declared["env"], Path(declared["data_dir"]), free_port()) as qgis:
+        process = qgis["process"]
+        workers = qgis_workers(process.pid)
+        assert len(workers) == len(os.sched_getaffinity(0))
+        assert process.pid not in workers, "cmd.sh execs into the supervisor"
+        start = time.monotonic()
+        process.terminate()
+        process.wait(timeout=10)
+        assert time.monotonic() - start < 5
+        assert process.returncode in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
+        time.sleep(0.5)
+        assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == [], "workers outlived the supervisor"

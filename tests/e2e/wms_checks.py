@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 from PIL import Image
 
-from tests.e2e.local_stack import http_get
+from offline.loopback import http_get
 
 WMS_NS = {"wms": "http://www.opengis.net/wms", "xlink": "http://www.w3.org/1999/xlink"}
 PARK_GREEN = (46, 139, 87)

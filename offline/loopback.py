@@ -60,16 +60,19 @@ def http_get(url: str, headers: Optional[dict[str, str]] = None, timeout: float 
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    """Stop a server as tini does in the image: SIGTERM to the main process only, then
+    SIGKILL whatever is left in its session (Xvfb, or anything that ignored the signal)."""
+    if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+            process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=timeout)
 
 
 @contextlib.contextmanager
