@@ -12,8 +12,8 @@ import pytest
 
 from offline.loopback import (free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
                                     scratch_dir)
-from tests.e2e.wms_checks import (BBOX, BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
-                                  capabilities_layer_names, feature_info_at_riverside_park, get_map, wms)
+from tests.e2e.wms_checks import (BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
+                                  capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
 from offline.program_run import PROJECT_ROOT, run_program
 
 
@@ -93,9 +93,7 @@ def cache_status(stack, headers=None, **params) -> tuple[int, str]:
 
 
 def unique_bbox(seed: int) -> str:
-    x0, y0, x1, y1 = BBOX
-    shift = seed * 7.0  # metres: a new URL, the same features
-    return f"{x0 + shift:.2f},{y0:.2f},{x1 + shift:.2f},{y1:.2f}"
+    return shifted_bbox(seed * 7.0)
 
 
 def test_map_images_are_served_from_cache_on_repeat_even_with_qgis_paused(stack):

@@ -35,8 +35,14 @@ def wms(url: str, headers=None, **params):
     return http_get(f"{url}?{query}", headers)
 
 
-def get_map(url: str, size: int = 256, layers: str = "parks,sites", headers=None):
-    return wms(url, headers, REQUEST="GetMap", LAYERS=layers, STYLES="", CRS="EPSG:3857", BBOX=BBOX_PARAM,
+def shifted_bbox(shift_m: float) -> str:
+    """The sample's bbox moved by a few metres: a new URL (no cache hit), the same features."""
+    x0, y0, x1, y1 = BBOX
+    return f"{x0 + shift_m:.2f},{y0:.2f},{x1 + shift_m:.2f},{y1:.2f}"
+
+
+def get_map(url: str, size: int = 256, layers: str = "parks,sites", headers=None, bbox: str = BBOX_PARAM):
+    return wms(url, headers, REQUEST="GetMap", LAYERS=layers, STYLES="", CRS="EPSG:3857", BBOX=bbox,
                WIDTH=size, HEIGHT=size, FORMAT="image/png", TRANSPARENT="true")
 
 
