@@ -279,7 +279,9 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
                        ", ".join(f"{m}: {ours[f'{m}@16']['p95_ms']:.0f} vs {seed[f'{m}@16']['p95_ms']:.0f} ms"
                                  for m in MIXES)))
     checks.append(("zero errors in every run", errors == 0, f"{errors} errors"))
-    checks.append(("program under mocks well under 2 s per stack", max(results["program_seconds"].values()) < 2,
+    # "Well under 2 s": a fresh interpreter, SDK imports included, in at most 1.5 s.
+    checks.append(("program under mocks well under 2 s per stack (cold, at most 1.5 s)",
+                   max(results["program_seconds"].values()) <= 1.5,
                    ", ".join(f"{s} {t:.2f} s" for s, t in results["program_seconds"].items())))
     return checks
 
@@ -327,6 +329,13 @@ def chart(results: dict, path: Path) -> None:
     figure.suptitle(f"QGIS Server through nginx on {results['cores']} cores: seed setup vs geostack defaults")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+
+
+def rewrite_reports(out: Path) -> None:
+    """Regenerate results.md and chart.png from results.json (no new measurements)."""
+    results = json.loads((out / "results.json").read_text())
+    (out / "results.md").write_text(markdown(results))
+    chart(results, out / "chart.png")
 
 
 def main() -> int:
