@@ -28,9 +28,9 @@ STACKS = ("dev", "staging", "prod")
 SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
 
 
-def stack_config(stack: str) -> dict[str, str]:
+def stack_config(stack: str, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
     """A stack file's config as the CLI passes it: namespaced keys, string values."""
-    data = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    data = yaml.safe_load((project_root / f"Pulumi.{stack}.yaml").read_text()) or {}
     return {key: _as_config_string(value) for key, value in (data.get("config") or {}).items()}
 
 
@@ -184,7 +184,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
                 config: Optional[dict[str, str]] = None, raise_errors: bool = True,
-                secrets: Optional[dict[str, str]] = None) -> ProgramRun:
+                secrets: Optional[dict[str, str]] = None, project_root: Path = PROJECT_ROOT) -> ProgramRun:
     """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`).
 
     `secrets` are set as secret config, as `pulumi config set --secret` would.
@@ -192,7 +192,7 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
     With raise_errors=False the program's exception is returned in `.error`, beside
     whatever it declared before failing.
     """
-    values = dict(stack_config(stack) if config is None else config)
+    values = dict(stack_config(stack, project_root) if config is None else config)
     values.update(overrides or {})
     values.update(secrets or {})
     monitor = RecordingMonitor(GeostackMocks())
@@ -201,10 +201,10 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
     # set_mocks installs a finished root stack; run_in_stack makes the program's own one.
     pulumi_settings.ROOT.set(None)
     previous = os.getcwd()
-    os.chdir(PROJECT_ROOT)  # the CLI runs the program from the project directory
+    os.chdir(project_root)  # the CLI runs the program from the project directory
     error = None
     try:
-        _sync_await(run_in_stack(lambda: runpy.run_path(str(PROJECT_ROOT / "__main__.py"),
+        _sync_await(run_in_stack(lambda: runpy.run_path(str(project_root / "__main__.py"),
                                                         run_name="__main__")))
     except Exception as raised:  # noqa: BLE001 handed to the caller below
         if raise_errors:
