@@ -69,7 +69,7 @@ def qgis_container(deployed):
 
 
 def worker_pids(container) -> list[int]:
-    """Host PIDs of the QGIS FastCGI workers (not multiwatch or xvfb-run, whose args name the binary)."""
+    """Host PIDs of the QGIS FastCGI workers (not multiwatch, whose arguments name the binary too)."""
     top = container.top(ps_args="-o pid,args")
     return [int(pid) for pid, args in top["Processes"] if args.startswith("/usr/lib/cgi-bin/qgis_mapserv.fcgi")]
 
