@@ -17,10 +17,9 @@ from typing import Any, Optional
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+from offline.program_run import ProgramRun, run_program
 
-from offline.program_run import ProgramRun, run_program  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 MASK = "<secret>"
 
@@ -42,12 +41,12 @@ def _masked(resource_inputs: dict[str, Any], kind: str) -> dict[str, Any]:
     return masked
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Mock inputs carry floats for integers; manifests want ints."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -60,7 +59,7 @@ def kubernetes_objects(run: ProgramRun) -> list[dict[str, Any]]:
         if not resource.type.startswith("kubernetes:"):
             continue  # providers are `pulumi:providers:kubernetes`
         api_version, kind = _api_version(resource.type)
-        body = _plain(_masked(resource.inputs, kind))
+        body = plain(_masked(resource.inputs, kind))
         manifest = {"apiVersion": api_version, "kind": kind, "metadata": body.pop("metadata")}
         manifest.update({k: v for k, v in body.items() if k not in ("apiVersion", "kind")})
         objects.append(manifest)

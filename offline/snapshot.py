@@ -29,18 +29,19 @@ def _masked(value: Any) -> Any:
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_masked(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
     return value
 
 
 def snapshot(root: Path, stack: str) -> dict[str, Any]:
-    sys.path.insert(0, str(root))  # the checkout's components, not this one's
     from offline.program_run import run_program
+    from offline.render import plain
 
+    # Last, so nothing imported afterwards can put this checkout's path back in front:
+    # the program must import the other checkout's `components`.
+    sys.path.insert(0, str(root))
     run = run_program(stack, project_root=root)
-    resources = {f"{r.type}::{r.name}": _masked(r.raw_inputs) for r in run.resources}
-    outputs = {k: ("<secret>" if k in run.secret_outputs else _masked(v)) for k, v in run.outputs.items()}
+    resources = {f"{r.type}::{r.name}": plain(_masked(r.raw_inputs)) for r in run.resources}
+    outputs = {k: ("<secret>" if k in run.secret_outputs else plain(_masked(v))) for k, v in run.outputs.items()}
     return {"resources": resources, "outputs": outputs}
 
 

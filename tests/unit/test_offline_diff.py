@@ -1,5 +1,5 @@
-"""The credential-free review: two versions of the program, a real change to a port, an env
-var and a replica count, and a diff that names exactly those."""
+"""The credential-free review: two versions of the program, a real change to a port (stack
+config), an env var (code) and a replica count (stack config), and a diff that names exactly those."""
 from __future__ import annotations
 
 import subprocess
@@ -21,10 +21,14 @@ def two_versions(tmp_path_factory):
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(repo)], check=True)
     base = git(repo, "rev-parse", "HEAD")
     dev = repo / "Pulumi.dev.yaml"
-    dev.write_text(dev.read_text() + "  geostack:docker.hostPort: 8081\n  geostack:qgis.logLevel: 0\n")
+    dev.write_text(dev.read_text() + "  geostack:docker.hostPort: 8081\n")
+    # A code change: proves the head's own components run, not this checkout's.
+    code = repo / "components" / "qgis_server.py"
+    assert code.read_text().count('"QGIS_SERVER_LOG_STDERR": "1"') == 1
+    code.write_text(code.read_text().replace('"QGIS_SERVER_LOG_STDERR": "1"', '"QGIS_SERVER_LOG_STDERR": "0"'))
     staging = repo / "Pulumi.staging.yaml"
     staging.write_text(staging.read_text().replace("geostack:qgis.replicas: 2", "geostack:qgis.replicas: 3"))
-    git(repo, "commit", "--quiet", "-am", "publish on 8081, log everything, three QGIS pods")
+    git(repo, "commit", "--quiet", "-am", "publish on 8081, QGIS logs off stderr, three QGIS pods")
     head = git(repo, "rev-parse", "HEAD")
     return repo, base, head
 
@@ -35,13 +39,15 @@ def test_the_diff_names_exactly_the_changed_fields(two_versions):
     assert found["dev"]["added"] == found["dev"]["removed"] == []
     assert found["dev"]["changed"] == {
         "docker:index/container:Container::qgis-nginx": {"ports[0].external": (8080, 8081)},
-        "docker:index/container:Container::qgis-server": {"envs[QGIS_SERVER_LOG_LEVEL]": ("1", "0")},
+        "docker:index/container:Container::qgis-server": {"envs[QGIS_SERVER_LOG_STDERR]": ("1", "0")},
     }
     assert set(found["dev"]["outputs"]) == {"url", "wmsCapabilitiesUrl"}
+    env_field = "spec.template.spec.containers[qgis-server].env[QGIS_SERVER_LOG_STDERR].value"
     assert found["staging"]["changed"] == {
-        "kubernetes:apps/v1:Deployment::qgis-server-deployment": {"spec.replicas": (2, 3)}}
+        "kubernetes:apps/v1:Deployment::qgis-server-deployment": {"spec.replicas": (2, 3), env_field: ("1", "0")}}
     assert found["staging"]["added"] == found["staging"]["removed"] == [] and not found["staging"]["outputs"]
-    assert found["prod"] == {"added": [], "removed": [], "changed": {}, "outputs": {}}
+    assert found["prod"] == {"added": [], "removed": [], "outputs": {}, "changed": {
+        "kubernetes:apps/v1:Deployment::qgis-server-deployment": {env_field: ("1", "0")}}}
 
 
 def test_the_report_is_readable_markdown(two_versions):
@@ -49,7 +55,7 @@ def test_the_report_is_readable_markdown(two_versions):
     text = report(base, head, ["staging", "prod"], repo)
     assert "### `staging`: 0 to add, 1 to change, 0 to remove" in text
     assert "- `spec.replicas`: `2` → `3`" in text
-    assert "### `prod`\n\nno changes" in text
+    assert "### `prod`: 0 to add, 1 to change, 0 to remove" in text
 
 
 def test_secrets_appear_only_as_fingerprints(two_versions):
