@@ -149,8 +149,8 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
         elif not (project_dir / v["qgis.projectFile"]).is_file():
             errors.append(f"geostack:qgis.projectFile must name a file inside {project_dir}, "
                           f"got {v['qgis.projectFile']!r}")
-        elif target in KUBERNETES_TARGETS and configmap_size(project_dir) > CONFIGMAP_BUDGET_BYTES:
-            errors.append(f"geostack:qgis.projectDir holds {configmap_size(project_dir)} bytes, more than a "
+        elif target in KUBERNETES_TARGETS and (size := configmap_size(project_dir)) > CONFIGMAP_BUDGET_BYTES:
+            errors.append(f"geostack:qgis.projectDir holds {size} bytes, more than a "
                           f"ConfigMap carries ({CONFIGMAP_BUDGET_BYTES}); put the data on a volume and set "
                           f"geostack:qgis.dataClaim, got {v['qgis.projectDir']!r}")
     elif target == "docker":

@@ -132,6 +132,18 @@ def qgis_workers(session_id: int) -> list[int]:
     return sorted(workers)
 
 
+def declared_dev_stack() -> dict:
+    """What the dev stack declares for QGIS and its proxy: the env, data directory, nginx.conf and upstream."""
+    from offline.program_run import run_program
+
+    run = run_program("dev")
+    qgis = run.one("docker:index/container:Container", "qgis-server")
+    env = dict(item.split("=", 1) for item in qgis.inputs["envs"])
+    data_dir = next(v["hostPath"] for v in qgis.inputs["volumes"] if v["containerPath"] == "/data")
+    upstream = f'{qgis.inputs["networksAdvanced"][0]["aliases"][0]}:{env["QGIS_FCGI_PORT"]}'
+    return {"env": env, "data_dir": data_dir, "nginx_conf": run.nginx_config("qgis-nginx"), "upstream": upstream}
+
+
 def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_port: int, scratch: Path) -> str:
     """The rendered config with only the listen port, upstream address and /tmp paths swapped."""
     import re

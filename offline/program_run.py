@@ -115,6 +115,13 @@ class ProgramRun:
     def by_urn(self, urn: str) -> Registration:
         return next(r for r in self.resources if r.urn == urn)
 
+    def nginx_config(self, workload: str) -> str:
+        """A workload's nginx.conf as its target delivers it: a Docker upload or a ConfigMap."""
+        for container in self.of_type("docker:index/container:Container"):
+            if container.name == workload:
+                return next(u["content"] for u in container.inputs["uploads"] if u["file"].endswith("nginx.conf"))
+        return self.one("kubernetes:core/v1:ConfigMap", f"{workload}-files").inputs["data"]["nginx.conf"]
+
 
 class GeostackMocks(pulumi_mocks.Mocks):
     """Computed outputs the providers would return, enough for the program's wiring."""

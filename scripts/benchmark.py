@@ -32,9 +32,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from offline.loopback import (free_port, loopback_nginx_conf, nginx, qgis_server, qgis_workers,  # noqa: E402
+from offline.loopback import (declared_dev_stack, free_port, loopback_nginx_conf, nginx, qgis_server, qgis_workers,  # noqa: E402
                               scratch_dir, stop_group, wait_until)
-from offline.program_run import STACKS, run_program  # noqa: E402
+from offline.program_run import STACKS  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "benchmark"
 DATA = PROJECT_ROOT / "data"
@@ -216,15 +216,6 @@ def geostack_setup(declared: dict):
             yield url, qgis["process"].pid
 
 
-def dev_declaration() -> dict:
-    run = run_program("dev")
-    qgis = run.one("docker:index/container:Container", "qgis-server")
-    proxy = run.one("docker:index/container:Container", "qgis-nginx")
-    env = dict(item.split("=", 1) for item in qgis.inputs["envs"])
-    return {"env": env, "data_dir": str(DATA), "nginx_conf": proxy.inputs["uploads"][0]["content"],
-            "upstream": f"qgis-server:{env['QGIS_FCGI_PORT']}"}
-
-
 def program_speed() -> dict[str, float]:
     """Seconds to run the whole program under mocks per stack, in a fresh interpreter (imports included)."""
     timings = {}
@@ -239,7 +230,7 @@ def program_speed() -> dict[str, float]:
 
 def run(duration: int, concurrencies: list[int]) -> dict:
     results = {"cores": os.cpu_count(), "duration_s": duration, "setups": {}}
-    declared = dev_declaration()
+    declared = declared_dev_stack()
     with tempfile.TemporaryDirectory() as work:
         scripts = {mix: wrk_script(mix, Path(work)) for mix in MIXES}
         for name, setup in (("seed", lambda: seed_setup(declared["env"])), ("geostack", lambda: geostack_setup(declared))):

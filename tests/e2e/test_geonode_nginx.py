@@ -55,7 +55,7 @@ def stub(name: str):
 
 def rendered_conf() -> str:
     run = run_program("dev", {"geostack:geonode.enabled": "true", "geostack:geonode.uploadSize": UPLOAD_LIMIT})
-    return run.one("docker:index/container:Container", "geonode").inputs["uploads"][0]["content"]
+    return run.nginx_config("geonode")
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,6 @@ from offline.loopback import FASTCGI_PARAMS, MIME_TYPES, replace_once, scratch_d
 from offline.program_run import STACKS, run_program
 
 
-def rendered_config(stack: str) -> str:
-    run = run_program(stack)
-    if stack == "dev":
-        return run.one("docker:index/container:Container", "qgis-nginx").inputs["uploads"][0]["content"]
-    return run.one("kubernetes:core/v1:ConfigMap", "qgis-nginx-files").inputs["data"]["nginx.conf"]
-
-
 def nginx_test(conf_text: str) -> subprocess.CompletedProcess:
     with scratch_dir("geostack-nginx-t-") as scratch:
         (scratch / "nginx.conf").write_text(conf_text)
@@ -28,7 +21,7 @@ def nginx_test(conf_text: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_rendered_config_passes_nginx_t(stack):
-    conf = replace_once(rendered_config(stack), "fastcgi_pass qgis-server:5555;", "fastcgi_pass 127.0.0.1:5555;")
+    conf = replace_once(run_program(stack).nginx_config("qgis-nginx"), "fastcgi_pass qgis-server:5555;", "fastcgi_pass 127.0.0.1:5555;")
     result = nginx_test(conf)
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
@@ -37,10 +30,7 @@ def test_rendered_config_passes_nginx_t(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_geonode_config_passes_nginx_t(stack):
     run = run_program(stack, {"geostack:geonode.enabled": "true", "geostack:eks.sharedStorageClass": "efs"})
-    if stack == "dev":
-        conf = run.one("docker:index/container:Container", "geonode").inputs["uploads"][0]["content"]
-    else:
-        conf = run.one("kubernetes:core/v1:ConfigMap", "geonode-files").inputs["data"]["nginx.conf"]
+    conf = run.nginx_config("geonode")
     for upstream in ("geonode-django:8000", "geonode-geoserver:8080"):
         conf = replace_once(conf, f"proxy_pass http://{upstream};", "proxy_pass http://127.0.0.1:9;")
     result = nginx_test(conf)

@@ -10,24 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from offline.loopback import (free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
+from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
                                     scratch_dir)
 from tests.e2e.wms_checks import (BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
-from offline.program_run import PROJECT_ROOT, run_program
+from offline.program_run import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
 def declared():
-    """What the dev stack declares for the two containers."""
-    run = run_program("dev")
-    qgis = run.one("docker:index/container:Container", "qgis-server")
-    proxy = run.one("docker:index/container:Container", "qgis-nginx")
-    env = dict(item.split("=", 1) for item in qgis.inputs["envs"])
-    data_dir = next(v["hostPath"] for v in qgis.inputs["volumes"] if v["containerPath"] == "/data")
-    upstream = f'{qgis.inputs["networksAdvanced"][0]["aliases"][0]}:{env["QGIS_FCGI_PORT"]}'
-    return {"env": env, "data_dir": data_dir, "nginx_conf": proxy.inputs["uploads"][0]["content"],
-            "upstream": upstream}
+    return declared_dev_stack()
 
 
 @pytest.fixture(scope="module")

@@ -114,18 +114,11 @@ def test_settings_point_at_the_right_services_and_ports(runs, stack):
 @pytest.mark.parametrize("stack", GEONODE_ON)
 def test_nginx_routes_to_the_declared_django_and_geoserver(runs, stack):
     run = runs[stack]
-    conf = geonode_nginx_conf(run)
+    conf = run.nginx_config("geonode")
     assert re.search(r"location /geoserver \{[^}]*proxy_pass http://geonode-geoserver:8080;", conf)
     assert re.search(r"location / \{[^}]*proxy_pass http://geonode-django:8000;", conf)
     assert "alias /mnt/volumes/statics/static/;" in conf and "alias /mnt/volumes/statics/uploaded/;" in conf
     assert "client_max_body_size 100m;" in conf
-
-
-def geonode_nginx_conf(run: ProgramRun) -> str:
-    for container in run.of_type(CONTAINER):
-        if container.name == "geonode":
-            return container.inputs["uploads"][0]["content"]
-    return next(r for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.name == "geonode-files").inputs["data"]["nginx.conf"]
 
 
 def _strings(value, path=""):
@@ -238,7 +231,7 @@ def test_one_upload_size_sets_nginx_ingress_and_django():
     ingress = run.one(INGRESS).inputs
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
     assert ingress["spec"]["tls"] == [{"hosts": ["geonode.staging.internal"], "secretName": "maps-tls"}]
-    assert "client_max_body_size 2g;" in geonode_nginx_conf(run)
+    assert "client_max_body_size 2g;" in run.nginx_config("geonode")
     assert workloads(run)["geonode-django"]["env"]["DEFAULT_MAX_UPLOAD_SIZE"] == str(2 * 1024**3)
     assert workloads(run)["geonode-django"]["env"]["SITEURL"] == "https://geonode.staging.internal/"
 

@@ -136,7 +136,7 @@ def test_kubernetes_fastcgi_pass_names_the_qgis_service_and_port(stack_runs, sta
     run = stack_runs[stack]
     service = run.one(SERVICE, "qgis-server-service")
     assert service.inputs["spec"]["type"] == "ClusterIP"
-    config = run.one(CONFIGMAP, "qgis-nginx-files").inputs["data"]["nginx.conf"]
+    config = run.nginx_config("qgis-nginx")
     port = int(service.inputs["spec"]["ports"][0]["port"])
     assert fastcgi_pass(config) == f"{service.inputs['metadata']['name']}:{port}" == "qgis-server:5555"
 
@@ -172,7 +172,7 @@ def test_qgis_env_carries_the_tuning_knobs():
         "QGIS_SERVER_IGNORE_BAD_LAYERS": "false",
         "QGIS_SERVER_TRUST_LAYER_METADATA": "false",
     }
-    config = run.one(CONFIGMAP, "qgis-nginx-files").inputs["data"]["nginx.conf"]
+    config = run.nginx_config("qgis-nginx")
     assert fastcgi_pass(config) == "qgis-server:6000"
 
 
@@ -288,7 +288,7 @@ def test_qgis_memory_is_sized_per_worker(overrides, request_, limit):
 
 def test_cache_switch_and_settings_reach_the_rendered_config():
     def nginx_conf(overrides):
-        return run_program("staging", overrides).one(CONFIGMAP, "qgis-nginx-files").inputs["data"]["nginx.conf"]
+        return run_program("staging", overrides).nginx_config("qgis-nginx")
 
     default = nginx_conf({})
     assert "max_size=512m" in default and "fastcgi_cache_valid 200 10m;" in default
