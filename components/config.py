@@ -12,6 +12,7 @@ reference to it.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -64,16 +65,44 @@ def _read_raw(config: pulumi.Config) -> dict[str, Any]:
             for setting in SETTINGS}
 
 
-def _closest(key: str) -> str:
+def flat_key(key: str) -> str:
+    """The flat name of a dotted key from the old layout: `qgis.replicas` -> `qgisReplicas`."""
+    group, _, rest = key.partition(".")
+    return group + rest[:1].upper() + rest[1:]
+
+
+# The prefixes that group keys (`qgis` of `qgisReplicas`), which --path would turn into objects.
+_GROUPS = {match.group(0) for setting in SETTINGS if (match := re.match(r"[a-z0-9]+(?=[A-Z])", setting.key))}
+
+
+def _unknown_key_error(key: str) -> str:
     import difflib
 
-    match = difflib.get_close_matches(key, _SETTINGS_BY_KEY, n=1)
-    return f" (did you mean geostack:{match[0]}?)" if match else ""
+    if key in _GROUPS:
+        # `pulumi config set --path geostack:qgis.replicas 2` makes an object `geostack:qgis`.
+        example = next(name for name in _SETTINGS_BY_KEY if name.startswith(key))
+        return (f"geostack:{key} is not a geostack setting: keys are flat, so set them without --path, "
+                f"for example `pulumi config set geostack:{example} <value>`")
+    candidate = flat_key(key) if "." in key else key
+    match = difflib.get_close_matches(candidate, _SETTINGS_BY_KEY, n=1)
+    hint = f" (did you mean geostack:{match[0]}?)" if match else ""
+    return f"geostack:{key} is not a geostack setting{hint}"
+
+
+def plaintext_credentials() -> list[str]:
+    """Credential keys the stack holds unencrypted (set without --secret)."""
+    from pulumi.runtime import config as runtime_config
+
+    secret_keys = set(runtime_config.get_config_secret_keys_env())
+    secret_keys |= {key for key in runtime_config.CONFIG.get() if runtime_config.is_config_secret(key)}
+    return [setting.key for setting in SETTINGS
+            if setting.secret and runtime_config.get_config(f"{NAMESPACE}:{setting.key}") is not None
+            and f"{NAMESPACE}:{setting.key}" not in secret_keys]
 
 
 def parse_values(raw: Mapping[str, Any], unknown: set[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
     """Parse raw config strings into typed values; returns (values, error lines)."""
-    errors = [f"geostack:{key} is not a geostack setting{_closest(key)}" for key in sorted(unknown)]
+    errors = [_unknown_key_error(key) for key in sorted(unknown)]
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         text = raw.get(setting.key)
@@ -121,18 +150,18 @@ def shipped_files(directory: Path) -> list[Path]:
 
 def qgis_processes(v: Mapping[str, Any]) -> int:
     """Workers per QGIS container: as configured, or one per CPU of its limit (what cmd.sh picks)."""
-    return v["qgis.processes"] or max(1, math.ceil(parse_quantity(v["qgis.cpuLimit"], "cpu")))
+    return v["qgisProcesses"] or max(1, math.ceil(parse_quantity(v["qgisCpuLimit"], "cpu")))
 
 
 def resolve_automatic(v: Mapping[str, Any]) -> dict[str, Any]:
     """Fill the keys left empty to be computed: QGIS memory scales with its worker count."""
     resolved = dict(v)
-    per_process = parse_quantity(v["qgis.memoryPerProcess"], "memory")
-    if not resolved["qgis.memoryRequest"]:
-        resolved["qgis.memoryRequest"] = f"{int(per_process * qgis_processes(v) // 2**20)}Mi"
-    if not resolved["qgis.memoryLimit"]:
-        request = parse_quantity(resolved["qgis.memoryRequest"], "memory")
-        resolved["qgis.memoryLimit"] = f"{int(request * 2 // 2**20)}Mi"
+    per_process = parse_quantity(v["qgisMemoryPerProcess"], "memory")
+    if not resolved["qgisMemoryRequest"]:
+        resolved["qgisMemoryRequest"] = f"{int(per_process * qgis_processes(v) // 2**20)}Mi"
+    if not resolved["qgisMemoryLimit"]:
+        request = parse_quantity(resolved["qgisMemoryRequest"], "memory")
+        resolved["qgisMemoryLimit"] = f"{int(request * 2 // 2**20)}Mi"
     return resolved
 
 
@@ -140,126 +169,126 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
     target = v["target"]
-    if not v["qgis.enabled"]:
+    if not v["qgisEnabled"]:
         pass  # the QGIS project is neither shipped nor served
-    elif not v["qgis.dataClaim"]:
-        project_dir = _resolve_dir(v["qgis.projectDir"])
+    elif not v["qgisDataClaim"]:
+        project_dir = _resolve_dir(v["qgisProjectDir"])
         if not project_dir.is_dir():
-            errors.append(f"geostack:qgis.projectDir must be an existing directory, got {v['qgis.projectDir']!r}")
-        elif not (project_dir / v["qgis.projectFile"]).is_file():
-            errors.append(f"geostack:qgis.projectFile must name a file inside {project_dir}, "
-                          f"got {v['qgis.projectFile']!r}")
+            errors.append(f"geostack:qgisProjectDir must be an existing directory, got {v['qgisProjectDir']!r}")
+        elif not (project_dir / v["qgisProjectFile"]).is_file():
+            errors.append(f"geostack:qgisProjectFile must name a file inside {project_dir}, "
+                          f"got {v['qgisProjectFile']!r}")
         elif target in KUBERNETES_TARGETS and (size := configmap_size(project_dir)) > CONFIGMAP_BUDGET_BYTES:
-            errors.append(f"geostack:qgis.projectDir holds {size} bytes, more than a "
+            errors.append(f"geostack:qgisProjectDir holds {size} bytes, more than a "
                           f"ConfigMap carries ({CONFIGMAP_BUDGET_BYTES}); put the data on a volume and set "
-                          f"geostack:qgis.dataClaim, got {v['qgis.projectDir']!r}")
+                          f"geostack:qgisDataClaim, got {v['qgisProjectDir']!r}")
     elif target == "docker":
-        errors.append(f"geostack:qgis.dataClaim is for Kubernetes targets only; on docker leave it empty "
-                      f"and set geostack:qgis.projectDir, got {v['qgis.dataClaim']!r}")
-    if target == "docker" and v["nginx.replicas"] != 1:
-        errors.append(f"geostack:nginx.replicas must be 1 on the docker target (one published port), "
-                      f"got {v['nginx.replicas']!r}")
-    if target == "eks" and not v["eks.clusterName"]:
-        errors.append("geostack:eks.clusterName must be set when geostack:target is eks, got ''")
+        errors.append(f"geostack:qgisDataClaim is for Kubernetes targets only; on docker leave it empty "
+                      f"and set geostack:qgisProjectDir, got {v['qgisDataClaim']!r}")
+    if target == "docker" and v["nginxReplicas"] != 1:
+        errors.append(f"geostack:nginxReplicas must be 1 on the docker target (one published port), "
+                      f"got {v['nginxReplicas']!r}")
+    if target == "eks" and not v["eksClusterName"]:
+        errors.append("geostack:eksClusterName must be set when geostack:target is eks, got ''")
     errors += _geonode_checks(v)
     if v["target"] in KUBERNETES_TARGETS:
         errors += _scaling_checks(v, "qgis") + _scaling_checks(v, "nginx")
     for workload in ("qgis", "nginx"):
         for resource in ("cpu", "memory"):
-            request, limit = v[f"{workload}.{resource}Request"], v[f"{workload}.{resource}Limit"]
+            request, limit = v[f"{workload}{resource.title()}Request"], v[f"{workload}{resource.title()}Limit"]
             if parse_quantity(limit, resource) < parse_quantity(request, resource):
-                errors.append(f"geostack:{workload}.{resource}Limit must be at least "
-                              f"geostack:{workload}.{resource}Request ({request}), got {limit!r}")
+                errors.append(f"geostack:{workload}{resource.title()}Limit must be at least "
+                              f"geostack:{workload}{resource.title()}Request ({request}), got {limit!r}")
     return errors
 
 
 def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
     errors = []
-    if not v["qgis.enabled"] and not v["geonode.enabled"]:
-        errors.append("geostack:qgis.enabled must be true when geostack:geonode.enabled is false "
+    if not v["qgisEnabled"] and not v["geonodeEnabled"]:
+        errors.append("geostack:qgisEnabled must be true when geostack:geonodeEnabled is false "
                       "(the stack would deploy nothing), got False")
-    if not v["geonode.enabled"]:
+    if not v["geonodeEnabled"]:
         return errors
-    if v["geonode.tlsSecret"] and v["geonode.certIssuer"]:
-        errors.append("geostack:geonode.certIssuer must be empty when geostack:geonode.tlsSecret is set "
-                      f"(one source of TLS), got {v['geonode.certIssuer']!r}")
-    if v["target"] == "eks" and not v["eks.sharedStorageClass"]:
-        errors.append("geostack:eks.sharedStorageClass must name a ReadWriteMany (EFS) storage class when "
+    if v["geonodeTlsSecret"] and v["geonodeCertIssuer"]:
+        errors.append("geostack:geonodeCertIssuer must be empty when geostack:geonodeTlsSecret is set "
+                      f"(one source of TLS), got {v['geonodeCertIssuer']!r}")
+    if v["target"] == "eks" and not v["eksSharedStorageClass"]:
+        errors.append("geostack:eksSharedStorageClass must name a ReadWriteMany (EFS) storage class when "
                       "GeoNode runs on eks, got ''")
-    if v["target"] == "docker" and v["qgis.enabled"] and v["geonode.hostPort"] == v["docker.hostPort"]:
-        errors.append(f"geostack:geonode.hostPort must differ from geostack:docker.hostPort "
-                      f"({v['docker.hostPort']}), got {v['geonode.hostPort']}")
+    if v["target"] == "docker" and v["qgisEnabled"] and v["geonodeHostPort"] == v["dockerHostPort"]:
+        errors.append(f"geostack:geonodeHostPort must differ from geostack:dockerHostPort "
+                      f"({v['dockerHostPort']}), got {v['geonodeHostPort']}")
     return errors
 
 
 def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
     return GeoNodeSettings(
-        enabled=v["geonode.enabled"],
-        site_host=v["geonode.siteHost"],
-        host_port=v["geonode.hostPort"],
-        upload_size=v["geonode.uploadSize"],
-        admin_email=v["geonode.adminEmail"],
-        tls_secret=v["geonode.tlsSecret"],
-        cert_issuer=v["geonode.certIssuer"],
-        ingress_class=v["geonode.ingressClass"],
-        django_replicas=v["geonode.djangoReplicas"],
+        enabled=v["geonodeEnabled"],
+        site_host=v["geonodeSiteHost"],
+        host_port=v["geonodeHostPort"],
+        upload_size=v["geonodeUploadSize"],
+        admin_email=v["geonodeAdminEmail"],
+        tls_secret=v["geonodeTlsSecret"],
+        cert_issuer=v["geonodeCertIssuer"],
+        ingress_class=v["geonodeIngressClass"],
+        django_replicas=v["geonodeDjangoReplicas"],
         images=GeoNodeImages(
-            django=v["geonode.djangoImage"],
-            geoserver=v["geonode.geoserverImage"],
-            geoserver_data=v["geonode.geoserverDataImage"],
-            nginx=v["geonode.nginxImage"],
-            postgis=v["geonode.postgisImage"],
-            rabbitmq=v["geonode.rabbitmqImage"],
+            django=v["geonodeDjangoImage"],
+            geoserver=v["geonodeGeoserverImage"],
+            geoserver_data=v["geonodeGeoserverDataImage"],
+            nginx=v["geonodeNginxImage"],
+            postgis=v["geonodePostgisImage"],
+            rabbitmq=v["geonodeRabbitmqImage"],
         ),
         sizes=GeoNodeVolumeSizes(
-            database=v["geonode.databaseSize"],
-            geoserver_data=v["geonode.geoserverDataSize"],
-            statics=v["geonode.staticsSize"],
-            data=v["geonode.dataSize"],
-            rabbitmq=v["geonode.rabbitmqSize"],
+            database=v["geonodeDatabaseSize"],
+            geoserver_data=v["geonodeGeoserverDataSize"],
+            statics=v["geonodeStaticsSize"],
+            data=v["geonodeDataSize"],
+            rabbitmq=v["geonodeRabbitmqSize"],
         ),
-        resources=GeoNodeResources(**{service: v[f"geonode.{service}Resources"] for service in (
+        resources=GeoNodeResources(**{service: v[f"geonode{service.title()}Resources"] for service in (
             "database", "broker", "geoserver", "django", "celery", "nginx")}),
         secrets=GeoNodeSecrets(
-            secret_key=v["geonode.secretKey"],
-            admin_password=v["geonode.adminPassword"],
-            geoserver_admin_password=v["geonode.geoserverAdminPassword"],
-            postgres_password=v["geonode.postgresPassword"],
-            database_password=v["geonode.databasePassword"],
-            geodatabase_password=v["geonode.geodatabasePassword"],
+            secret_key=v["geonodeSecretKey"],
+            admin_password=v["geonodeAdminPassword"],
+            geoserver_admin_password=v["geonodeGeoserverAdminPassword"],
+            postgres_password=v["geonodePostgresPassword"],
+            database_password=v["geonodeDatabasePassword"],
+            geodatabase_password=v["geonodeGeodatabasePassword"],
         ),
     )
 
 
 def _scaling_checks(v: Mapping[str, Any], workload: str) -> list[str]:
     errors = []
-    low, high = v[f"{workload}.autoscaleMin"], v[f"{workload}.autoscaleMax"]
+    low, high = v[f"{workload}AutoscaleMin"], v[f"{workload}AutoscaleMax"]
     if high and high < low:
-        errors.append(f"geostack:{workload}.autoscaleMax must be at least geostack:{workload}.autoscaleMin "
+        errors.append(f"geostack:{workload}AutoscaleMax must be at least geostack:{workload}AutoscaleMin "
                       f"({low}), got {high}")
-    fewest = low if high else v[f"{workload}.replicas"]
-    if fewest > 1 and v[f"{workload}.minAvailable"] >= fewest:
-        source = f"geostack:{workload}.{'autoscaleMin' if high else 'replicas'}"
-        errors.append(f"geostack:{workload}.minAvailable must be below {source} ({fewest}) so a node drain "
-                      f"can always proceed, got {v[f'{workload}.minAvailable']}")
+    fewest = low if high else v[f"{workload}Replicas"]
+    if fewest > 1 and v[f"{workload}MinAvailable"] >= fewest:
+        source = f"geostack:{workload}{'AutoscaleMin' if high else 'Replicas'}"
+        errors.append(f"geostack:{workload}MinAvailable must be below {source} ({fewest}) so a node drain "
+                      f"can always proceed, got {v[f'{workload}MinAvailable']}")
     return errors
 
 
 def _scaling(v: Mapping[str, Any], workload: str) -> Scaling:
     return Scaling(
-        min_available=v[f"{workload}.minAvailable"],
-        autoscale_min=v[f"{workload}.autoscaleMin"],
-        autoscale_max=v[f"{workload}.autoscaleMax"],
-        autoscale_cpu_percent=v[f"{workload}.autoscaleCpuPercent"],
+        min_available=v[f"{workload}MinAvailable"],
+        autoscale_min=v[f"{workload}AutoscaleMin"],
+        autoscale_max=v[f"{workload}AutoscaleMax"],
+        autoscale_cpu_percent=v[f"{workload}AutoscaleCpuPercent"],
     )
 
 
 def _resources(v: Mapping[str, Any], workload: str) -> Resources:
     return Resources(
-        cpu_request=v[f"{workload}.cpuRequest"],
-        cpu_limit=v[f"{workload}.cpuLimit"],
-        memory_request=v[f"{workload}.memoryRequest"],
-        memory_limit=v[f"{workload}.memoryLimit"],
+        cpu_request=v[f"{workload}CpuRequest"],
+        cpu_limit=v[f"{workload}CpuLimit"],
+        memory_request=v[f"{workload}MemoryRequest"],
+        memory_limit=v[f"{workload}MemoryLimit"],
     )
 
 
@@ -270,55 +299,55 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         stack=stack,
         target=v["target"],
         production=v["production"],
-        namespace=v["kubernetes.namespace"],
-        wait_image=v["kubernetes.waitImage"],
-        kubernetes_version=v["kubernetes.version"],
-        qgis_enabled=v["qgis.enabled"],
+        namespace=v["kubernetesNamespace"],
+        wait_image=v["kubernetesWaitImage"],
+        kubernetes_version=v["kubernetesVersion"],
+        qgis_enabled=v["qgisEnabled"],
         geonode=_geonode(v),
         qgis=QgisSettings(
-            image_repository=v["qgis.imageRepository"],
-            image_tag=v["qgis.imageTag"],
-            fcgi_port=v["qgis.fcgiPort"],
-            processes=v["qgis.processes"],
-            replicas=v["qgis.replicas"],
-            log_level=v["qgis.logLevel"],
-            parallel_rendering=v["qgis.parallelRendering"],
-            max_threads=v["qgis.maxThreads"],
-            max_cache_layers=v["qgis.maxCacheLayers"],
-            ignore_bad_layers=v["qgis.ignoreBadLayers"],
-            trust_layer_metadata=v["qgis.trustLayerMetadata"],
-            project_dir=_resolve_dir(v["qgis.projectDir"]),
-            project_file=v["qgis.projectFile"],
-            data_claim=v["qgis.dataClaim"],
+            image_repository=v["qgisImageRepository"],
+            image_tag=v["qgisImageTag"],
+            fcgi_port=v["qgisFcgiPort"],
+            processes=v["qgisProcesses"],
+            replicas=v["qgisReplicas"],
+            log_level=v["qgisLogLevel"],
+            parallel_rendering=v["qgisParallelRendering"],
+            max_threads=v["qgisMaxThreads"],
+            max_cache_layers=v["qgisMaxCacheLayers"],
+            ignore_bad_layers=v["qgisIgnoreBadLayers"],
+            trust_layer_metadata=v["qgisTrustLayerMetadata"],
+            project_dir=_resolve_dir(v["qgisProjectDir"]),
+            project_file=v["qgisProjectFile"],
+            data_claim=v["qgisDataClaim"],
             resources=_resources(v, "qgis"),
             scaling=_scaling(v, "qgis"),
         ),
         nginx=NginxSettings(
-            image=v["nginx.image"],
-            path=v["nginx.path"],
-            port=v["nginx.port"],
-            replicas=v["nginx.replicas"],
+            image=v["nginxImage"],
+            path=v["nginxPath"],
+            port=v["nginxPort"],
+            replicas=v["nginxReplicas"],
             resources=_resources(v, "nginx"),
             scaling=_scaling(v, "nginx"),
-            cache=v["nginx.cache"],
-            cache_size=v["nginx.cacheSize"],
-            cache_validity=v["nginx.cacheValidity"],
+            cache=v["nginxCache"],
+            cache_size=v["nginxCacheSize"],
+            cache_validity=v["nginxCacheValidity"],
         ),
-        docker=DockerSettings(host_port=v["docker.hostPort"], bind_address=v["docker.bindAddress"]),
+        docker=DockerSettings(host_port=v["dockerHostPort"], bind_address=v["dockerBindAddress"]),
         microk8s=Microk8sSettings(
-            kubeconfig=v["microk8s.kubeconfig"],
-            context=v["microk8s.context"],
-            registry=v["microk8s.registry"],
-            host=v["microk8s.host"],
-            node_port=v["microk8s.nodePort"],
-            storage_class=v["microk8s.storageClass"],
+            kubeconfig=v["microk8sKubeconfig"],
+            context=v["microk8sContext"],
+            registry=v["microk8sRegistry"],
+            host=v["microk8sHost"],
+            node_port=v["microk8sNodePort"],
+            storage_class=v["microk8sStorageClass"],
         ),
         eks=EksSettings(
-            cluster_name=v["eks.clusterName"],
-            region=v["eks.region"],
-            ecr_keep_images=v["eks.ecrKeepImages"],
-            storage_class=v["eks.storageClass"],
-            shared_storage_class=v["eks.sharedStorageClass"],
+            cluster_name=v["eksClusterName"],
+            region=v["eksRegion"],
+            ecr_keep_images=v["eksEcrKeepImages"],
+            storage_class=v["eksStorageClass"],
+            shared_storage_class=v["eksSharedStorageClass"],
         ),
     )
 
@@ -329,6 +358,8 @@ def load_settings() -> StackSettings:
     raw = _read_raw(config)
     unknown = configured_keys() - set(_SETTINGS_BY_KEY)
     values, errors = parse_values(raw, unknown)
+    errors += [f"geostack:{key} must be set with `pulumi config set --secret geostack:{key}` so it is "
+               "stored encrypted, got a plaintext value" for key in plaintext_credentials()]
     if not errors:
         values = resolve_automatic(values)
         errors = _cross_checks(values)

@@ -3,7 +3,7 @@
     venv/bin/python -m offline.checks staging     # render, then schema + checkov; exit 1 on problems
 
 - Schema: every object against the Kubernetes JSON schema in strict mode
-  (kubernetes-validate), for the version in `geostack:kubernetes.version`.
+  (kubernetes-validate), for the version in `geostack:kubernetesVersion`.
 - checkov: its Kubernetes checks on the objects and its Dockerfile checks on the image's
   build context. Checks skipped on purpose are listed, with reasons, in
   policy/checkov-skips.yaml; any other failure is a problem.
@@ -125,8 +125,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     from offline.render import kubernetes_objects, run_program, write_manifests
 
     stack = (argv or sys.argv[1:] or ["staging"])[0]
-    default_version = next(s.default for s in SETTINGS if s.key == "kubernetes.version")
-    version = stack_config(stack).get("geostack:kubernetes.version", default_version)
+    default_version = next(s.default for s in SETTINGS if s.key == "kubernetesVersion")
+    version = stack_config(stack).get("geostack:kubernetesVersion", default_version)
     manifests = kubernetes_objects(run_program(stack))
     problems = schema_problems(manifests, version)
     with tempfile.TemporaryDirectory() as work:

@@ -2,7 +2,7 @@
 
     venv/bin/python -m offline.render staging                 # -> build/rendered/staging/*.yaml
     venv/bin/python -m offline.render prod --out /tmp/review
-    venv/bin/python -m offline.render staging --set geostack:qgis.replicas=3
+    venv/bin/python -m offline.render staging --set geostack:qgisReplicas=3
 
 The program runs under Pulumi's mocks (no cluster, no cloud credentials): values only a
 provider knows (image digests, load-balancer names, generated passwords) are stand-ins,
@@ -91,7 +91,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "rendered",
                         help="output directory (default: build/rendered); files go to OUT/STACK/")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. geostack:qgis.replicas=3")
+                        help="override a config value, e.g. geostack:qgisReplicas=3")
     args = parser.parse_args(argv)
     if not (PROJECT_ROOT / f"Pulumi.{args.stack}.yaml").exists():
         parser.error(f"no stack file Pulumi.{args.stack}.yaml")

@@ -25,15 +25,26 @@ def _yaml_scalar(value) -> str:
 
 
 def pulumi_yaml_config() -> str:
+    """Every key with its type and default, so the CLI merges defaults and type-checks stack values.
+
+    Keys are flat (`qgisReplicas`, not `qgis.replicas`): the CLI reads a dotted project key as a
+    property path into an object, which would turn the settings into objects it never type-checks.
+    Credentials are left out: the CLI treats a declared key without a default as required, and a
+    declared secret with a default fails its "must be encrypted" check. Unset, geostack generates them.
+    """
+    credentials = [setting.key for setting in SETTINGS if setting.secret]
     lines = ["config:"]
     for setting in SETTINGS:
+        if setting.secret:
+            continue
         lines += [
             f"  {setting.key}:",
             f"    type: {setting.kind.type}",
             f"    description: {_yaml_scalar(setting.description)}",
+            f"    default: {_yaml_scalar(setting.default)}",
         ]
-        # Credentials have no default: unset means geostack generates one.
-        lines.append("    secret: true" if setting.secret else f"    default: {_yaml_scalar(setting.default)}")
+    lines += ["# Credentials, optional and never declared above (see pulumi_yaml_config's docstring):",
+              *(f"#   pulumi config set --secret geostack:{key} <value>" for key in credentials)]
     return "\n".join(lines) + "\n"
 
 

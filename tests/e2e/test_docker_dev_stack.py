@@ -1,7 +1,7 @@
 """The dev stack for real: the image built from the repo's Dockerfile, the declared containers
 created on a Docker engine exactly as declared, and maps served through nginx's published port.
 
-The only config change from Pulumi.dev.yaml is `geostack:qgis.processes: 2`, so the test
+The only config change from Pulumi.dev.yaml is `geostack:qgisProcesses: 2`, so the test
 can prove that two workers serve in parallel; host ports are swapped for free ones.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ def engine():
 
 @pytest.fixture(scope="module")
 def deployed(engine):
-    run = run_program("dev", {"geostack:qgis.processes": str(PROCESSES)})
+    run = run_program("dev", {"geostack:qgisProcesses": str(PROCESSES)})
     nginx = run.one(CONTAINER, "qgis-nginx")
     ensure_base_image(engine)
     ensure_nginx_image(engine, nginx.inputs["image"])

@@ -54,7 +54,7 @@ def stub(name: str):
 
 
 def rendered_conf() -> str:
-    run = run_program("dev", {"geostack:geonode.enabled": "true", "geostack:geonode.uploadSize": UPLOAD_LIMIT})
+    run = run_program("dev", {"geostack:geonodeEnabled": "true", "geostack:geonodeUploadSize": UPLOAD_LIMIT})
     return run.nginx_config("geonode")
 
 

@@ -29,7 +29,7 @@ def test_rendered_config_passes_nginx_t(stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_geonode_config_passes_nginx_t(stack):
-    run = run_program(stack, {"geostack:geonode.enabled": "true", "geostack:eks.sharedStorageClass": "efs"})
+    run = run_program(stack, {"geostack:geonodeEnabled": "true", "geostack:eksSharedStorageClass": "efs"})
     conf = run.nginx_config("geonode")
     for upstream in ("geonode-django:8000", "geonode-geoserver:8080"):
         conf = replace_once(conf, f"proxy_pass http://{upstream};", "proxy_pass http://127.0.0.1:9;")

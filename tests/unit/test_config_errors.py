@@ -17,17 +17,17 @@ def run_expecting_error(stack: str, overrides: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("key, value, expected", [
     ("target", "kubernetes", "geostack:target must be one of docker, microk8s, eks, got 'kubernetes'"),
-    ("qgis.fcgiPort", "70000", "geostack:qgis.fcgiPort must be an integer from 1 to 65535, got '70000'"),
-    ("qgis.fcgiPort", "0", "geostack:qgis.fcgiPort must be an integer from 1 to 65535, got '0'"),
-    ("qgis.replicas", "abc", "geostack:qgis.replicas must be an integer from 1 to 100, got 'abc'"),
-    ("qgis.processes", "-2", "geostack:qgis.processes must be an integer from 0 to 64, got '-2'"),
-    ("qgis.parallelRendering", "yes", "geostack:qgis.parallelRendering must be true or false, got 'yes'"),
-    ("qgis.imageTag", "latest", "geostack:qgis.imageTag must be a Docker tag other than 'latest' (or empty), got 'latest'"),
-    ("nginx.image", "nginx:latest", "geostack:nginx.image must be a pinned image reference"),
-    ("nginx.image", "nginx", "geostack:nginx.image must be a pinned image reference"),
-    ("nginx.path", "qgis", "geostack:nginx.path must be a URL path such as /qgis-server, got 'qgis'"),
-    ("qgis.memoryLimit", "lots", "geostack:qgis.memoryLimit must be a memory quantity such as 512Mi or 2Gi"),
-    ("kubernetes.namespace", "Geo_Stack", "geostack:kubernetes.namespace must be a DNS label"),
+    ("qgisFcgiPort", "70000", "geostack:qgisFcgiPort must be an integer from 1 to 65535, got '70000'"),
+    ("qgisFcgiPort", "0", "geostack:qgisFcgiPort must be an integer from 1 to 65535, got '0'"),
+    ("qgisReplicas", "abc", "geostack:qgisReplicas must be an integer from 1 to 100, got 'abc'"),
+    ("qgisProcesses", "-2", "geostack:qgisProcesses must be an integer from 0 to 64, got '-2'"),
+    ("qgisParallelRendering", "yes", "geostack:qgisParallelRendering must be true or false, got 'yes'"),
+    ("qgisImageTag", "latest", "geostack:qgisImageTag must be a Docker tag other than 'latest' (or empty), got 'latest'"),
+    ("nginxImage", "nginx:latest", "geostack:nginxImage must be a pinned image reference"),
+    ("nginxImage", "nginx", "geostack:nginxImage must be a pinned image reference"),
+    ("nginxPath", "qgis", "geostack:nginxPath must be a URL path such as /qgis-server, got 'qgis'"),
+    ("qgisMemoryLimit", "lots", "geostack:qgisMemoryLimit must be a memory quantity such as 512Mi or 2Gi"),
+    ("kubernetesNamespace", "Geo_Stack", "geostack:kubernetesNamespace must be a DNS label"),
 ])
 def test_bad_value_names_key_value_and_allowed(key, value, expected):
     message = run_expecting_error("dev", {f"geostack:{key}": value})
@@ -36,49 +36,68 @@ def test_bad_value_names_key_value_and_allowed(key, value, expected):
 
 
 def test_missing_data_directory():
-    message = run_expecting_error("dev", {"geostack:qgis.projectDir": "no/such/dir"})
-    assert message == "geostack:qgis.projectDir must be an existing directory, got 'no/such/dir'"
+    message = run_expecting_error("dev", {"geostack:qgisProjectDir": "no/such/dir"})
+    assert message == "geostack:qgisProjectDir must be an existing directory, got 'no/such/dir'"
 
 
 def test_missing_project_file():
-    message = run_expecting_error("dev", {"geostack:qgis.projectFile": "missing.qgs"})
-    assert message.startswith("geostack:qgis.projectFile must name a file inside ")
+    message = run_expecting_error("dev", {"geostack:qgisProjectFile": "missing.qgs"})
+    assert message.startswith("geostack:qgisProjectFile must name a file inside ")
     assert message.endswith("got 'missing.qgs'")
 
 
 def test_unknown_key_suggests_the_right_one():
-    message = run_expecting_error("dev", {"geostack:qgis.replica": "2"})
-    assert message == "geostack:qgis.replica is not a geostack setting (did you mean geostack:qgis.replicas?)"
+    message = run_expecting_error("dev", {"geostack:qgisReplica": "2"})
+    assert message == "geostack:qgisReplica is not a geostack setting (did you mean geostack:qgisReplicas?)"
+
+
+def test_a_dotted_key_from_the_old_layout_names_its_flat_replacement():
+    message = run_expecting_error("dev", {"geostack:nginx.cacheSize": "1g"})
+    assert message == "geostack:nginx.cacheSize is not a geostack setting (did you mean geostack:nginxCacheSize?)"
+
+
+def test_an_object_made_with_path_says_keys_are_flat():
+    # `pulumi config set --path geostack:docker.hostPort 9000` hands the program an object.
+    message = run_expecting_error("dev", {"geostack:docker": '{"hostPort":9000}'})
+    assert message == ("geostack:docker is not a geostack setting: keys are flat, so set them without --path, "
+                       "for example `pulumi config set geostack:dockerHostPort <value>`")
+
+
+def test_a_credential_set_without_secret_is_refused():
+    message = run_expecting_error("staging", {"geostack:geonodeAdminPassword": "hunter2"})
+    assert message == ("geostack:geonodeAdminPassword must be set with `pulumi config set --secret "
+                       "geostack:geonodeAdminPassword` so it is stored encrypted, got a plaintext value")
+    assert "hunter2" not in message
 
 
 def test_eks_needs_a_cluster_name():
-    message = run_expecting_error("prod", {"geostack:eks.clusterName": ""})
-    assert message == "geostack:eks.clusterName must be set when geostack:target is eks, got ''"
+    message = run_expecting_error("prod", {"geostack:eksClusterName": ""})
+    assert message == "geostack:eksClusterName must be set when geostack:target is eks, got ''"
 
 
 def test_claim_is_refused_on_docker():
-    message = run_expecting_error("dev", {"geostack:qgis.dataClaim": "qgis-projects"})
-    assert message.startswith("geostack:qgis.dataClaim is for Kubernetes targets only")
+    message = run_expecting_error("dev", {"geostack:qgisDataClaim": "qgis-projects"})
+    assert message.startswith("geostack:qgisDataClaim is for Kubernetes targets only")
 
 
 def test_limit_below_request():
-    message = run_expecting_error("staging", {"geostack:qgis.cpuRequest": "2", "geostack:qgis.cpuLimit": "500m"})
-    assert message == "geostack:qgis.cpuLimit must be at least geostack:qgis.cpuRequest (2), got '500m'"
+    message = run_expecting_error("staging", {"geostack:qgisCpuRequest": "2", "geostack:qgisCpuLimit": "500m"})
+    assert message == "geostack:qgisCpuLimit must be at least geostack:qgisCpuRequest (2), got '500m'"
 
 
 def test_project_too_large_for_a_configmap(tmp_path):
     (tmp_path / "big.qgs").write_bytes(b"x" * 1_100_000)
     message = run_expecting_error("staging", {
-        "geostack:qgis.projectDir": str(tmp_path), "geostack:qgis.projectFile": "big.qgs"})
-    assert message.startswith("geostack:qgis.projectDir holds 1100000 bytes")
-    assert "geostack:qgis.dataClaim" in message
+        "geostack:qgisProjectDir": str(tmp_path), "geostack:qgisProjectFile": "big.qgs"})
+    assert message.startswith("geostack:qgisProjectDir holds 1100000 bytes")
+    assert "geostack:qgisDataClaim" in message
 
 
 def test_every_mistake_is_reported_at_once():
-    message = run_expecting_error("dev", {"geostack:qgis.replicas": "0", "geostack:nginx.port": "80"})
+    message = run_expecting_error("dev", {"geostack:qgisReplicas": "0", "geostack:nginxPort": "80"})
     assert message.splitlines() == [
-        "geostack:qgis.replicas must be an integer from 1 to 100, got '0'",
-        "geostack:nginx.port must be an integer from 1024 to 65535, got '80'",
+        "geostack:qgisReplicas must be an integer from 1 to 100, got '0'",
+        "geostack:nginxPort must be an integer from 1024 to 65535, got '80'",
     ]
 
 

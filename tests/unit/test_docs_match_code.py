@@ -16,16 +16,21 @@ def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
     assert project["runtime"]["name"] == "python"
     assert project["runtime"]["options"]["virtualenv"] == "venv"
     declared = project["config"]
-    assert list(declared) == [s.key for s in SETTINGS]
+    # Credentials stay undeclared: the CLI would require a declared key that has no default.
+    assert list(declared) == [s.key for s in SETTINGS if not s.secret]
+    for key in declared:
+        # A dotted key is a property path to the CLI (field of an object), never a flat setting.
+        assert re.fullmatch(r"[a-z][A-Za-z0-9]*", key), key
     for setting in SETTINGS:
+        if setting.secret:
+            assert f"pulumi config set --secret geostack:{setting.key} " in pulumi_yaml_config()
+            continue
         entry = declared[setting.key]
         assert entry["type"] == setting.kind.type
         assert entry["description"] == setting.description
-        if setting.secret:
-            assert entry["secret"] is True and "default" not in entry, setting.key
-        else:
-            assert entry["default"] == setting.default
+        assert entry["default"] == setting.default
     assert yaml.safe_load(pulumi_yaml_config())["config"] == declared
+    assert (PROJECT_ROOT / "Pulumi.yaml").read_text().endswith(pulumi_yaml_config())
 
 
 def test_stack_files_set_only_known_keys_and_the_right_targets():

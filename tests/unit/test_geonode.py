@@ -26,12 +26,12 @@ SERVICES = {  # workload name -> image repository
     "rabbitmq": "rabbitmq",
 }
 CONFIGURED_SECRETS = {
-    "geostack:geonode.adminPassword": "Adm1n-from-config",
-    "geostack:geonode.databasePassword": "Db-from-config",
-    "geostack:geonode.secretKey": "Django-key-from-config",
+    "geostack:geonodeAdminPassword": "Adm1n-from-config",
+    "geostack:geonodeDatabasePassword": "Db-from-config",
+    "geostack:geonodeSecretKey": "Django-key-from-config",
 }
 GEONODE_ON = {
-    "dev": {"geostack:geonode.enabled": "true"},
+    "dev": {"geostack:geonodeEnabled": "true"},
     "staging": {},
     "prod": {},
 }
@@ -203,7 +203,7 @@ def test_volumes_and_claims_are_protected_only_in_production(runs):
     classes = {c.name: c.inputs["spec"].get("storageClassName") for c in prod}
     assert classes["geonode-statics"] == "efs-sc" and classes["geonode-dbdata"] is None
     assert {c.inputs["spec"]["storageClassName"] for c in staging} == {"microk8s-hostpath"}
-    docker = run_program("dev", {"geostack:geonode.enabled": "true", "geostack:production": "true"})
+    docker = run_program("dev", {"geostack:geonodeEnabled": "true", "geostack:production": "true"})
     volumes = docker.of_type("docker:index/volume:Volume")
     assert {v.name for v in volumes} == names and all(v.protect for v in volumes)
 
@@ -227,7 +227,7 @@ def test_ingress_carries_the_host_tls_and_body_size(runs, stack):
 
 
 def test_one_upload_size_sets_nginx_ingress_and_django():
-    run = run_program("staging", {"geostack:geonode.uploadSize": "2g", "geostack:geonode.tlsSecret": "maps-tls"})
+    run = run_program("staging", {"geostack:geonodeUploadSize": "2g", "geostack:geonodeTlsSecret": "maps-tls"})
     ingress = run.one(INGRESS).inputs
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
     assert ingress["spec"]["tls"] == [{"hosts": ["geonode.staging.internal"], "secretName": "maps-tls"}]
@@ -316,7 +316,7 @@ def test_stateful_services_run_one_pod_at_a_time(runs, stack):
 
 
 def test_geonode_runs_without_qgis():
-    run = run_program("staging", {"geostack:qgis.enabled": "false"})
+    run = run_program("staging", {"geostack:qgisEnabled": "false"})
     names = {r.name for r in run.resources}
     assert "qgis-server-deployment" not in names and "geonode-django-deployment" in names
     assert "wmsCapabilitiesUrl" not in run.outputs and run.outputs["geonodeUrl"]
@@ -328,19 +328,19 @@ def test_kubernetes_secret_data_is_marked_secret(runs):
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    ({"geostack:geonode.uploadSize": "lots"},
-     "geostack:geonode.uploadSize must be an nginx size such as 100m or 2g, got 'lots'"),
-    ({"geostack:geonode.siteHost": "maps example"},
-     "geostack:geonode.siteHost must be a host name such as maps.example.org, got 'maps example'"),
-    ({"geostack:geonode.djangoImage": "geonode/geonode:latest"},
-     "geostack:geonode.djangoImage must be a pinned image reference such as name:1.2.3 (never latest), "
+    ({"geostack:geonodeUploadSize": "lots"},
+     "geostack:geonodeUploadSize must be an nginx size such as 100m or 2g, got 'lots'"),
+    ({"geostack:geonodeSiteHost": "maps example"},
+     "geostack:geonodeSiteHost must be a host name such as maps.example.org, got 'maps example'"),
+    ({"geostack:geonodeDjangoImage": "geonode/geonode:latest"},
+     "geostack:geonodeDjangoImage must be a pinned image reference such as name:1.2.3 (never latest), "
      "got 'geonode/geonode:latest'"),
-    ({"geostack:geonode.tlsSecret": "maps-tls", "geostack:geonode.certIssuer": "letsencrypt"},
-     "geostack:geonode.certIssuer must be empty when geostack:geonode.tlsSecret is set (one source of TLS), "
+    ({"geostack:geonodeTlsSecret": "maps-tls", "geostack:geonodeCertIssuer": "letsencrypt"},
+     "geostack:geonodeCertIssuer must be empty when geostack:geonodeTlsSecret is set (one source of TLS), "
      "got 'letsencrypt'"),
-    ({"geostack:geonode.databaseSize": "big"}, "geostack:geonode.databaseSize must be a storage size such as 10Gi"),
-    ({"geostack:qgis.enabled": "false", "geostack:geonode.enabled": "false"},
-     "geostack:qgis.enabled must be true when geostack:geonode.enabled is false"),
+    ({"geostack:geonodeDatabaseSize": "big"}, "geostack:geonodeDatabaseSize must be a storage size such as 10Gi"),
+    ({"geostack:qgisEnabled": "false", "geostack:geonodeEnabled": "false"},
+     "geostack:qgisEnabled must be true when geostack:geonodeEnabled is false"),
 ])
 def test_bad_geonode_settings_name_the_key(overrides, expected):
     run = run_program("staging", overrides, raise_errors=False)
@@ -349,15 +349,15 @@ def test_bad_geonode_settings_name_the_key(overrides, expected):
 
 
 def test_eks_geonode_needs_a_shared_storage_class():
-    run = run_program("prod", {"geostack:eks.sharedStorageClass": ""}, raise_errors=False)
-    assert str(run.error) == ("geostack:eks.sharedStorageClass must name a ReadWriteMany (EFS) storage class "
+    run = run_program("prod", {"geostack:eksSharedStorageClass": ""}, raise_errors=False)
+    assert str(run.error) == ("geostack:eksSharedStorageClass must name a ReadWriteMany (EFS) storage class "
                               "when GeoNode runs on eks, got ''")
 
 
 def test_docker_ports_must_not_collide():
-    run = run_program("dev", {"geostack:geonode.enabled": "true", "geostack:geonode.hostPort": "8080"},
+    run = run_program("dev", {"geostack:geonodeEnabled": "true", "geostack:geonodeHostPort": "8080"},
                       raise_errors=False)
-    assert str(run.error) == "geostack:geonode.hostPort must differ from geostack:docker.hostPort (8080), got 8080"
+    assert str(run.error) == "geostack:geonodeHostPort must differ from geostack:dockerHostPort (8080), got 8080"
 
 
 def test_generated_credentials_are_stable_resources(runs):
@@ -371,8 +371,8 @@ def test_generated_credentials_are_stable_resources(runs):
 
 
 def test_resources_come_from_config_and_size_the_java_heap():
-    run = run_program("staging", {"geostack:geonode.geoserverResources": "1/4Gi/3/8Gi",
-                                  "geostack:geonode.djangoResources": "500m/1Gi/1/1536Mi"})
+    run = run_program("staging", {"geostack:geonodeGeoserverResources": "1/4Gi/3/8Gi",
+                                  "geostack:geonodeDjangoResources": "500m/1Gi/1/1536Mi"})
     found = workloads(run)
     assert found["geonode-geoserver"]["container"]["resources"] == {
         "requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "3", "memory": "8Gi"}}
@@ -385,6 +385,6 @@ def test_resources_come_from_config_and_size_the_java_heap():
 
 @pytest.mark.parametrize("value", ["2/2Gi", "1/4Gi/500m/8Gi", "1/4Gi/2/1Gi", "a/b/c/d"])
 def test_bad_resource_specs_name_the_key(value):
-    run = run_program("staging", {"geostack:geonode.celeryResources": value}, raise_errors=False)
-    assert str(run.error) == (f"geostack:geonode.celeryResources must be requests and limits as cpu/memory/cpu/memory, "
+    run = run_program("staging", {"geostack:geonodeCeleryResources": value}, raise_errors=False)
+    assert str(run.error) == (f"geostack:geonodeCeleryResources must be requests and limits as cpu/memory/cpu/memory, "
                               f"such as 250m/512Mi/2/2Gi, with limits at least the requests, got {value!r}")

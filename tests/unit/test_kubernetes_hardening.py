@@ -24,14 +24,14 @@ def pod(run: ProgramRun, name: str) -> dict:
 
 @pytest.fixture(scope="module")
 def qgis_only():
-    return run_program("staging", {"geostack:geonode.enabled": "false"})
+    return run_program("staging", {"geostack:geonodeEnabled": "false"})
 
 
 @pytest.fixture(scope="module")
 def scaled():
-    return run_program("staging", {"geostack:geonode.enabled": "false", "geostack:qgis.replicas": "3",
-                                   "geostack:qgis.minAvailable": "2", "geostack:nginx.replicas": "2",
-                                   "geostack:qgis.autoscaleMax": "8", "geostack:qgis.autoscaleMin": "3"})
+    return run_program("staging", {"geostack:geonodeEnabled": "false", "geostack:qgisReplicas": "3",
+                                   "geostack:qgisMinAvailable": "2", "geostack:nginxReplicas": "2",
+                                   "geostack:qgisAutoscaleMax": "8", "geostack:qgisAutoscaleMin": "3"})
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -141,18 +141,18 @@ def test_pull_policy_and_digest(qgis_only):
 
 
 @pytest.mark.parametrize("overrides, expected", [
-    ({"geostack:qgis.replicas": "2", "geostack:qgis.minAvailable": "2"},
-     "geostack:qgis.minAvailable must be below geostack:qgis.replicas (2) so a node drain can always proceed, got 2"),
-    ({"geostack:qgis.autoscaleMin": "4", "geostack:qgis.autoscaleMax": "3"},
-     "geostack:qgis.autoscaleMax must be at least geostack:qgis.autoscaleMin (4), got 3"),
-    ({"geostack:nginx.autoscaleMin": "2", "geostack:nginx.autoscaleMax": "5", "geostack:nginx.minAvailable": "2"},
-     "geostack:nginx.minAvailable must be below geostack:nginx.autoscaleMin (2) so a node drain can always proceed, got 2"),
-    ({"geostack:nginx.memoryRequest": "512Mi", "geostack:nginx.memoryLimit": "256Mi"},
-     "geostack:nginx.memoryLimit must be at least geostack:nginx.memoryRequest (512Mi), got '256Mi'"),
-    ({"geostack:kubernetes.namespace": "geo.stack"},
-     "geostack:kubernetes.namespace must be a DNS label (lowercase letters, digits, '-'), got 'geo.stack'"),
-    ({"geostack:kubernetes.version": "1.x"},
-     "geostack:kubernetes.version must be a Kubernetes minor version such as 1.33, got '1.x'"),
+    ({"geostack:qgisReplicas": "2", "geostack:qgisMinAvailable": "2"},
+     "geostack:qgisMinAvailable must be below geostack:qgisReplicas (2) so a node drain can always proceed, got 2"),
+    ({"geostack:qgisAutoscaleMin": "4", "geostack:qgisAutoscaleMax": "3"},
+     "geostack:qgisAutoscaleMax must be at least geostack:qgisAutoscaleMin (4), got 3"),
+    ({"geostack:nginxAutoscaleMin": "2", "geostack:nginxAutoscaleMax": "5", "geostack:nginxMinAvailable": "2"},
+     "geostack:nginxMinAvailable must be below geostack:nginxAutoscaleMin (2) so a node drain can always proceed, got 2"),
+    ({"geostack:nginxMemoryRequest": "512Mi", "geostack:nginxMemoryLimit": "256Mi"},
+     "geostack:nginxMemoryLimit must be at least geostack:nginxMemoryRequest (512Mi), got '256Mi'"),
+    ({"geostack:kubernetesNamespace": "geo.stack"},
+     "geostack:kubernetesNamespace must be a DNS label (lowercase letters, digits, '-'), got 'geo.stack'"),
+    ({"geostack:kubernetesVersion": "1.x"},
+     "geostack:kubernetesVersion must be a Kubernetes minor version such as 1.33, got '1.x'"),
 ])
 def test_bad_scaling_and_namespace_config_names_the_key(overrides, expected):
     run = run_program("staging", overrides, raise_errors=False)
@@ -162,5 +162,5 @@ def test_bad_scaling_and_namespace_config_names_the_key(overrides, expected):
 
 def test_digest_references_are_accepted_for_images():
     digest = "nginx@sha256:" + "0" * 64
-    run = run_program("staging", {"geostack:nginx.image": digest, "geostack:geonode.enabled": "false"})
+    run = run_program("staging", {"geostack:nginxImage": digest, "geostack:geonodeEnabled": "false"})
     assert pod(run, "qgis-nginx")["containers"][0]["image"] == digest

@@ -7,7 +7,7 @@ from offline.render import kubernetes_objects
 
 NEW_STACK = {  # e.g. `pulumi stack init lab && pulumi config set geostack:target microk8s && ...`
     "geostack:target": "microk8s",
-    "geostack:microk8s.host": "lab.example.org",
+    "geostack:microk8sHost": "lab.example.org",
 }
 
 

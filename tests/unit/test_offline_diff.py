@@ -21,13 +21,13 @@ def two_versions(tmp_path_factory):
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(repo)], check=True)
     base = git(repo, "rev-parse", "HEAD")
     dev = repo / "Pulumi.dev.yaml"
-    dev.write_text(dev.read_text() + "  geostack:docker.hostPort: 8081\n")
+    dev.write_text(dev.read_text() + "  geostack:dockerHostPort: 8081\n")
     # A code change: proves the head's own components run, not this checkout's.
     code = repo / "components" / "qgis_server.py"
     assert code.read_text().count('"QGIS_SERVER_LOG_STDERR": "1"') == 1
     code.write_text(code.read_text().replace('"QGIS_SERVER_LOG_STDERR": "1"', '"QGIS_SERVER_LOG_STDERR": "0"'))
     staging = repo / "Pulumi.staging.yaml"
-    staging.write_text(staging.read_text().replace("geostack:qgis.replicas: 2", "geostack:qgis.replicas: 3"))
+    staging.write_text(staging.read_text().replace("geostack:qgisReplicas: 2", "geostack:qgisReplicas: 3"))
     git(repo, "commit", "--quiet", "-am", "publish on 8081, QGIS logs off stderr, three QGIS pods")
     head = git(repo, "rev-parse", "HEAD")
     return repo, base, head

@@ -28,7 +28,7 @@ def check(run, tmp_path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_passes_the_policy_pack(stack, tmp_path):
-    run = run_program(stack, {"geostack:geonode.enabled": "true"} if stack == "dev" else {})
+    run = run_program(stack, {"geostack:geonodeEnabled": "true"} if stack == "dev" else {})
     result = check(run, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 

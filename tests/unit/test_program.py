@@ -154,10 +154,10 @@ def test_kubernetes_qgis_probes_and_resources(stack_runs, stack):
 
 def test_qgis_env_carries_the_tuning_knobs():
     run = run_program("staging", {
-        "geostack:qgis.processes": "3", "geostack:qgis.parallelRendering": "true",
-        "geostack:qgis.maxThreads": "4", "geostack:qgis.maxCacheLayers": "250",
-        "geostack:qgis.ignoreBadLayers": "false", "geostack:qgis.trustLayerMetadata": "false",
-        "geostack:qgis.logLevel": "0", "geostack:qgis.fcgiPort": "6000",
+        "geostack:qgisProcesses": "3", "geostack:qgisParallelRendering": "true",
+        "geostack:qgisMaxThreads": "4", "geostack:qgisMaxCacheLayers": "250",
+        "geostack:qgisIgnoreBadLayers": "false", "geostack:qgisTrustLayerMetadata": "false",
+        "geostack:qgisLogLevel": "0", "geostack:qgisFcgiPort": "6000",
     })
     env = env_of_container(pod_container(run, "qgis-server"))
     assert env == {
@@ -189,7 +189,7 @@ def test_kubernetes_project_data_from_a_configmap_of_the_data_directory(stack_ru
 
 
 def test_kubernetes_project_data_from_an_existing_claim():
-    run = run_program("staging", {"geostack:qgis.dataClaim": "qgis-projects", "geostack:qgis.projectFile": "city/city.qgz"})
+    run = run_program("staging", {"geostack:qgisDataClaim": "qgis-projects", "geostack:qgisProjectFile": "city/city.qgz"})
     assert not [r for r in run.of_type(CONFIGMAP) if r.name.startswith("qgis-server-data")]
     container = pod_container(run, "qgis-server")
     pod = run.one(DEPLOYMENT, "qgis-server-deployment").inputs["spec"]["template"]["spec"]
@@ -208,7 +208,7 @@ def test_exposure_per_target(stack_runs):
 
 def test_nginx_pods_roll_when_the_config_changes():
     def checksum(path: str) -> str:
-        run = run_program("staging", {"geostack:nginx.path": path})
+        run = run_program("staging", {"geostack:nginxPath": path})
         template = run.one(DEPLOYMENT, "qgis-nginx-deployment").inputs["spec"]["template"]
         return template["metadata"]["annotations"]["geostack/files-checksum"]
 
@@ -256,7 +256,7 @@ def test_microk8s_provider_uses_the_configured_context(stack_runs):
 
 
 def test_namespace_comes_from_config():
-    run = run_program("staging", {"geostack:kubernetes.namespace": "maps"})
+    run = run_program("staging", {"geostack:kubernetesNamespace": "maps"})
     assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "maps"
     for resource in run.of_type(DEPLOYMENT) + run.of_type(SERVICE) + run.of_type(CONFIGMAP):
         assert resource.inputs["metadata"]["namespace"] == "maps"
@@ -275,10 +275,10 @@ def test_docker_root_filesystem_is_read_only_unless_files_are_uploaded(stack_run
 
 
 @pytest.mark.parametrize("overrides, request_, limit", [
-    ({"geostack:qgis.processes": "4"}, "1024Mi", "2048Mi"),
-    ({"geostack:qgis.cpuLimit": "3"}, "768Mi", "1536Mi"),
-    ({"geostack:qgis.memoryPerProcess": "400Mi"}, "800Mi", "1600Mi"),
-    ({"geostack:qgis.memoryRequest": "600Mi", "geostack:qgis.memoryLimit": "3Gi"}, "600Mi", "3Gi"),
+    ({"geostack:qgisProcesses": "4"}, "1024Mi", "2048Mi"),
+    ({"geostack:qgisCpuLimit": "3"}, "768Mi", "1536Mi"),
+    ({"geostack:qgisMemoryPerProcess": "400Mi"}, "800Mi", "1600Mi"),
+    ({"geostack:qgisMemoryRequest": "600Mi", "geostack:qgisMemoryLimit": "3Gi"}, "600Mi", "3Gi"),
 ])
 def test_qgis_memory_is_sized_per_worker(overrides, request_, limit):
     container = pod_container(run_program("staging", overrides), "qgis-server")
@@ -292,6 +292,6 @@ def test_cache_switch_and_settings_reach_the_rendered_config():
 
     default = nginx_conf({})
     assert "max_size=512m" in default and "fastcgi_cache_valid 200 10m;" in default
-    tuned = nginx_conf({"geostack:nginx.cacheSize": "2g", "geostack:nginx.cacheValidity": "1h"})
+    tuned = nginx_conf({"geostack:nginxCacheSize": "2g", "geostack:nginxCacheValidity": "1h"})
     assert "max_size=2g" in tuned and "fastcgi_cache_valid 200 1h;" in tuned
-    assert "fastcgi_cache" not in nginx_conf({"geostack:nginx.cache": "false"})
+    assert "fastcgi_cache" not in nginx_conf({"geostack:nginxCache": "false"})

@@ -25,8 +25,8 @@ def sdks_loaded(stack: str, overrides: dict) -> set[str]:
 
 @pytest.mark.parametrize("stack, overrides, expected", [
     ("dev", {}, {"pulumi_docker"}),
-    ("dev", {"geostack:geonode.enabled": "true"}, {"pulumi_docker", "pulumi_random"}),
-    ("staging", {"geostack:geonode.enabled": "false"}, {"pulumi_docker", "pulumi_kubernetes"}),
+    ("dev", {"geostack:geonodeEnabled": "true"}, {"pulumi_docker", "pulumi_random"}),
+    ("staging", {"geostack:geonodeEnabled": "false"}, {"pulumi_docker", "pulumi_kubernetes"}),
     ("prod", {}, {"pulumi_docker", "pulumi_kubernetes", "pulumi_aws", "pulumi_random"}),
 ])
 def test_only_the_needed_sdks_are_imported(stack, overrides, expected):

@@ -15,15 +15,15 @@ from offline.render import kubernetes_objects, write_manifests
 VARIANTS = {  # stack files as committed, plus the shapes they don't cover
     "staging": ("staging", {}),
     "prod": ("prod", {}),
-    "staging-qgis-only": ("staging", {"geostack:geonode.enabled": "false"}),
-    "staging-autoscaled": ("staging", {"geostack:qgis.autoscaleMax": "6", "geostack:nginx.replicas": "3",
-                                       "geostack:nginx.autoscaleMax": "4", "geostack:qgis.dataClaim": "projects"}),
+    "staging-qgis-only": ("staging", {"geostack:geonodeEnabled": "false"}),
+    "staging-autoscaled": ("staging", {"geostack:qgisAutoscaleMax": "6", "geostack:nginxReplicas": "3",
+                                       "geostack:nginxAutoscaleMax": "4", "geostack:qgisDataClaim": "projects"}),
 }
 
 
 def version(stack: str) -> str:
-    default = next(s.default for s in SETTINGS if s.key == "kubernetes.version")
-    return stack_config(stack).get("geostack:kubernetes.version", default)
+    default = next(s.default for s in SETTINGS if s.key == "kubernetesVersion")
+    return stack_config(stack).get("geostack:kubernetesVersion", default)
 
 
 @pytest.fixture(scope="module")
