@@ -29,9 +29,14 @@ SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
 
 
 def stack_config(stack: str, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
-    """A stack file's config as the CLI passes it: namespaced keys, string values."""
+    """A stack's config as the CLI passes it: namespaced keys, string values, the stack file's
+    values over Pulumi.yaml's defaults (tests/engine checks this against `pulumi config`)."""
+    project = yaml.safe_load((project_root / "Pulumi.yaml").read_text()) or {}
+    values = {f"{PROJECT}:{key}": _as_config_string(spec["default"])
+              for key, spec in (project.get("config") or {}).items() if "default" in spec}
     data = yaml.safe_load((project_root / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return {key: _as_config_string(value) for key, value in (data.get("config") or {}).items()}
+    values.update({key: _as_config_string(value) for key, value in (data.get("config") or {}).items()})
+    return values
 
 
 def _as_config_string(value: Any) -> str:

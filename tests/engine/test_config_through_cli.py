@@ -1,0 +1,89 @@
+"""Config as the real CLI resolves it, and every mistake a user can make through `pulumi config set`
+rejected clearly before a single resource is created."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from offline.program_run import STACKS, run_program, stack_config
+from tests.engine.workspace import PROJECT_ROOT
+
+NO_RESOURCES = {"pulumi:pulumi:Stack"}  # the stack itself is all a failed `up` may leave
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_cli_resolves_each_stack_to_the_config_the_mocked_runs_use(workspace, stack):
+    workspace.select(stack)
+    assert workspace.config_values(stack) == stack_config(stack)
+
+
+def test_prod_under_mocks_with_the_config_the_cli_resolves(workspace, stack_runs):
+    """prod needs AWS to preview, so it runs under mocks, fed what `pulumi config` resolves."""
+    workspace.select("prod")
+    run = run_program("prod", config=workspace.config_values("prod"))
+    assert {r.urn for r in run.resources} == {r.urn for r in stack_runs["prod"].resources}
+    assert run.of_type("aws:ecr/repository:Repository")
+
+
+# (what the user types after `pulumi config set`, what the error must say)
+MISTAKES = {
+    "wrong-type": (["geostack:qgisReplicas", "two"],
+                   "Stack 'dev' with configuration key 'qgisReplicas' must be of type 'integer'"),
+    "wrong-boolean": (["geostack:qgisEnabled", "yes"],
+                      "Stack 'dev' with configuration key 'qgisEnabled' must be of type 'boolean'"),
+    "out-of-range": (["geostack:qgisReplicas", "0"],
+                     "geostack:qgisReplicas must be an integer from 1 to 100, got '0'"),
+    "not-allowed": (["geostack:target", "kubernetes"],
+                    "geostack:target must be one of docker, microk8s, eks, got 'kubernetes'"),
+    "dotted-key": (["geostack:qgis.replicas", "2"],
+                   "geostack:qgis.replicas is not a geostack setting (did you mean geostack:qgisReplicas?)"),
+    "path-object": (["--path", "geostack:docker.hostPort", "9090"],
+                    "geostack:docker is not a geostack setting: keys are flat, so set them without --path"),
+    "plaintext-secret": (["geostack:geonodeAdminPassword", "hunter2"],
+                         "geostack:geonodeAdminPassword must be set with `pulumi config set --secret "
+                         "geostack:geonodeAdminPassword` so it is stored encrypted, got a plaintext value"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_a_config_mistake_stops_pulumi_up_before_any_resource(workspace, mistake):
+    args, message = MISTAKES[mistake]
+    workspace.select("dev")
+    workspace.ok("config", "set", *args)
+
+    up = workspace.run("up", "--yes", "--skip-preview")
+    assert up.returncode != 0
+    assert message in up.output
+    assert "hunter2" not in up.output
+    assert set(workspace.resource_types("dev")) <= NO_RESOURCES
+
+
+def readme_config_lines() -> list[list[str]]:
+    """`pulumi config set` lines in the README's code blocks, with concrete keys and values."""
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), re.S)
+    lines = [line.split("#")[0].split() for block in blocks for line in block.splitlines()]
+    return [words[3:] for words in lines if words[:3] == ["pulumi", "config", "set"] and "<" not in " ".join(words)]
+
+
+def test_the_readmes_config_lines_work_as_written(workspace):
+    lines = readme_config_lines()
+    assert any("--secret" in words for words in lines), "the README shows how to set a secret"
+    workspace.ok("stack", "init", "prod-us")
+    for words in lines:
+        # A secret typed without a value is read from the prompt (here: stdin).
+        workspace.ok("config", "set", *words, stdin="readme-secret-value\n")
+
+    resolved = workspace.config("prod-us")
+    secrets = {key: entry["value"] for key, entry in resolved.items() if entry["secret"]}
+    plain = {key: entry["value"] for key, entry in resolved.items() if not entry["secret"]}
+    for words in lines:
+        key = next(word for word in words if not word.startswith("--"))
+        assert key in resolved, f"`pulumi config set {' '.join(words)}` did not set {key}"
+
+    run = run_program("prod-us", config=plain, secrets=secrets, raise_errors=False)
+    assert run.error is None, f"the program refuses the README's config: {run.error}"
+    assert secrets, "the README's --secret line stored an encrypted value"
+    kubeconfig = json.loads(run.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
+    assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "geostack-us"]
