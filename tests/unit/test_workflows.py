@@ -117,3 +117,23 @@ def test_forks_get_the_offline_review_without_secrets():
     assert comment[True]["workflow_run"]["workflows"] == ["review"]
     assert all("actions/checkout" not in s.get("uses", "") for s in comment["jobs"]["comment"]["steps"]), \
         "the privileged workflow must not check out the pull request's code"
+
+
+def test_every_pulumi_step_runs_the_pinned_cli_after_the_virtualenvs_exist():
+    """The CLI the SDKs were pinned for, and both virtualenvs made before Pulumi needs them
+    (`--policy-pack policy` runs the pack from policy/venv)."""
+    version = re.search(r"^PULUMI_VERSION=(\S+)$", (PROJECT_ROOT / "toolchain" / "versions.env").read_text(), re.M)
+    prepare = load(PROJECT_ROOT / ".github" / "actions" / "stack-credentials" / "action.yml")
+    script = "\n".join(step.get("run", "") for step in prepare["runs"]["steps"])
+    assert "-m venv policy/venv" in script and "policy/venv/bin/pip install --quiet -r policy/requirements.txt" in script
+    assert "-m venv venv" in script and "venv/bin/pip install --quiet -r requirements.txt" in script
+    pulumi_steps = 0
+    for workflow in WORKFLOWS:
+        for job in load(workflow)["jobs"].values():
+            uses = [step.get("uses", "") for step in job.get("steps", [])]
+            for index, step in enumerate(job.get("steps", [])):
+                if step.get("uses", "").startswith("pulumi/actions@"):
+                    pulumi_steps += 1
+                    assert str(step["with"]["pulumi-version"]) == version.group(1), f"{workflow.name}: {step}"
+                    assert "./.github/actions/stack-credentials" in uses[:index], f"{workflow.name}: no venvs yet"
+    assert pulumi_steps >= 5, "preview, smoke up and destroy, deploy, drift"
