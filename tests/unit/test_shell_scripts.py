@@ -10,7 +10,8 @@ import pytest
 from offline.program_run import PROJECT_ROOT
 
 SCRIPTS = sorted(
-    [*PROJECT_ROOT.glob("docker/**/*.sh"), *PROJECT_ROOT.glob("scripts/*.sh"), PROJECT_ROOT / ".ci" / "run"]
+    [*PROJECT_ROOT.glob("docker/**/*.sh"), *PROJECT_ROOT.glob("scripts/*.sh"), *PROJECT_ROOT.glob("toolchain/*.sh"),
+     PROJECT_ROOT / ".ci" / "run"]
 )
 
 
@@ -20,12 +21,12 @@ def shellcheck() -> str:
 
 def test_scripts_are_found():
     names = {p.name for p in SCRIPTS}
-    assert {"cmd.sh", "healthcheck.sh", "run"} <= names
+    assert {"cmd.sh", "healthcheck.sh", "install.sh", "run"} <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
 def test_shellcheck_clean(script):
-    result = subprocess.run([shellcheck(), "--shell=bash", str(script)], capture_output=True, text=True)
+    result = subprocess.run([shellcheck(), "--shell=bash", "--external-sources", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
