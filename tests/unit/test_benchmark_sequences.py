@@ -1,0 +1,62 @@
+"""The benchmark's uncached mix: no request is ever sent twice, so nginx cannot answer it from cache."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.report import sanity_errors
+from bench.sequences import UniqueRequests, random_getmap
+
+EXTENT = (1112694.9, 6445775.8, 1123713.7, 6460642.0)
+
+
+def sequences(seed=None) -> UniqueRequests:
+    return UniqueRequests(random_getmap(EXTENT, tile=1500, size=256, layers="parks,sites"), seed=seed)
+
+
+def test_two_runs_never_share_a_request_and_neither_do_threads_within_a_run():
+    distinct = sequences(seed=1)
+    first, second = distinct.run(threads=2, per_thread=3000), distinct.run(threads=2, per_thread=3000)
+    for run in (first, second):
+        assert len(run) == 2 and all(len(paths) == 3000 for paths in run)
+        assert not set(run[0]) & set(run[1]), "two threads of a run share a request"
+    assert not {p for paths in first for p in paths} & {p for paths in second for p in paths}
+
+
+def test_a_generator_that_can_only_repeat_is_refused_not_recycled():
+    few = UniqueRequests(lambda rng: f"/tile/{rng.randrange(10)}", seed=1)
+    few.run(threads=1, per_thread=10)
+    with pytest.raises(RuntimeError, match="exhausted"):
+        few.run(threads=1, per_thread=1)
+
+
+def test_every_request_stays_inside_the_extent():
+    draw = random_getmap(EXTENT, tile=1500, size=256, layers="parks")
+    rng = random.Random(3)
+    for _ in range(500):
+        bbox = [float(v) for v in draw(rng).rsplit("BBOX=", 1)[1].split(",")]
+        assert EXTENT[0] <= bbox[0] < bbox[2] <= EXTENT[2] and EXTENT[1] <= bbox[1] < bbox[3] <= EXTENT[3]
+        assert bbox[2] - bbox[0] == pytest.approx(1500, abs=0.002)
+
+
+def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0) -> dict:
+    def run(rps):
+        return {"rps": rps, "cache": {"HIT": hits, "MISS": 100, "BYPASS": 0, "other": 0, "none": 0},
+                "exhausted": exhausted}
+    return {"cores": 2, "setups": {"seed": {"workers": 1, "getmap@4": run(100.0)},
+                                   "geostack": {"workers": 2, "getmap@4": run(100.0 * ratio_at_4)}}}
+
+
+@pytest.mark.parametrize("ratio, hits, exhausted, complaint", [
+    (1.8, 0, 0, None),
+    (2.9, 0, 0, "above the physical limit of 2.00x"),
+    (1.8, 5, 0, "5 requests with HIT"),
+    (1.8, 0, 7, "7 repeated"),
+])
+def test_the_sanity_check_rejects_impossible_or_cached_figures(ratio, hits, exhausted, complaint):
+    errors = sanity_errors(results(ratio, hits, exhausted))
+    if complaint is None:
+        assert errors == []
+    else:
+        assert any(complaint in e for e in errors), errors
