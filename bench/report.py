@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 MIXES = ("getmap", "tiles", "capabilities")
+BASELINES = ("seed", "apache")  # what geostack is compared with, in the order reported
 UNCACHED = ("getmap",)  # mixes whose every request must reach QGIS
 # Run-to-run noise on a shared 2-core machine; a ratio beyond limit x this is a measurement bug.
 NOISE = 1.05
@@ -18,21 +19,27 @@ def runs(setup: dict) -> dict[str, dict]:
     return {key: stats for key, stats in setup.items() if "@" in key}
 
 
-def ratios(results: dict) -> dict[str, float]:
-    seed, ours = results["setups"]["seed"], results["setups"]["geostack"]
-    return {key: ours[key]["rps"] / seed[key]["rps"] for key in runs(seed)}
+def baselines(results: dict) -> list[str]:
+    return [name for name in BASELINES if name in results["setups"]]
 
 
-def physical_limit(results: dict, connections: int) -> float:
-    """The most geostack's workers can gain over the seed's on uncached requests at C connections."""
-    seed, ours = results["setups"]["seed"]["workers"], results["setups"]["geostack"]["workers"]
-    return min(results["cores"], connections, ours) / min(results["cores"], connections, seed)
+def ratios(results: dict, baseline: str = "seed") -> dict[str, float]:
+    base, ours = results["setups"][baseline], results["setups"]["geostack"]
+    return {key: ours[key]["rps"] / base[key]["rps"] if base[key]["rps"] else float("inf") for key in runs(base)}
+
+
+def physical_limit(results: dict, connections: int, baseline: str = "seed") -> float:
+    """The most geostack's workers can gain over a baseline's on uncached requests at C connections."""
+    base, ours = results["setups"][baseline]["workers"], results["setups"]["geostack"]["workers"]
+    return min(results["cores"], connections, ours) / min(results["cores"], connections, base)
 
 
 def sanity_errors(results: dict) -> list[str]:
     errors = []
     for name, setup in results["setups"].items():
         for key, stats in runs(setup).items():
+            if not stats["requests"]:
+                errors.append(f"{name} {key}: no request completed; run longer (--duration)")
             if key.split("@")[0] not in UNCACHED:
                 continue
             cache = stats["cache"]
@@ -41,12 +48,13 @@ def sanity_errors(results: dict) -> list[str]:
                               "with another cached status in a mix that must be uncached")
             if stats["exhausted"]:
                 errors.append(f"{name} {key}: the distinct requests ran out and {stats['exhausted']} repeated")
-    for key, ratio in ratios(results).items():
-        mix, connections = key.split("@")
-        limit = physical_limit(results, int(connections))
-        if mix in UNCACHED and ratio > limit * NOISE:
-            errors.append(f"{key}: {ratio:.2f}x is above the physical limit of {limit:.2f}x "
-                          f"({results['cores']} cores, {connections} connections): a measurement bug")
+    for baseline in baselines(results):
+        for key, ratio in ratios(results, baseline).items():
+            mix, connections = key.split("@")
+            limit = physical_limit(results, int(connections), baseline)
+            if mix in UNCACHED and ratio > limit * NOISE:
+                errors.append(f"{key}: {ratio:.2f}x the {baseline}'s is above the physical limit of {limit:.2f}x "
+                              f"({results['cores']} cores, {connections} connections): a measurement bug")
     return errors
 
 
@@ -79,22 +87,25 @@ def cache_evidence(stats: dict) -> str:
 
 
 def markdown(results: dict) -> str:
-    seed, ours = results["setups"]["seed"], results["setups"]["geostack"]
-    r = ratios(results)
-    lines = [f"Measured on {results['cores']} cores, {results['duration_s']} s per run; seed: "
-             f"{seed['workers']} QGIS process, geostack: {ours['workers']} processes + nginx cache. "
-             "Uncached GetMap requests are distinct across every run and thread; the cache columns count "
-             "nginx's X-Cache-Status answers (`none`: no cache in front).", "",
-             "| mix | C | seed req/s | geostack req/s | ratio | seed p50/p95/p99 ms | geostack p50/p95/p99 ms "
-             "| errors (seed/geostack) | cache answers (geostack) | peak QGIS RSS MB (seed/geostack) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for key in runs(seed):
+    names = [*baselines(results), "geostack"]
+    setups = results["setups"]
+    workers = ", ".join(f"{name} {setups[name]['workers']}" for name in names)
+    lines = [f"Measured on {results['cores']} cores, {results['duration_s']} s per run, one setup after the "
+             f"other; QGIS workers: {workers} (geostack adds its nginx map cache). Uncached GetMap requests are "
+             "distinct across every run and thread; the cache column counts nginx's X-Cache-Status answers "
+             "to geostack.", "",
+             "| mix | C | " + " | ".join(f"{n} req/s" for n in names) + " | "
+             + " | ".join(f"geostack / {b}" for b in baselines(results)) + " | p95 ms (" + " / ".join(names)
+             + ") | errors | cache answers (geostack) | peak QGIS RSS MB (" + " / ".join(names) + ") |",
+             "|" + "---|" * (2 + len(names) + len(baselines(results)) + 4)]
+    for key in runs(setups["geostack"]):
         mix, connections = key.split("@")
-        s, o = seed[key], ours[key]
-        lines.append(f"| {mix} | {connections} | {s['rps']:.1f} | {o['rps']:.1f} | {r[key]:.2f}x | "
-                     f"{s['p50_ms']:.0f} / {s['p95_ms']:.0f} / {s['p99_ms']:.0f} | "
-                     f"{o['p50_ms']:.0f} / {o['p95_ms']:.0f} / {o['p99_ms']:.0f} | {s['errors']} / {o['errors']} | "
-                     f"{cache_evidence(o)} | {s['peak_rss_mb']:.0f} / {o['peak_rss_mb']:.0f} |")
+        stats = [setups[n][key] for n in names]
+        lines.append(f"| {mix} | {connections} | " + " | ".join(f"{s['rps']:.1f}" for s in stats) + " | "
+                     + " | ".join(f"{ratios(results, b)[key]:.2f}x" for b in baselines(results)) + " | "
+                     + " / ".join(f"{s['p95_ms']:.0f}" for s in stats) + " | "
+                     + " / ".join(str(s["errors"]) for s in stats) + f" | {cache_evidence(stats[-1])} | "
+                     + " / ".join(f"{s['peak_rss_mb']:.0f}" for s in stats) + " |")
     lines += ["", "| target | met | measured |", "|---|---|---|"]
     lines += [f"| {name} | {'yes' if met else '**no**'} | {detail} |" for name, met, detail in targets(results)]
     return "\n".join(lines) + "\n"
@@ -106,19 +117,22 @@ def chart(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seed, ours = results["setups"]["seed"], results["setups"]["geostack"]
-    keys = list(runs(seed))
+    names = [*baselines(results), "geostack"]
+    setups = results["setups"]
+    keys = list(runs(setups["geostack"]))
+    width = 0.8 / len(names)
     figure, axes = plt.subplots(1, len(MIXES), figsize=(12, 4))
     for axis, mix in zip(axes, MIXES):
         mine = [k for k in keys if k.startswith(mix + "@")]
-        positions = range(len(mine))
-        axis.bar([p - 0.2 for p in positions], [seed[k]["rps"] for k in mine], 0.4, label="seed setup")
-        axis.bar([p + 0.2 for p in positions], [ours[k]["rps"] for k in mine], 0.4, label="geostack")
-        axis.set_xticks(list(positions), [f"C={k.split('@')[1]}" for k in mine])
+        for index, name in enumerate(names):
+            offset = (index - (len(names) - 1) / 2) * width
+            axis.bar([p + offset for p in range(len(mine))], [setups[name][k]["rps"] for k in mine], width,
+                     label=name)
+        axis.set_xticks(list(range(len(mine))), [f"C={k.split('@')[1]}" for k in mine])
         axis.set_title(mix)
         axis.set_ylabel("requests/s")
         axis.set_yscale("log")
     axes[0].legend()
-    figure.suptitle(f"QGIS Server through nginx on {results['cores']} cores: seed setup vs geostack defaults")
+    figure.suptitle(f"QGIS Server on {results['cores']} cores: " + " vs ".join(names))
     figure.tight_layout()
     figure.savefig(path, dpi=100)

@@ -1,19 +1,19 @@
-"""Benchmark geostack's QGIS defaults against the seed's setup, side by side on this machine.
+"""Benchmark geostack's QGIS defaults against the seed's setup and Apache with mod_fcgid, side by side.
 
     venv/bin/python scripts/benchmark.py                 # writes docs/benchmark/{results.md,results.json,chart.png}
     venv/bin/python scripts/benchmark.py --duration 5 --concurrency 1,4
 
-(a) the seed: one FastCGI process (`spawn-fcgi -n`) behind the seed's nginx block, no cache;
-(b) geostack: the image's cmd.sh with the env the dev stack declares (one worker per CPU)
-behind the nginx config the program renders (with its map cache).
-Both serve data/sample.qgs with Debian's qgis-server and nginx on loopback. wrk drives
-each with C connections for a fixed time per request mix:
+The setups (bench/setups.py) run one after the other on this machine with Debian's qgis-server:
+the seed's recipe, Apache + mod_fcgid as the camptocamp/qgis-server image configures it (same
+worker count as geostack), and geostack's image and rendered nginx config. wrk drives each with
+C connections for a fixed time per request mix:
   1. distinct GetMap requests (no request repeats in any run or thread: nothing to cache; the
      run is rejected unless nginx answered every one with MISS or BYPASS),
   2. 256x256 tiles from a fixed set with zipf-like popularity,
   3. GetCapabilities.
-Needs: wrk, qgis-server, spawn-fcgi, multiwatch, xvfb, nginx (scripts/test.sh installs all but wrk:
-`apt-get install wrk`).
+A run that fails the sanity checks in bench/report.py is written to build/ and not published.
+Needs: wrk, apache2 and libapache2-mod-fcgid besides what scripts/test.sh installs
+(`apt-get install wrk apache2 libapache2-mod-fcgid`).
 """
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from offline.loopback import (declared_dev_stack, free_port, loopback_nginx_conf, nginx, qgis_server, qgis_workers,  # noqa: E402
-                              scratch_dir, stop_group, wait_until)
+from offline.loopback import declared_dev_stack, qgis_workers  # noqa: E402
 from offline.program_run import STACKS  # noqa: E402
 from bench.report import MIXES, cache_evidence, chart, markdown, sanity_errors  # noqa: E402
+from bench.setups import apache_setup, geostack_setup, seed_setup  # noqa: E402
 from bench.sequences import UniqueRequests, getmap_path, random_getmap  # noqa: E402
 from bench.wrk import run_wrk, threads_for, write_script  # noqa: E402
 
@@ -47,29 +47,6 @@ WORLD = 20037508.342789244
 LAYERS = "parks,sites"
 CAPABILITIES = "/qgis-server?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"
 REJECTED = PROJECT_ROOT / "build" / "benchmark-rejected.json"
-
-SEED_NGINX = """pid {scratch}/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {scratch}/body; fastcgi_temp_path {scratch}/fastcgi;
-  proxy_temp_path {scratch}/proxy; uwsgi_temp_path {scratch}/uwsgi; scgi_temp_path {scratch}/scgi;
-  # The seed's block, verbatim but for the listen address and upstream.
-  server {{
-    listen 127.0.0.1:{port};
-    server_name _;
-    location = /healthz {{ return 200; }}
-    location /qgis-server {{
-      proxy_buffers 16 16k;
-      proxy_buffer_size 16k;
-      gzip off;
-      include fastcgi_params;
-      fastcgi_pass 127.0.0.1:{qgis_port};
-    }}
-  }}
-}}
-"""
 
 def tile_paths(count: int = 4000, zoom: int = 14, seed: int = 7) -> list[str]:
     """A fixed set of 256x256 tiles over the sample, requested with zipf-like popularity."""
@@ -120,46 +97,6 @@ def drive(url: str, script: Path, connections: int, duration: int, session: int)
     return {**stats, "peak_rss_mb": rss.peak / 1024}
 
 
-@contextlib.contextmanager
-def seed_setup(declared_env: dict[str, str]):
-    """The seed's recipe: one spawn-fcgi process, the seed's nginx block, no cache."""
-    qgis_port, port = free_port(), free_port()
-    with scratch_dir("bench-seed-") as scratch:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QGIS_")}
-        env.update({"QGIS_PROJECT_FILE": str(DATA / "sample.qgs"), "QGIS_SERVER_LOG_STDERR": "1",
-                    "QGIS_SERVER_LOG_LEVEL": "2", "HOME": str(scratch)})
-        log = open(scratch / "qgis.log", "wb")
-        process = subprocess.Popen(
-            ["xvfb-run", "--auto-servernum", "spawn-fcgi", "-p", str(qgis_port), "-a", "127.0.0.1", "-n", "-d",
-             str(scratch), "--", "/usr/lib/cgi-bin/qgis_mapserv.fcgi"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_until(lambda: _port_open(qgis_port), 60, "seed QGIS")
-            conf = SEED_NGINX.format(scratch=scratch, port=port, qgis_port=qgis_port)
-            with nginx(conf, port, scratch) as url:
-                yield url, process.pid
-        finally:
-            stop_group(process)
-            log.close()
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-@contextlib.contextmanager
-def geostack_setup(declared: dict):
-    qgis_port, port = free_port(), free_port()
-    with qgis_server(declared["env"], Path(declared["data_dir"]), qgis_port) as qgis, \
-            scratch_dir("bench-geostack-") as scratch:
-        conf = loopback_nginx_conf(declared["nginx_conf"], port, declared["upstream"], qgis_port, scratch)
-        with nginx(conf, port, scratch) as url:
-            yield url, qgis["process"].pid
-
-
 def program_speed() -> dict[str, float]:
     """Seconds to run the whole program under mocks per stack, in a fresh interpreter (imports included)."""
     timings = {}
@@ -185,12 +122,16 @@ def run(duration: int, concurrencies: list[int]) -> dict:
             paths = tile_paths() if mix == "tiles" else [CAPABILITIES]
             return write_script(path, [paths], True)
 
-        for name, setup in (("seed", lambda: seed_setup(declared["env"])), ("geostack", lambda: geostack_setup(declared))):
+        project = DATA / "sample.qgs"
+        setups = {"seed": lambda: seed_setup(project),
+                  "apache": lambda: apache_setup(project, workers=len(os.sched_getaffinity(0))),
+                  "geostack": lambda: geostack_setup(declared, DATA, project)}
+        for name, setup in setups.items():
             results["setups"][name] = {}
             with setup() as (url, session):
+                warm_up = write_script(Path(work) / "warm-up.lua", distinct.run(2, 400), False)
+                run_wrk(url, warm_up, 4, 3)  # the project loaded in every worker
                 results["setups"][name]["workers"] = len(qgis_workers(session))
-                warm_up = write_script(Path(work) / "warm-up.lua", distinct.run(1, 400), False)
-                run_wrk(url, warm_up, 2, 2)  # the project loaded in every worker
                 for mix in MIXES:
                     for connections in concurrencies:
                         print(f"{name:9s} {mix:13s} C={connections:<3d}", end=" ", flush=True)
@@ -215,8 +156,10 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated connection counts")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        parser.error("wrk is missing: apt-get install wrk")
+    for tool, package in (("wrk", "wrk"), ("apache2", "apache2"), ("/usr/lib/apache2/modules/mod_fcgid.so",
+                                                                     "libapache2-mod-fcgid")):
+        if not shutil.which(tool) and not Path(tool).exists():
+            parser.error(f"{tool} is missing: apt-get install {package}")
     results = run(args.duration, [int(c) for c in args.concurrency.split(",")])
     errors = sanity_errors(results)
     if errors:

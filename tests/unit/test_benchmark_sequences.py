@@ -42,7 +42,7 @@ def test_every_request_stays_inside_the_extent():
 
 def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0) -> dict:
     def run(rps):
-        return {"rps": rps, "cache": {"HIT": hits, "MISS": 100, "BYPASS": 0, "other": 0, "none": 0},
+        return {"rps": rps, "requests": int(rps * 10), "cache": {"HIT": hits, "MISS": 100, "BYPASS": 0, "other": 0, "none": 0},
                 "exhausted": exhausted}
     return {"cores": 2, "setups": {"seed": {"workers": 1, "getmap@4": run(100.0)},
                                    "geostack": {"workers": 2, "getmap@4": run(100.0 * ratio_at_4)}}}
@@ -60,3 +60,9 @@ def test_the_sanity_check_rejects_impossible_or_cached_figures(ratio, hits, exha
         assert errors == []
     else:
         assert any(complaint in e for e in errors), errors
+
+
+def test_a_run_that_completed_nothing_is_rejected():
+    stalled = results(1.0)
+    stalled["setups"]["seed"]["getmap@4"].update(rps=0.0, requests=0)
+    assert any("no request completed" in e for e in sanity_errors(stalled))
