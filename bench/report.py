@@ -40,7 +40,7 @@ def sanity_errors(results: dict) -> list[str]:
         for key, stats in runs(setup).items():
             if not stats["requests"]:
                 errors.append(f"{name} {key}: no request completed; run longer (--duration)")
-            if key.split("@")[0] not in UNCACHED:
+            if key.split("@")[0] not in results.get("uncached", UNCACHED):
                 continue
             cache = stats["cache"]
             if cache["HIT"] or cache["other"]:
@@ -48,31 +48,49 @@ def sanity_errors(results: dict) -> list[str]:
                               "with another cached status in a mix that must be uncached")
             if stats["exhausted"]:
                 errors.append(f"{name} {key}: the distinct requests ran out and {stats['exhausted']} repeated")
-    for baseline in baselines(results):
-        for key, ratio in ratios(results, baseline).items():
-            mix, connections = key.split("@")
-            limit = physical_limit(results, int(connections), baseline)
-            if mix in UNCACHED and ratio > limit * NOISE:
-                errors.append(f"{key}: {ratio:.2f}x the {baseline}'s is above the physical limit of {limit:.2f}x "
-                              f"({results['cores']} cores, {connections} connections): a measurement bug")
+    # The limit holds against the seed: its one worker is busy whenever a request waits, so
+    # geostack's N workers can at most do N times its work. (Apache's workers sit idle while
+    # mod_fcgid respawns them, so geostack may beat it by more than the worker ratio.)
+    for key, ratio in ratios(results, "seed").items():
+        mix, connections = key.split("@")
+        limit = physical_limit(results, int(connections), "seed")
+        if mix in results.get("uncached", UNCACHED) and ratio > limit * NOISE:
+            errors.append(f"{key}: {ratio:.2f}x the seed's is above the physical limit of {limit:.2f}x "
+                          f"({results['cores']} cores, {connections} connections): a measurement bug")
     return errors
 
 
+def starved_workers(stats: dict) -> int:
+    """Workers that got less than half an even share of the CPU the workers used in a run."""
+    seconds = stats.get("worker_cpu_s") or []
+    fair = sum(seconds) / len(seconds) if seconds else 0
+    return sum(1 for s in seconds if s < fair / 2)
+
+
 def targets(results: dict) -> list[tuple[str, bool, str]]:
+    setups = results["setups"]
+    seed, ours = setups["seed"], setups["geostack"]
     r = ratios(results)
-    seed, ours = results["setups"]["seed"], results["setups"]["geostack"]
-    errors = sum(s[k]["errors"] for s in (seed, ours) for k in runs(s))
     checks = []
     if "getmap@4" in r:
-        checks.append(("uncached GetMap throughput >= 1.8x the seed's at C=4", r["getmap@4"] >= 1.8,
-                       f"{r['getmap@4']:.2f}x (physical limit {physical_limit(results, 4):.2f}x)"))
-    if "tiles@16" in r:
-        checks.append(("repeated-tile throughput >= 20x the seed's at C=16", r["tiles@16"] >= 20,
-                       f"{r['tiles@16']:.1f}x"))
-        worse = {m: ours[f"{m}@16"]["p95_ms"] <= seed[f"{m}@16"]["p95_ms"] for m in MIXES}
-        checks.append(("p95 latency at C=16 no worse than the seed's", all(worse.values()),
-                       ", ".join(f"{m}: {ours[f'{m}@16']['p95_ms']:.0f} vs {seed[f'{m}@16']['p95_ms']:.0f} ms"
-                                 for m in MIXES)))
+        p95 = (ours["getmap@4"]["p95_ms"], seed["getmap@4"]["p95_ms"])
+        checks.append(("uncached GetMap at C=4: >= 1.9x the seed's throughput, p95 no worse",
+                       r["getmap@4"] >= 1.9 and p95[0] <= p95[1],
+                       f"{r['getmap@4']:.2f}x (physical limit {physical_limit(results, 4):.2f}x); "
+                       f"p95 {p95[0]:.0f} vs {p95[1]:.0f} ms"))
+    if "getmap@16" in ours:
+        errors = sum(stats["errors"] for key, stats in runs(ours).items() if key.endswith("@16"))
+        starved = starved_workers(ours["getmap@16"])
+        checks.append(("C=16: no errors, no QGIS worker starved (uncached GetMap)", errors == 0 and starved == 0,
+                       f"{errors} errors; worker CPU seconds {ours['getmap@16'].get('worker_cpu_s')}"))
+    static = results.get("static", {})
+    shares = {key.split("@")[1]: ours[f"tiles@{key.split('@')[1]}"]["rps"] / stats["rps"]
+              for key, stats in static.items() if "@" in key}
+    if shares:
+        checks.append((f"cached tiles >= 90% of a {static['bytes']}-byte static file from the same nginx",
+                       min(shares.values()) >= 0.9,
+                       ", ".join(f"C={c}: {share:.0%}" for c, share in shares.items())))
+    errors = sum(s[k]["errors"] for s in setups.values() for k in runs(s))
     checks.append(("zero errors in every run", errors == 0, f"{errors} errors"))
     # "Well under 2 s": a fresh interpreter, SDK imports included, in at most 1.5 s.
     checks.append(("program under mocks well under 2 s per stack (cold, at most 1.5 s)",
@@ -121,8 +139,9 @@ def chart(results: dict, path: Path) -> None:
     setups = results["setups"]
     keys = list(runs(setups["geostack"]))
     width = 0.8 / len(names)
-    figure, axes = plt.subplots(1, len(MIXES), figsize=(12, 4))
-    for axis, mix in zip(axes, MIXES):
+    mixes = results.get("mixes", MIXES)
+    figure, axes = plt.subplots(1, len(mixes), figsize=(4 * len(mixes), 4))
+    for axis, mix in zip(axes, mixes):
         mine = [k for k in keys if k.startswith(mix + "@")]
         for index, name in enumerate(names):
             offset = (index - (len(names) - 1) / 2) * width

@@ -18,8 +18,8 @@ import subprocess
 from pathlib import Path
 from typing import Iterator
 
-from offline.loopback import (free_port, loopback_nginx_conf, nginx, qgis_server, scratch_dir, stop_group,
-                              wait_until)
+from offline.loopback import (free_port, loopback_nginx_conf, nginx, qgis_server, replace_once, scratch_dir,
+                              stop_group, wait_until)
 
 QGIS_FCGI = "/usr/lib/cgi-bin/qgis_mapserv.fcgi"
 
@@ -116,12 +116,19 @@ def seed_setup(project: Path) -> Iterator[tuple[str, int]]:
             stop_group(process)
 
 
+STATIC_PATH = "/bench-static.png"
+
+
 @contextlib.contextmanager
-def geostack_setup(declared: dict, data_dir: Path, project: Path) -> Iterator[tuple[str, int]]:
+def geostack_setup(declared: dict, data_dir: Path, project: Path, static_file: Path) -> Iterator[tuple[str, int]]:
+    """Also serves `static_file` at STATIC_PATH from the same nginx: the proxy's own ceiling for a
+    response of a cached tile's size."""
     qgis_port, port = free_port(), free_port()
     env = {**declared["env"], "QGIS_PROJECT_FILE": "/data/" + project.relative_to(data_dir).as_posix()}
     with qgis_server(env, data_dir, qgis_port) as qgis, scratch_dir("bench-geostack-") as scratch:
         conf = loopback_nginx_conf(declared["nginx_conf"], port, declared["upstream"], qgis_port, scratch)
+        conf = replace_once(conf, "location = /healthz {",
+                            f"location = {STATIC_PATH} {{ alias {static_file}; }}\n        location = /healthz {{")
         with nginx(conf, port, scratch) as url:
             yield url, qgis["process"].pid
 

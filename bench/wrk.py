@@ -47,9 +47,9 @@ done = function(summary, latency, requests)
     for key, _ in pairs(counts) do counts[key] = counts[key] + thread:get(key) end
   end
   local e = summary.errors
-  io.write(string.format('{{"requests": %d, "duration_us": %d, "errors": %d, "p50": %d, "p95": %d, "p99": %d, '
-    .. '"cache": {{"HIT": %d, "MISS": %d, "BYPASS": %d, "other": %d, "none": %d}}, "exhausted": %d}}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+  io.write(string.format('{{"requests": %d, "bytes": %d, "duration_us": %d, "errors": %d, "p50": %d, "p95": %d, '
+    .. '"p99": %d, "cache": {{"HIT": %d, "MISS": %d, "BYPASS": %d, "other": %d, "none": %d}}, "exhausted": %d}}\\n',
+    summary.requests, summary.bytes, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99),
     counts.hit, counts.miss, counts.bypass, counts.other, counts.none, counts.exhausted))
 end
@@ -76,4 +76,5 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
     seconds = stats["duration_us"] / 1e6
     return {"rps": stats["requests"] / seconds, "p50_ms": stats["p50"] / 1000, "p95_ms": stats["p95"] / 1000,
             "p99_ms": stats["p99"] / 1000, "errors": stats["errors"], "requests": stats["requests"],
+            "bytes_per_response": stats["bytes"] / max(stats["requests"], 1),
             "cache": stats["cache"], "exhausted": stats["exhausted"]}

@@ -1,6 +1,7 @@
 """The benchmark's uncached mix: no request is ever sent twice, so nginx cannot answer it from cache."""
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -66,3 +67,23 @@ def test_a_run_that_completed_nothing_is_rejected():
     stalled = results(1.0)
     stalled["setups"]["seed"]["getmap@4"].update(rps=0.0, requests=0)
     assert any("no request completed" in e for e in sanity_errors(stalled))
+
+
+def test_the_tile_pyramid_is_grid_aligned_with_each_zooms_share_and_a_popular_centre():
+    from collections import Counter
+
+    from bench.workloads import WORLD, tile_pyramid
+
+    extent = (1103200.0, 6436300.0, 1123200.0, 6456300.0)
+    paths = tile_pyramid(extent, {13: 0.25, 15: 0.75}, "a,b", 4000)
+    sizes = Counter()
+    for path in paths:
+        x0, y0, x1, y1 = (float(v) for v in path.rsplit("BBOX=", 1)[1].split(","))
+        zoom = round(math.log2(2 * WORLD / (x1 - x0)))
+        size = 2 * WORLD / 2**zoom
+        assert (x0 + WORLD) / size == pytest.approx(round((x0 + WORLD) / size), abs=1e-6), "off the tile grid"
+        assert x1 > extent[0] and x0 < extent[2] and y1 > extent[1] and y0 < extent[3]
+        sizes[zoom] += 1
+    assert sizes == {13: 1000, 15: 3000}
+    top, count = Counter(paths).most_common(1)[0]
+    assert count > 4000 / len(set(paths)) * 5, "popular tiles should be requested far more than average"
