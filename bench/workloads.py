@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,12 @@ class Workload:
     data_dir: Path
     project: Path
     mixes: list[Mix]
+
+    @property
+    def hot_tiles(self) -> list[str]:
+        """The 100 most requested tiles of the tile mix: what a warm cache serves most."""
+        tiles = next(m for m in self.mixes if m.name == "tiles").paths
+        return [path for path, _ in Counter(tiles).most_common(100)]
 
 
 def ows(**params: str | int) -> str:

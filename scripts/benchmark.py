@@ -65,16 +65,24 @@ def program_speed() -> dict[str, float]:
     return timings
 
 
-def static_ceiling(url: str, geostack: dict, work: Path, duration: int, concurrencies: list[int]) -> dict:
-    """The same nginx serving a static file as large as an average cached tile, at each C."""
-    size = round(sum(geostack[f"tiles@{c}"]["bytes_per_response"] for c in concurrencies) / len(concurrencies))
-    (work / "static.png").write_bytes(os.urandom(size))  # incompressible, like a PNG
-    script = write_script(work / "static.lua", [[STATIC_PATH]], repeat_on_purpose=True)
-    static = {"bytes": size}
+def proxy_ceiling(url: str, hot_tiles: list[str], work: Path, duration: int, concurrencies: list[int]) -> dict:
+    """Cached tiles against the proxy's own ceiling: the most popular tiles, once in nginx's cache,
+    and a static file as large as their average response, from the same nginx at each C."""
+    warm = write_script(work / "hot-warm.lua", [hot_tiles], repeat_on_purpose=False)
+    run_wrk(url, warm, 1, 1 + len(hot_tiles) // 5)  # every hot tile rendered once, into the cache
+    hot = write_script(work / "hot.lua", [hot_tiles], repeat_on_purpose=True)
+    ceiling: dict = {}
     for connections in concurrencies:
-        static[f"static@{connections}"] = run_wrk(url, script, connections, duration)
-        print(f"geostack  static file   C={connections:<3d} {static[f'static@{connections}']['rps']:8.1f} req/s")
-    return static
+        ceiling[f"cached@{connections}"] = run_wrk(url, hot, connections, duration)
+    size = round(sum(v["bytes_per_response"] for v in ceiling.values()) / len(ceiling))
+    (work / "static.png").write_bytes(os.urandom(size))  # incompressible, like a PNG
+    static = write_script(work / "static.lua", [[STATIC_PATH]], repeat_on_purpose=True)
+    for connections in concurrencies:
+        ceiling[f"static@{connections}"] = run_wrk(url, static, connections, duration)
+        print(f"geostack  cached tiles C={connections:<3d} {ceiling[f'cached@{connections}']['rps']:8.1f} req/s"
+              f"  ({cache_evidence(ceiling[f'cached@{connections}'])}); static file "
+              f"{ceiling[f'static@{connections}']['rps']:8.1f} req/s")
+    return {"bytes": size, **ceiling}
 
 
 def run(workload: Workload, duration: int, concurrencies: list[int]) -> dict:
@@ -82,15 +90,18 @@ def run(workload: Workload, duration: int, concurrencies: list[int]) -> dict:
                "mixes": [m.name for m in workload.mixes], "uncached": [m.name for m in workload.mixes if m.distinct],
                "setups": {}}
     declared = declared_dev_stack()
-    # One generator per distinct mix for the whole benchmark: no request is sent twice.
+    # Every setup gets the same requests per mix and C, so they do the same work. Distinct mixes
+    # come from one generator each: no request repeats between the warm-up and any run or thread.
     distinct = {m.name: UniqueRequests(m.draw) for m in workload.mixes if m.distinct}
+    lists = {(mix, c): distinct[mix].run(threads_for(c), duration * DISTINCT_PER_THREAD_SECOND)
+             for mix in distinct for c in concurrencies}
+    warm_up_list = distinct["getmap"].run(2, 100)
     mixes = {m.name: m for m in workload.mixes}
     with tempfile.TemporaryDirectory() as work:
         def script(mix: str, connections: int) -> Path:
             path = Path(work) / f"{mix}-{connections}.lua"
             if mix in distinct:
-                lists = distinct[mix].run(threads_for(connections), duration * DISTINCT_PER_THREAD_SECOND)
-                return write_script(path, lists, repeat_on_purpose=False)
+                return write_script(path, lists[(mix, connections)], repeat_on_purpose=False)
             return write_script(path, [mixes[mix].paths], repeat_on_purpose=True)
 
         project, data_dir, cores = workload.project, workload.data_dir, len(os.sched_getaffinity(0))
@@ -102,7 +113,7 @@ def run(workload: Workload, duration: int, concurrencies: list[int]) -> dict:
         for name, setup in setups.items():
             results["setups"][name] = {}
             with setup() as (url, session):
-                warm_up = write_script(Path(work) / "warm-up.lua", distinct["getmap"].run(2, 400), False)
+                warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False)
                 run_wrk(url, warm_up, 4, 5)  # the project loaded in every worker
                 results["setups"][name]["workers"] = configured_workers.get(name) or len(qgis_workers(session))
                 for mix in results["mixes"]:
@@ -113,8 +124,7 @@ def run(workload: Workload, duration: int, concurrencies: list[int]) -> dict:
                         print(f"{stats['rps']:8.1f} req/s  p95 {stats['p95_ms']:7.1f} ms  errors {stats['errors']}"
                               f"  cache {cache_evidence(stats)}")
                 if name == "geostack":
-                    results["static"] = static_ceiling(url, results["setups"][name], Path(work), duration,
-                                                       concurrencies)
+                    results["ceiling"] = proxy_ceiling(url, workload.hot_tiles, Path(work), duration, concurrencies)
     results["program_seconds"] = program_speed()
     return results
 
