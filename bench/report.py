@@ -28,10 +28,20 @@ def ratios(results: dict, baseline: str = "seed") -> dict[str, float]:
     return {key: ours[key]["rps"] / base[key]["rps"] if base[key]["rps"] else float("inf") for key in runs(base)}
 
 
-def physical_limit(results: dict, connections: int, baseline: str = "seed") -> float:
-    """The most geostack's workers can gain over a baseline's on uncached requests at C connections."""
-    base, ours = results["setups"][baseline]["workers"], results["setups"]["geostack"]["workers"]
-    return min(results["cores"], connections, ours) / min(results["cores"], connections, base)
+def cpu_ms_per_request(stats: dict) -> float:
+    """QGIS CPU time per completed request, from the workers' /proc counters."""
+    return 1000 * sum(stats.get("worker_cpu_s") or [0]) / max(stats["requests"], 1)
+
+
+def physical_limit(results: dict, key: str, baseline: str = "seed") -> float:
+    """The most geostack can gain over a baseline on an uncached mix: N workers on N cores do at
+    most N times one worker's work, and a request that costs less CPU (measured) goes further."""
+    connections = int(key.split("@")[1])
+    base, ours = results["setups"][baseline], results["setups"]["geostack"]
+    workers = (min(results["cores"], connections, ours["workers"])
+               / min(results["cores"], connections, base["workers"]))
+    cheaper = cpu_ms_per_request(base[key]) / cpu_ms_per_request(ours[key]) if cpu_ms_per_request(ours[key]) else 1
+    return workers * cheaper
 
 
 def sanity_errors(results: dict) -> list[str]:
@@ -55,11 +65,17 @@ def sanity_errors(results: dict) -> list[str]:
     # geostack's N workers can at most do N times its work. (Apache's workers sit idle while
     # mod_fcgid respawns them, so geostack may beat it by more than the worker ratio.)
     for key, ratio in ratios(results, "seed").items():
-        mix, connections = key.split("@")
-        limit = physical_limit(results, int(connections), "seed")
-        if mix in results.get("uncached", UNCACHED) and ratio > limit * NOISE:
+        limit = physical_limit(results, key, "seed")
+        if key.split("@")[0] in results.get("uncached", UNCACHED) and ratio > limit * NOISE:
             errors.append(f"{key}: {ratio:.2f}x the seed's is above the physical limit of {limit:.2f}x "
-                          f"({results['cores']} cores, {connections} connections): a measurement bug")
+                          f"({results['cores']} cores, workers and CPU per request): a measurement bug")
+    # No setup's workers can use more CPU than the machine has.
+    for name, setup in results["setups"].items():
+        for key, stats in runs(setup).items():
+            used = sum(stats.get("worker_cpu_s") or [0])
+            if used > results["cores"] * results["duration_s"] * NOISE:
+                errors.append(f"{name} {key}: workers used {used:.1f} CPU s in {results['duration_s']} s "
+                              f"on {results['cores']} cores: a measurement bug")
     return errors
 
 
@@ -79,7 +95,7 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
         p95 = (ours["getmap@4"]["p95_ms"], seed["getmap@4"]["p95_ms"])
         checks.append(("uncached GetMap at C=4: >= 1.9x the seed's throughput, p95 no worse",
                        r["getmap@4"] >= 1.9 and p95[0] <= p95[1],
-                       f"{r['getmap@4']:.2f}x (physical limit {physical_limit(results, 4):.2f}x); "
+                       f"{r['getmap@4']:.2f}x (physical limit {physical_limit(results, 'getmap@4'):.2f}x); "
                        f"p95 {p95[0]:.0f} vs {p95[1]:.0f} ms"))
     if "getmap@16" in ours:
         errors = sum(stats["errors"] for key, stats in runs(ours).items() if key.endswith("@16"))
@@ -117,16 +133,18 @@ def markdown(results: dict) -> str:
              "to geostack.", "",
              "| mix | C | " + " | ".join(f"{n} req/s" for n in names) + " | "
              + " | ".join(f"geostack / {b}" for b in baselines(results)) + " | p95 ms (" + " / ".join(names)
-             + ") | errors | cache answers (geostack) | peak QGIS RSS MB (" + " / ".join(names) + ") |",
-             "|" + "---|" * (2 + len(names) + len(baselines(results)) + 4)]
+             + ") | QGIS CPU ms/request (" + " / ".join(names) + ") | errors | cache answers (geostack) "
+             "| peak RSS MB of one QGIS worker (" + " / ".join(names) + ") |",
+             "|" + "---|" * (2 + len(names) + len(baselines(results)) + 5)]
     for key in runs(setups["geostack"]):
         mix, connections = key.split("@")
         stats = [setups[n][key] for n in names]
         lines.append(f"| {mix} | {connections} | " + " | ".join(f"{s['rps']:.1f}" for s in stats) + " | "
                      + " | ".join(f"{ratios(results, b)[key]:.2f}x" for b in baselines(results)) + " | "
                      + " / ".join(f"{s['p95_ms']:.0f}" for s in stats) + " | "
+                     + " / ".join(f"{cpu_ms_per_request(s):.1f}" for s in stats) + " | "
                      + " / ".join(str(s["errors"]) for s in stats) + f" | {cache_evidence(stats[-1])} | "
-                     + " / ".join(f"{s['peak_rss_mb']:.0f}" for s in stats) + " |")
+                     + " / ".join(f"{s.get('peak_worker_rss_mb', 0):.0f}" for s in stats) + " |")
     lines += ["", "| target | met | measured |", "|---|---|---|"]
     lines += [f"| {name} | {'yes' if met else '**no**'} | {detail} |" for name, met, detail in targets(results)]
     return "\n".join(lines) + "\n"

@@ -18,17 +18,17 @@ end
 
 init = function(args)
   mine = lists[((tid - 1) % #lists) + 1]
-  index = 0
+  index, laps = 0, 0
   hit, miss, bypass, other, none, exhausted = 0, 0, 0, 0, 0, 0
 end
 
 request = function()
   index = index + 1
   if index > #mine then
-    -- A distinct-request list ran out: what follows repeats, and the run is reported as spoilt.
-    if not repeat_on_purpose then exhausted = exhausted + 1 end
-    index = 1
+    index, laps = 1, laps + 1
   end
+  -- A distinct-request list that ran out repeats itself: each repeat is counted and spoils the run.
+  if laps > 0 and not repeat_on_purpose then exhausted = exhausted + 1 end
   return wrk.format("GET", mine[index])
 end
 

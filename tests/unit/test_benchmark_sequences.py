@@ -41,12 +41,16 @@ def test_every_request_stays_inside_the_extent():
         assert bbox[2] - bbox[0] == pytest.approx(1500, abs=0.002)
 
 
-def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0) -> dict:
-    def run(rps):
-        return {"rps": rps, "requests": int(rps * 10), "cache": {"HIT": hits, "MISS": 100, "BYPASS": 0, "other": 0, "none": 0},
-                "exhausted": exhausted}
-    return {"cores": 2, "setups": {"seed": {"workers": 1, "getmap@4": run(100.0)},
-                                   "geostack": {"workers": 2, "getmap@4": run(100.0 * ratio_at_4)}}}
+def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0, cpu_ms: float = 9.0) -> dict:
+    """A 10 s run at C=4 on 2 cores; both setups spend `cpu_ms` of QGIS CPU per request."""
+    def run(rps, workers):
+        requests = int(rps * 10)
+        return {"rps": rps, "requests": requests, "exhausted": exhausted,
+                "cache": {"HIT": hits, "MISS": requests - hits, "BYPASS": 0, "other": 0, "none": 0},
+                "worker_cpu_s": [requests * cpu_ms / 1000 / workers] * workers}
+    return {"cores": 2, "duration_s": 10,
+            "setups": {"seed": {"workers": 1, "getmap@4": run(100.0, 1)},
+                       "geostack": {"workers": 2, "getmap@4": run(100.0 * ratio_at_4, 2)}}}
 
 
 @pytest.mark.parametrize("ratio, hits, exhausted, complaint", [
@@ -65,7 +69,7 @@ def test_the_sanity_check_rejects_impossible_or_cached_figures(ratio, hits, exha
 
 def test_a_run_that_completed_nothing_is_rejected():
     stalled = results(1.0)
-    stalled["setups"]["seed"]["getmap@4"].update(rps=0.0, requests=0)
+    stalled["setups"]["seed"]["getmap@4"].update(rps=0.0, requests=0, worker_cpu_s=[0.0])
     assert any("no request completed" in e for e in sanity_errors(stalled))
 
 
@@ -87,3 +91,10 @@ def test_the_tile_pyramid_is_grid_aligned_with_each_zooms_share_and_a_popular_ce
     assert sizes == {13: 1000, 15: 3000}
     top, count = Counter(paths).most_common(1)[0]
     assert count > 4000 / len(set(paths)) * 5, "popular tiles should be requested far more than average"
+
+
+def test_a_lead_explained_by_cheaper_requests_passes_but_more_cpu_than_the_cores_have_does_not():
+    cheaper = results(2.2)
+    cheaper["setups"]["geostack"]["getmap@4"]["worker_cpu_s"] = [9.0, 9.0]  # 8.2 ms a request, not 9
+    assert sanity_errors(cheaper) == []
+    assert any("CPU s in 10 s on 2 cores" in e for e in sanity_errors(results(1.9, cpu_ms=12.0)))
