@@ -128,9 +128,9 @@ def markdown(results: dict) -> str:
     setups = results["setups"]
     workers = ", ".join(f"{name} {setups[name]['workers']}" for name in names)
     lines = [f"Measured on {results['cores']} cores, {results['duration_s']} s per run, one setup after the "
-             f"other; QGIS workers: {workers} (geostack adds its nginx map cache). Uncached GetMap requests are "
-             "distinct across every run and thread; the cache column counts nginx's X-Cache-Status answers "
-             "to geostack.", "",
+             f"other; QGIS workers: {workers} (geostack adds its nginx map cache). Requests of the distinct "
+             f"mixes ({', '.join(results.get('uncached', UNCACHED))}) never repeat in any run or thread; the cache "
+             "column counts nginx's X-Cache-Status answers to geostack.", "",
              "| mix | C | " + " | ".join(f"{n} req/s" for n in names) + " | "
              + " | ".join(f"geostack / {b}" for b in baselines(results)) + " | p95 ms (" + " / ".join(names)
              + ") | QGIS CPU ms/request (" + " / ".join(names) + ") | errors | cache answers (geostack) "
