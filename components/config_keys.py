@@ -64,7 +64,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap."),
     Setting("qgisCpuRequest", Quantity("cpu"), "500m", "CPU request per QGIS pod (Kubernetes)."),
     Setting("qgisCpuLimit", Quantity("cpu"), "2", "CPU limit per QGIS pod (Kubernetes)."),
-    Setting("qgisMemoryPerProcess", Quantity("memory"), "256Mi",
+    # Measured: one worker peaks at ~296 MB (282 MiB) serving the heavy benchmark project
+    # (docs/benchmark/heavy/), ~200 MB with the small sample; 320Mi covers that with ~13% to spare,
+    # and the automatic limit (twice the request) absorbs rendering peaks.
+    Setting("qgisMemoryPerProcess", Quantity("memory"), "320Mi",
             "Memory one FastCGI worker needs with its project loaded; sizes the automatic request and limit."),
     Setting("qgisMemoryRequest", Quantity("memory", allow_empty=True), "",
             "Memory request per QGIS pod (Kubernetes); empty: processes x qgisMemoryPerProcess."),

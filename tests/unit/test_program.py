@@ -146,9 +146,9 @@ def test_kubernetes_qgis_probes_and_resources(stack_runs, stack):
     container = pod_container(stack_runs[stack], "qgis-server")
     assert container["livenessProbe"]["tcpSocket"] == {"port": 5555}
     assert container["readinessProbe"]["exec"]["command"] == ["/usr/local/bin/qgis-healthcheck"]
-    # Two workers (one per CPU of the 2-CPU limit) at 256Mi each; the limit leaves room for peaks.
-    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "512Mi"},
-                                      "limits": {"cpu": "2", "memory": "1024Mi"}}
+    # Two workers (one per CPU of the 2-CPU limit) at 320Mi each; the limit leaves room for peaks.
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "640Mi"},
+                                      "limits": {"cpu": "2", "memory": "1280Mi"}}
     assert container["ports"] == [{"name": "fcgi", "containerPort": 5555}]
 
 
@@ -275,8 +275,8 @@ def test_docker_root_filesystem_is_read_only_unless_files_are_uploaded(stack_run
 
 
 @pytest.mark.parametrize("overrides, request_, limit", [
-    ({"geostack:qgisProcesses": "4"}, "1024Mi", "2048Mi"),
-    ({"geostack:qgisCpuLimit": "3"}, "768Mi", "1536Mi"),
+    ({"geostack:qgisProcesses": "4"}, "1280Mi", "2560Mi"),  # 4 x the 320Mi default per process
+    ({"geostack:qgisCpuLimit": "3"}, "960Mi", "1920Mi"),
     ({"geostack:qgisMemoryPerProcess": "400Mi"}, "800Mi", "1600Mi"),
     ({"geostack:qgisMemoryRequest": "600Mi", "geostack:qgisMemoryLimit": "3Gi"}, "600Mi", "3Gi"),
 ])
