@@ -18,6 +18,7 @@ Needs: wrk, apache2 and libapache2-mod-fcgid besides what scripts/test.sh instal
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from offline.loopback import declared_dev_stack, qgis_workers  # noqa: E402
 from offline.program_run import STACKS  # noqa: E402
-from bench.report import cache_evidence, chart, markdown, sanity_errors  # noqa: E402
+from bench.report import cache_evidence, chart, combine_rounds, markdown, sanity_errors  # noqa: E402
 from bench.sampling import WorkerSampler  # noqa: E402
 from bench.setups import STATIC_PATH, apache_setup, geostack_setup, seed_setup  # noqa: E402
 from bench.sequences import UniqueRequests  # noqa: E402
@@ -65,66 +66,84 @@ def program_speed() -> dict[str, float]:
     return timings
 
 
-def proxy_ceiling(url: str, hot_tiles: list[str], work: Path, duration: int, concurrencies: list[int]) -> dict:
+def proxy_ceiling(url: str, hot_tiles: list[str], work: Path, duration: int, concurrencies: list[int],
+                  rounds: int) -> dict:
     """Cached tiles against the proxy's own ceiling: the most popular tiles, once in nginx's cache,
-    and a static file as large as their average response, from the same nginx at each C."""
+    and a static file as large as their average response, from the same nginx at each C, one
+    right after the other in every round."""
     warm = write_script(work / "hot-warm.lua", [hot_tiles], repeat_on_purpose=False)
     run_wrk(url, warm, 1, 1 + len(hot_tiles) // 5)  # every hot tile rendered once, into the cache
     hot = write_script(work / "hot.lua", [hot_tiles], repeat_on_purpose=True)
-    ceiling: dict = {}
-    for connections in concurrencies:
-        ceiling[f"cached@{connections}"] = run_wrk(url, hot, connections, duration)
-    size = round(sum(v["bytes_per_response"] for v in ceiling.values()) / len(ceiling))
+    size = round(run_wrk(url, hot, 1, 1)["bytes_per_response"])
     (work / "static.png").write_bytes(os.urandom(size))  # incompressible, like a PNG
     static = write_script(work / "static.lua", [[STATIC_PATH]], repeat_on_purpose=True)
+    measured: dict[str, list[dict]] = {}
+    for _ in range(rounds):
+        for connections in concurrencies:
+            for kind, script in (("cached", hot), ("static", static)):
+                measured.setdefault(f"{kind}@{connections}", []).append(run_wrk(url, script, connections, duration))
+    ceiling: dict = {"bytes": size, **{key: combine_rounds(stats) for key, stats in measured.items()}}
     for connections in concurrencies:
-        ceiling[f"static@{connections}"] = run_wrk(url, static, connections, duration)
-        print(f"geostack  cached tiles C={connections:<3d} {ceiling[f'cached@{connections}']['rps']:8.1f} req/s"
-              f"  ({cache_evidence(ceiling[f'cached@{connections}'])}); static file "
-              f"{ceiling[f'static@{connections}']['rps']:8.1f} req/s")
-    return {"bytes": size, **ceiling}
+        cached, static_file = ceiling[f"cached@{connections}"], ceiling[f"static@{connections}"]
+        print(f"geostack  cached tiles C={connections:<3d} {cached['rps']:8.1f} req/s  ({cache_evidence(cached)});"
+              f" static file {static_file['rps']:8.1f} req/s (median of {rounds})")
+    return ceiling
 
 
-def run(workload: Workload, duration: int, concurrencies: list[int]) -> dict:
-    results = {"workload": workload.name, "cores": os.cpu_count(), "duration_s": duration,
+def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int) -> dict:
+    results = {"workload": workload.name, "cores": os.cpu_count(), "duration_s": duration, "rounds": rounds,
                "mixes": [m.name for m in workload.mixes], "uncached": [m.name for m in workload.mixes if m.distinct],
                "setups": {}}
     declared = declared_dev_stack()
-    # Every setup gets the same requests per mix and C, so they do the same work. Distinct mixes
-    # come from one generator each: no request repeats between the warm-up and any run or thread.
+    # Every setup gets the same requests per mix, C and round, so they do the same work. Distinct
+    # mixes come from one generator each: no request repeats between the warm-up and any run,
+    # round or thread.
     distinct = {m.name: UniqueRequests(m.draw) for m in workload.mixes if m.distinct}
-    lists = {(mix, c): distinct[mix].run(threads_for(c), duration * DISTINCT_PER_THREAD_SECOND)
-             for mix in distinct for c in concurrencies}
+    lists = {(mix, c, r): distinct[mix].run(threads_for(c), duration * DISTINCT_PER_THREAD_SECOND)
+             for mix in distinct for c in concurrencies for r in range(rounds)}
     warm_up_list = distinct["getmap"].run(2, 100)
     mixes = {m.name: m for m in workload.mixes}
-    with tempfile.TemporaryDirectory() as work:
-        def script(mix: str, connections: int) -> Path:
-            path = Path(work) / f"{mix}-{connections}.lua"
+    project, data_dir, cores = workload.project, workload.data_dir, len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory() as work, contextlib.ExitStack() as running:
+        Path(work).chmod(0o755)  # nginx's workers (nobody) read the ceiling's static file from here
+
+        def script(mix: str, connections: int, round_: int) -> Path:
+            path = Path(work) / f"{mix}-{connections}-{round_}.lua"
             if mix in distinct:
-                return write_script(path, lists[(mix, connections)], repeat_on_purpose=False)
+                return write_script(path, lists[(mix, connections, round_)], repeat_on_purpose=False)
             return write_script(path, [mixes[mix].paths], repeat_on_purpose=True)
 
-        project, data_dir, cores = workload.project, workload.data_dir, len(os.sched_getaffinity(0))
-        setups = {"seed": lambda: seed_setup(project),
-                  "apache": lambda: apache_setup(project, workers=cores),
-                  "geostack": lambda: geostack_setup(declared, data_dir, project, Path(work) / "static.png")}
+        # All setups run at once (an idle one costs nothing) and take turns, so a slow minute of
+        # this shared machine hits all of them and not just whichever ran then.
+        servers = {"seed": running.enter_context(seed_setup(project)),
+                   "apache": running.enter_context(apache_setup(project, workers=cores)),
+                   "geostack": running.enter_context(
+                       geostack_setup(declared, data_dir, project, Path(work) / "static.png"))}
         # mod_fcgid starts and retires workers as it goes, so its count is the configured one.
         configured_workers = {"seed": 1, "apache": cores}
-        for name, setup in setups.items():
-            results["setups"][name] = {}
-            with setup() as (url, session):
-                warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False)
-                run_wrk(url, warm_up, 4, 5)  # the project loaded in every worker
-                results["setups"][name]["workers"] = configured_workers.get(name) or len(qgis_workers(session))
-                for mix in results["mixes"]:
-                    for connections in concurrencies:
-                        print(f"{name:9s} {mix:13s} C={connections:<3d}", end=" ", flush=True)
-                        stats = drive(url, script(mix, connections), connections, duration, session)
-                        results["setups"][name][f"{mix}@{connections}"] = stats
-                        print(f"{stats['rps']:8.1f} req/s  p95 {stats['p95_ms']:7.1f} ms  errors {stats['errors']}"
-                              f"  cache {cache_evidence(stats)}")
-                if name == "geostack":
-                    results["ceiling"] = proxy_ceiling(url, workload.hot_tiles, Path(work), duration, concurrencies)
+        warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False)
+        for name, (url, session) in servers.items():
+            run_wrk(url, warm_up, 4, 5)  # the project loaded in every worker
+            results["setups"][name] = {"workers": configured_workers.get(name) or len(qgis_workers(session))}
+        for mix in results["mixes"]:
+            for connections in concurrencies:
+                measured: dict[str, list[dict]] = {name: [] for name in servers}
+                # Distinct mixes are measured `rounds` times, the order of setups turning each round;
+                # a repeated mix once, since a cache is warmer every time it is asked again.
+                for round_ in range(rounds if mix in distinct else 1):
+                    order = list(servers)[round_ % len(servers):] + list(servers)[:round_ % len(servers)]
+                    for name in order:
+                        url, session = servers[name]
+                        measured[name].append(drive(url, script(mix, connections, round_), connections, duration,
+                                                    session))
+                for name, stats in measured.items():
+                    results["setups"][name][f"{mix}@{connections}"] = combined = combine_rounds(stats)
+                    print(f"{name:9s} {mix:13s} C={connections:<3d} {combined['rps']:8.1f} req/s"
+                          f"  p95 {combined['p95_ms']:7.1f} ms  errors {combined['errors']}"
+                          f"  cache {cache_evidence(combined)}"
+                          + (f"  rounds {[round(s['rps'], 1) for s in stats]}" if len(stats) > 1 else ""))
+        url, _ = servers["geostack"]
+        results["ceiling"] = proxy_ceiling(url, workload.hot_tiles, Path(work), duration, concurrencies, rounds)
     results["program_seconds"] = program_speed()
     return results
 
@@ -141,6 +160,8 @@ def main() -> int:
     parser.add_argument("--workload", choices=("heavy", "quick"), default="heavy")
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated connection counts")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each distinct mix and of the proxy ceiling; the median is reported (default 3)")
     parser.add_argument("--out", type=Path, help="default: docs/benchmark/<workload>/")
     args = parser.parse_args()
     for tool, package in (("wrk", "wrk"), ("apache2", "apache2"),
@@ -151,7 +172,7 @@ def main() -> int:
         parser.error(f"{HEAVY_PROJECT} is missing: /usr/bin/python3 scripts/make_heavy_project.py")
     workload = heavy(HEAVY_PROJECT) if args.workload == "heavy" else quick()
     out = args.out or OUT / workload.name
-    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")])
+    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds)
     errors = sanity_errors(results)
     if errors:
         REJECTED.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bench.report import sanity_errors
+from bench.report import combine_rounds, markdown, sanity_errors
 from bench.sequences import UniqueRequests, random_getmap
 
 EXTENT = (1112694.9, 6445775.8, 1123713.7, 6460642.0)
@@ -45,7 +45,7 @@ def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0, cpu_ms: float 
     """A 10 s run at C=4 on 2 cores; both setups spend `cpu_ms` of QGIS CPU per request."""
     def run(rps, workers):
         requests = int(rps * 10)
-        return {"rps": rps, "requests": requests, "exhausted": exhausted,
+        return {"rps": rps, "requests": requests, "exhausted": exhausted, "errors": 0, "p95_ms": 50.0,
                 "cache": {"HIT": hits, "MISS": requests - hits, "BYPASS": 0, "other": 0, "none": 0},
                 "worker_cpu_s": [requests * cpu_ms / 1000 / workers] * workers}
     return {"cores": 2, "duration_s": 10,
@@ -98,3 +98,55 @@ def test_a_lead_explained_by_cheaper_requests_passes_but_more_cpu_than_the_cores
     cheaper["setups"]["geostack"]["getmap@4"]["worker_cpu_s"] = [9.0, 9.0]  # 8.2 ms a request, not 9
     assert sanity_errors(cheaper) == []
     assert any("CPU s in 10 s on 2 cores" in e for e in sanity_errors(results(1.9, cpu_ms=12.0)))
+
+
+def ceiling(static_errors: int = 0, static_bytes: float = 90000.0) -> dict:
+    def run(rps, size, errors=0, hits=0):
+        requests = int(rps * 10)
+        return {"rps": rps, "requests": requests, "errors": errors, "bytes_per_response": size,
+                "cache": {"HIT": hits, "MISS": 0, "BYPASS": 0, "other": 0, "none": requests - hits}}
+    return {"bytes": 90000, "cached@4": run(9000.0, 90000.0, hits=90000),
+            "static@4": run(10000.0, static_bytes, errors=static_errors)}
+
+
+@pytest.mark.parametrize("static_errors, static_bytes, complaint", [
+    (0, 90000.0, None),
+    (100000, 294.0, "100000 of 100000 requests failed"),  # nginx's 403 page, as a first run measured
+    (0, 294.0, "294 bytes per response, not the 90000-byte static file"),
+])
+def test_a_proxy_ceiling_measured_on_error_pages_is_rejected(static_errors, static_bytes, complaint):
+    run = results(1.8)
+    run["ceiling"] = ceiling(static_errors, static_bytes)
+    errors = sanity_errors(run)
+    if complaint is None:
+        assert errors == []
+    else:
+        assert any(complaint in e for e in errors), errors
+
+
+def in_rounds(*round_results: dict) -> dict:
+    """Rounds of `results(...)` merged the way the benchmark stores them: the median plus every round."""
+    merged = round_results[0]
+    for name in ("seed", "geostack"):
+        merged["setups"][name]["getmap@4"] = combine_rounds([r["setups"][name]["getmap@4"] for r in round_results])
+    return merged
+
+
+def test_the_median_round_is_reported_and_every_round_kept():
+    rounds = in_rounds(results(1.8), results(1.7), results(1.9))
+    ours = rounds["setups"]["geostack"]["getmap@4"]
+    assert ours["rps"] == pytest.approx(180.0) and [r["rps"] for r in ours["rounds"]] == pytest.approx([180, 170, 190])
+    assert sanity_errors(rounds) == []
+    table = markdown({**rounds, "program_seconds": {"dev": 0.3}})
+    assert "| getmap | 4 | 2 | 100.0 | 170.0 | 1.70x |" in table
+
+
+@pytest.mark.parametrize("bad_round, complaint", [
+    (results(2.9), "getmap@4 round 3: 2.90x the seed's is above the physical limit"),
+    (results(1.8, hits=4), "geostack getmap@4: nginx answered 4 requests with HIT"),
+    (results(1.8, exhausted=2), "2 repeated"),
+])
+def test_a_bad_round_is_rejected_even_when_the_median_is_fine(bad_round, complaint):
+    rounds = in_rounds(results(1.8), results(1.7), bad_round)
+    assert rounds["setups"]["geostack"]["getmap@4"]["rps"] == pytest.approx(180.0)
+    assert any(complaint in e for e in sanity_errors(rounds)), sanity_errors(rounds)
