@@ -60,8 +60,9 @@ def http_get(url: str, headers: Optional[dict[str, str]] = None, timeout: float 
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:
-    """Stop a server as tini does in the image: SIGTERM to the main process only, then
-    SIGKILL whatever is left in its session (Xvfb, or anything that ignored the signal)."""
+    """Stop a server as tini does in the image: SIGTERM to the main process only. Then SIGTERM
+    whatever is left in its session (Xvfb, which removes its /tmp/.X*-lock only when it is
+    allowed to exit), and SIGKILL anything still there after 2 s."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             process.terminate()
@@ -69,10 +70,21 @@ def stop_group(process: subprocess.Popen, timeout: float = 10) -> None:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             pass
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    with contextlib.suppress(ProcessLookupError, PermissionError, TimeoutError):
+        os.killpg(process.pid, signal.SIGTERM)
+        wait_until(lambda: not _group_alive(process.pid), 2, "the rest of the session")
+    with contextlib.suppress(ProcessLookupError, PermissionError, TimeoutError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -115,21 +127,27 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             stop_group(process)
 
 
-def qgis_workers(session_id: int) -> list[int]:
-    """PIDs of QGIS FastCGI worker processes in a session (argv[0] is the FastCGI binary)."""
-    workers = []
+def session_processes(session_id: int) -> dict[int, list[bytes]]:
+    """argv of every live process in a session, by PID."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if os.getsid(int(entry.name)) != session_id:
                 continue
-            argv0 = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, ProcessLookupError):
             continue
-        if argv0.endswith(b"/qgis_mapserv.fcgi"):
-            workers.append(int(entry.name))
-    return sorted(workers)
+        if argv != [b""]:  # a zombie has no command line
+            found[int(entry.name)] = argv
+    return found
+
+
+def qgis_workers(session_id: int) -> list[int]:
+    """PIDs of QGIS FastCGI worker processes in a session (argv[0] is the FastCGI binary)."""
+    return sorted(pid for pid, argv in session_processes(session_id).items()
+                  if argv[0].endswith(b"/qgis_mapserv.fcgi"))
 
 
 def declared_dev_stack() -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
-                                    scratch_dir)
+                              scratch_dir, session_processes)
 from tests.e2e.wms_checks import (BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
 from offline.program_run import PROJECT_ROOT
@@ -144,3 +144,16 @@ def test_sigterm_to_the_supervisor_stops_every_worker(declared):
         assert process.returncode in (0, -signal.SIGTERM, 128 + signal.SIGTERM)
         time.sleep(0.5)
         assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == [], "workers outlived the supervisor"
+
+
+def test_stopping_the_server_leaves_no_process_and_no_display_lock(declared):
+    """cmd.sh's Xvfb is told to exit too, so it removes its /tmp/.X<n>-lock; a killed one leaves
+    the lock behind and every later start has to skip one more display."""
+    with qgis_server(declared["env"], Path(declared["data_dir"]), free_port()) as qgis:
+        session = qgis["process"].pid
+        displays = [argv[1].decode() for argv in session_processes(session).values() if argv[0] == b"Xvfb"]
+        assert len(displays) == 1 and displays[0].startswith(":"), displays
+        lock = Path(f"/tmp/.X{displays[0][1:]}-lock")
+        assert lock.exists()
+    assert session_processes(session) == {}
+    assert not lock.exists(), f"{lock} left behind"
