@@ -49,3 +49,11 @@ def test_readme_config_reference_is_the_generated_table():
     match = re.search(r"<!-- config-reference:start -->\n(.*?)<!-- config-reference:end -->", readme, re.S)
     assert match, "README.md lacks the config reference markers"
     assert match.group(1) == markdown_table(), "regenerate with: python scripts/config_reference.py markdown"
+
+
+def test_the_readme_publishes_the_benchmark_results_as_measured():
+    """The README's benchmark tables are docs/benchmark/<workload>/results.md verbatim, so a re-run
+    that is not copied into the README (or a hand edit of a figure) fails."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for workload in ("heavy", "quick"):
+        assert (PROJECT_ROOT / "docs" / "benchmark" / workload / "results.md").read_text() in readme, workload
