@@ -24,6 +24,7 @@ if settings.qgis_enabled:
         target=target,
         repository=settings.qgis.image_repository,
         tag=settings.qgis.image_tag,
+        prebuilt=settings.qgis.prebuilt_image,
     ))
     qgis = QgisFcgiServer("qgis-server", QgisFcgiServerArgs(
         target=target,

@@ -307,6 +307,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         qgis=QgisSettings(
             image_repository=v["qgisImageRepository"],
             image_tag=v["qgisImageTag"],
+            prebuilt_image=v["qgisImage"],
             fcgi_port=v["qgisFcgiPort"],
             processes=v["qgisProcesses"],
             replicas=v["qgisReplicas"],

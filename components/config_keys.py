@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
                                   forbidden=("latest",), allow_empty=True),
             "",
             "Tag of the QGIS Server image. Empty: a digest of the build context, so every change gets a new tag."),
+    Setting("qgisImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
+                              "an image reference pinned by digest, such as registry/geostack/qgis-server@sha256:<64 hex>",
+                              allow_empty=True),
+            "",
+            "A prebuilt QGIS Server image (say, one your CI built from docker/qgis-server and pushed) that the "
+            "workloads run; nothing is built or pushed. Empty: build docker/qgis-server and publish it to the target."),
     Setting("qgisFcgiPort", Integer(1, 65535), 5555, "TCP port the QGIS FastCGI server listens on."),
     Setting("qgisProcesses", Integer(0, 64), 0,
             "FastCGI worker processes per container; 0 picks one per CPU the container may use."),

@@ -21,16 +21,24 @@ class QgisServerImageArgs:
     repository: str = "geostack/qgis-server"
     tag: str = ""  # empty: a digest of the build context, so every change gets a new tag
     context: str = BUILD_CONTEXT  # relative to the project root, so state is the same on every machine
+    prebuilt: str = ""  # an image pinned by digest to run instead of building; empty: build
 
 
 class QgisServerImage(pulumi.ComponentResource):
     """Builds the image; pushes it to microk8s's registry or ECR where the target pulls from one.
 
-    `image_ref` is what workloads run: the local tag on Docker, the pushed digest elsewhere.
+    `image_ref` is what workloads run: the local tag on Docker, the pushed digest elsewhere, or
+    the prebuilt image as given. A prebuilt image declares nothing, so a stack that runs one
+    needs no Docker engine and no docker provider (a CI pipeline that builds images itself).
     """
 
     def __init__(self, name: str, args: QgisServerImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:qgis:QgisServerImage", name, None, opts)
+        if args.prebuilt:
+            self.tag = args.prebuilt.rsplit("@", 1)[1]
+            self.image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.prebuilt)
+            self.register_outputs({"image_ref": self.image_ref, "tag": self.tag})
+            return
         tag = args.tag or context_digest(PROJECT_ROOT / args.context)
         build = ImageBuild(
             context=args.context,

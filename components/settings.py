@@ -36,6 +36,7 @@ class QgisSettings:
 
     image_repository: str
     image_tag: str  # empty: derived from the build context
+    prebuilt_image: str  # set: run this image (pinned by digest) and build nothing
     fcgi_port: int
     processes: int  # 0: one per CPU the container may use
     replicas: int

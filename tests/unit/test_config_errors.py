@@ -23,6 +23,8 @@ def run_expecting_error(stack: str, overrides: dict[str, str]) -> str:
     ("qgisProcesses", "-2", "geostack:qgisProcesses must be an integer from 0 to 64, got '-2'"),
     ("qgisParallelRendering", "yes", "geostack:qgisParallelRendering must be true or false, got 'yes'"),
     ("qgisImageTag", "latest", "geostack:qgisImageTag must be a Docker tag other than 'latest' (or empty), got 'latest'"),
+    ("qgisImage", "localhost:32000/geostack/qgis-server:1.0",
+     "geostack:qgisImage must be an image reference pinned by digest"),
     ("nginxImage", "nginx:latest", "geostack:nginxImage must be a pinned image reference"),
     ("nginxImage", "nginx", "geostack:nginxImage must be a pinned image reference"),
     ("nginxPath", "qgis", "geostack:nginxPath must be a URL path such as /qgis-server, got 'qgis'"),

@@ -81,6 +81,17 @@ def test_staging_pushes_to_the_microk8s_registry_and_runs_the_digest(stack_runs)
     assert run.outputs["imageRef"] == container["image"]
 
 
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_a_prebuilt_image_is_run_as_given_and_nothing_is_built(stack):
+    prebuilt = "registry.example.org/gis/qgis-server@sha256:" + "ab" * 32
+    run = run_program(stack, {"geostack:qgisImage": prebuilt})
+    assert not any(r.type.startswith("docker:index/image") or r.type.startswith("docker:index/registryImage")
+                   for r in run.resources), "a prebuilt image must not be built or pushed"
+    image = (run.one(CONTAINER, "qgis-server").inputs["image"] if stack == "dev"
+             else pod_container(run, "qgis-server")["image"])
+    assert image == prebuilt == run.outputs["imageRef"]
+
+
 def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
     run = stack_runs["prod"]
     repository = run.one("aws:ecr/repository:Repository")
