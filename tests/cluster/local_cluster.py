@@ -169,7 +169,8 @@ def _start_services(cluster: LocalCluster, ca, serving, kubelet_serving, sa, api
         f"--service-cluster-ip-range={configs.SERVICE_CIDR}",
         "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
         f"--kubelet-client-certificate={kubelet_client[0]}", f"--kubelet-client-key={kubelet_client[1]}",
-        f"--kubelet-certificate-authority={ca.cert}", "--profiling=false",
+        f"--kubelet-certificate-authority={ca.cert}", "--kubelet-preferred-address-types=InternalIP",
+        "--profiling=false",
     ])
     cluster.wait("kube-apiserver", lambda: cluster.kubectl("get", "--raw", "/readyz", timeout=10).stdout == "ok",
                  120, "kube-apiserver is ready")

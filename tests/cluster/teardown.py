@@ -25,6 +25,10 @@ STOP_ORDER = ("kubelet", "kube-proxy", "coredns", "containerd", "kube-scheduler"
               "kube-apiserver", "etcd", "registry")
 
 
+FORWARD_RULES = tuple((direction, configs.BRIDGE, "-m", "comment", "--comment", "geostack test cluster pods",
+                       "-j", "ACCEPT") for direction in ("-i", "-o"))
+
+
 def _run(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(list(argv), capture_output=True, text=True)
 
@@ -39,6 +43,9 @@ def create_bridge() -> None:
     # Pod-to-Service traffic between pods on one bridge must pass kube-proxy's iptables rules.
     Path("/proc/sys/net/bridge/bridge-nf-call-iptables").write_text("1\n")
     Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+    # That puts bridged traffic through FORWARD too, whose policy a Docker engine sets to DROP.
+    for rule in FORWARD_RULES:
+        subprocess.run(["iptables", "-I", "FORWARD", *rule], check=True, capture_output=True)
 
 
 def network_namespaces() -> set[str]:
@@ -122,5 +129,7 @@ def stop_all(root: Path, processes: dict[str, subprocess.Popen], bin_dir: Path, 
         _run("ip", "netns", "delete", namespace)
     _unmount_below(root)
     _remove_cgroups()
+    for rule in FORWARD_RULES:
+        _run("iptables", "-D", "FORWARD", *rule)
     _run("ip", "link", "del", configs.BRIDGE)
     shutil.rmtree(root, ignore_errors=True)

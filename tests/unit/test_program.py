@@ -92,6 +92,14 @@ def test_a_prebuilt_image_is_run_as_given_and_nothing_is_built(stack):
     assert image == prebuilt == run.outputs["imageRef"]
 
 
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_stopping_qgis_pods_wait_for_the_endpoints_to_drop_them(stack_runs, stack):
+    deployment = stack_runs[stack].one(DEPLOYMENT, "qgis-server-deployment")
+    pod = deployment.inputs["spec"]["template"]["spec"]
+    assert pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+    assert pod["terminationGracePeriodSeconds"] == 35
+
+
 def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
     run = stack_runs["prod"]
     repository = run.one("aws:ecr/repository:Repository")

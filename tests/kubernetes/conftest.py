@@ -1,0 +1,88 @@
+"""The staging stack deployed for real: the single-node cluster of tests/cluster, images pushed to
+its registry, and `pulumi up` of `staging` through the real CLI and kubernetes provider.
+
+Config given on top of Pulumi.staging.yaml, with `pulumi config set` as a user would:
+the cluster's kubeconfig and context; the QGIS image by digest (`qgisImage`, see images.py);
+stand-ins for the nginx and wait images; GeoNode off (its images cannot be pulled here).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from offline.loopback import http_get, wait_until
+from tests.cluster.local_cluster import LocalCluster, local_cluster
+from tests.e2e.docker_engine import docker_engine
+from tests.engine.workspace import Workspace
+from tests.kubernetes.images import PushedImages, push_images
+
+
+@dataclass
+class Staging:
+    workspace: Workspace
+    cluster: LocalCluster
+    images: PushedImages
+    config: dict[str, str]
+    namespace: str
+    url: str  # the nginx NodePort URL of QGIS Server, e.g. http://localhost:30080/qgis-server
+
+    def set_and_up(self, **values: str) -> str:
+        for key, value in values.items():
+            self.workspace.ok("config", "set", f"geostack:{key}", value)
+            self.config[key] = value
+        return self.workspace.ok("up", "--yes", "--skip-preview")
+
+    def pods(self, app: str) -> list[dict]:
+        listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
+                                      "-o", "json")
+        return [p for p in json.loads(listed.stdout)["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    def ready_pods(self, app: str) -> list[dict]:
+        return [p for p in self.pods(app) if any(c["type"] == "Ready" and c["status"] == "True"
+                                                 for c in p["status"].get("conditions", []))]
+
+
+def capabilities_answer(url: str) -> bool:
+    try:
+        status, _, _ = http_get(f"{url}?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities", timeout=10)
+    except OSError:  # refused, reset or timed out: not answering yet
+        return False
+    return status == 200
+
+
+@pytest.fixture(scope="package")
+def cluster():
+    with local_cluster() as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+def images(cluster):
+    with docker_engine() as client:
+        yield push_images(client)
+
+
+@pytest.fixture(scope="package")
+def staging(cluster, images, tmp_path_factory):
+    workspace = Workspace(tmp_path_factory.mktemp("staging"))
+    workspace.select("staging")
+    config = {
+        "microk8sKubeconfig": str(cluster.kubeconfig),
+        "microk8sContext": "geostack-test",
+        "qgisImage": images.qgis,
+        "nginxImage": images.nginx_stand_in,
+        "kubernetesWaitImage": images.wait_stand_in,
+        "geonodeEnabled": "false",
+        "kubernetesNamespace": "geostack-staging",
+    }
+    deployed = Staging(workspace, cluster, images, config, namespace=config["kubernetesNamespace"], url="")
+    try:
+        deployed.set_and_up(**config)
+        outputs = json.loads(workspace.ok("stack", "output", "--json"))
+        deployed.url = outputs["wmsCapabilitiesUrl"].split("?")[0]
+        wait_until(lambda: capabilities_answer(deployed.url), 60, "WMS through the NodePort")
+        yield deployed
+    finally:
+        workspace.run("destroy", "--yes", "--skip-preview")

@@ -1,0 +1,52 @@
+"""The images the staging tests push to the cluster's registry (localhost:32000), by digest.
+
+- the QGIS Server image, built from docker/qgis-server, the build context the product ships;
+- stand-ins, labelled as such, for the two images no registry here can give: the nginx image
+  (Debian's nginx, tests/e2e/images/nginx-debian) and the wait image (busybox's `nc`,
+  tests/cluster/images/netcat-debian).
+
+The real pulumi-docker provider would build and push the QGIS image itself, but the Go module
+proxy serves no build of it (toolchain/README.md); the test builds the same context with the
+same engine and hands the digest to `geostack:qgisImage`, as a CI pipeline that builds images
+separately does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+
+from offline.program_run import PROJECT_ROOT
+from tests.cluster.configs import REGISTRY
+from tests.e2e.docker_engine import NGINX_STAND_IN, ensure_base_image
+
+QGIS_CONTEXT = PROJECT_ROOT / "docker" / "qgis-server"
+WAIT_STAND_IN = PROJECT_ROOT / "tests" / "cluster" / "images" / "netcat-debian"
+
+
+@dataclass(frozen=True)
+class PushedImages:
+    qgis: str  # localhost:32000/geostack/qgis-server@sha256:...
+    nginx_stand_in: str
+    wait_stand_in: str
+
+
+def build_and_push(client: docker.DockerClient, context, repository: str, tag: str) -> str:
+    """Build `context`, push it to the cluster's registry and return its reference by digest."""
+    name = f"{REGISTRY}/{repository}"
+    client.images.build(path=str(context), tag=f"{name}:{tag}", rm=True, forcerm=True)
+    for line in client.api.push(name, tag=tag, stream=True, decode=True):
+        if "error" in line:
+            raise RuntimeError(f"push of {name}:{tag} failed: {line['error']}")
+    digests = [d for d in client.api.inspect_image(f"{name}:{tag}")["RepoDigests"] if d.startswith(name + "@")]
+    assert digests, f"{name}:{tag} has no digest after its push"
+    return digests[0]
+
+
+def push_images(client: docker.DockerClient) -> PushedImages:
+    ensure_base_image(client)
+    return PushedImages(
+        qgis=build_and_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test"),
+        nginx_stand_in=build_and_push(client, NGINX_STAND_IN, "stand-in/nginx-debian", "1"),
+        wait_stand_in=build_and_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
+    )

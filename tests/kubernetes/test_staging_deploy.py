@@ -1,0 +1,41 @@
+"""`pulumi up` of staging on a real API server and kubelet: what a microk8s user checks first."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_layer_names,
+                                  feature_info_at_riverside_park)
+
+pytestmark = pytest.mark.timeout(3000)  # the first test also builds, pushes and deploys
+
+
+def test_every_pod_is_ready_under_the_enforced_pod_security_level(staging):
+    namespace = json.loads(staging.cluster.kubectl("get", "namespace", staging.namespace, "-o", "json").stdout)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for app, replicas in (("qgis-server", 2), ("qgis-nginx", 1)):
+        assert len(staging.ready_pods(app)) == replicas, f"{app}: {staging.pods(app)}"
+    events = staging.cluster.kubectl("get", "events", "-n", staging.namespace, "-o", "json").stdout
+    refused = [e["message"] for e in json.loads(events)["items"] if e["reason"] == "FailedCreate"]
+    assert refused == [], refused
+
+
+def test_qgis_pods_run_the_pushed_image_by_digest(staging):
+    digest = staging.images.qgis.split("@")[1]
+    for pod in staging.pods("qgis-server"):
+        container = pod["spec"]["containers"][0]
+        assert container["image"] == staging.images.qgis
+        status = pod["status"]["containerStatuses"][0]
+        assert status["imageID"].endswith(digest), status
+
+
+def test_wms_answers_through_node_port_30080(staging):
+    assert staging.url.startswith("http://localhost:30080/")
+    assert {"parks", "sites"} <= capabilities_layer_names(staging.url)
+    assert_map_draws_features(staging.url)
+    assert feature_info_at_riverside_park(staging.url) == [RIVERSIDE_PARK]
+
+
+def test_preview_right_after_up_shows_no_changes(staging):
+    staging.workspace.ok("preview", "--expect-no-changes", "--diff")

@@ -1,0 +1,140 @@
+"""Day-two operations on the deployed staging stack: a rolling update under load, a lost pod,
+scaling, the autoscaler object, the offline review against the live objects, and destroy.
+
+Runs after test_staging_deploy.py (pytest orders files by name) on the same deployment.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from offline.program_run import PROJECT_ROOT, run_program
+from offline.render import kubernetes_objects
+from tests.e2e.wms_checks import get_map, shifted_bbox
+from tests.kubernetes.conftest import capabilities_answer
+
+pytestmark = pytest.mark.timeout(3000)
+FIGURES = PROJECT_ROOT / "build" / "figures" / "staging.json"
+
+
+def record(**figures) -> None:
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    FIGURES.write_text(json.dumps({**known, **figures}, indent=1, sort_keys=True) + "\n")
+
+
+class SteadyLoad(threading.Thread):
+    """Uncached GetMap requests through the NodePort, one after the other, counting failures."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url, self.stop, self.ok, self.failed = url, threading.Event(), 0, []
+
+    def run(self) -> None:
+        shift = 0
+        while not self.stop.is_set():
+            shift += 1
+            try:
+                status, _, body = get_map(self.url, bbox=shifted_bbox(shift * 0.01))
+                if status == 200:
+                    self.ok += 1
+                else:
+                    self.failed.append(f"HTTP {status}: {body[:200]!r}")
+            except OSError as error:
+                self.failed.append(repr(error))
+            time.sleep(0.05)
+
+
+def test_rolling_update_under_steady_load_fails_no_request(staging):
+    pods_before = {p["metadata"]["name"] for p in staging.pods("qgis-server")}
+    load = SteadyLoad(staging.url)
+    load.start()
+    try:
+        time.sleep(2)
+        staging.set_and_up(qgisLogLevel="2")  # a new env value: every QGIS pod is replaced
+        time.sleep(2)
+    finally:
+        load.stop.set()
+        load.join()
+    record(rolling_update_requests=load.ok + len(load.failed), rolling_update_failed=len(load.failed))
+    pods_after = {p["metadata"]["name"] for p in staging.ready_pods("qgis-server")}
+    assert len(pods_after) == 2 and not pods_after & pods_before, "every QGIS pod should have been replaced"
+    assert load.ok > 20, f"too little load to judge the rollout: {load.ok} requests"
+    assert load.failed == [], f"{len(load.failed)} of {load.ok + len(load.failed)} requests failed: {load.failed[:5]}"
+
+
+def test_a_deleted_qgis_pod_is_replaced_and_the_service_answers_within_30_s(staging):
+    victim = staging.pods("qgis-server")[0]["metadata"]["name"]
+    started = time.monotonic()
+    staging.cluster.kubectl("delete", "pod", "-n", staging.namespace, victim, "--wait=false")
+    while not capabilities_answer(staging.url):
+        assert time.monotonic() - started < 30, "the service did not answer within 30 s of losing a pod"
+        time.sleep(0.5)
+    answered = time.monotonic() - started
+    while len(staging.ready_pods("qgis-server")) < 2:
+        assert time.monotonic() - started < 120, "no replacement pod became Ready within 120 s"
+        time.sleep(1)
+    record(pod_loss_answered_s=round(answered, 1), pod_loss_replaced_s=round(time.monotonic() - started, 1))
+    assert victim not in {p["metadata"]["name"] for p in staging.pods("qgis-server")}
+
+
+@pytest.mark.parametrize("replicas", [3, 1])
+def test_scaling_the_qgis_replicas(staging, replicas):
+    staging.set_and_up(qgisReplicas=str(replicas))
+    assert len(staging.ready_pods("qgis-server")) == replicas
+    assert capabilities_answer(staging.url)
+
+
+def test_the_horizontal_pod_autoscaler_is_accepted(staging):
+    """Only the object: no metrics server runs here, so nothing scales on CPU."""
+    staging.set_and_up(qgisReplicas="2", qgisAutoscaleMin="2", qgisAutoscaleMax="4")
+    listed = json.loads(staging.cluster.kubectl("get", "hpa", "-n", staging.namespace, "-o", "json").stdout)
+    [hpa] = listed["items"]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "qgis-server"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
+
+
+def _subset_mismatches(declared, live, path: str = "") -> list[str]:
+    """Where `declared` (what offline.render prints) is not contained in `live` (what the API
+    server stored, with its defaults added)."""
+    if isinstance(declared, dict) and isinstance(live, dict):
+        return [m for key, value in declared.items()
+                for m in _subset_mismatches(value, live.get(key), f"{path}.{key}")]
+    if isinstance(declared, list) and isinstance(live, list) and len(declared) == len(live):
+        return [m for index, (d, v) in enumerate(zip(declared, live)) for m in _subset_mismatches(d, v, f"{path}[{index}]")]
+    if declared in ({}, []) and live is None:
+        return []  # the API server does not store empty maps and lists
+    return [] if declared == live or str(declared) == str(live) else [f"{path}: rendered {declared!r}, stored {live!r}"]
+
+
+def test_offline_render_matches_what_the_api_server_stored(staging):
+    overrides = {f"geostack:{key}": value for key, value in staging.config.items()}
+    mismatches = []
+    for manifest in kubernetes_objects(run_program("staging", overrides)):
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        if kind == "Secret":
+            manifest.pop("stringData", None)  # masked in the review; the values are the stack's secrets
+        manifest["metadata"].pop("annotations", None)  # Pulumi adds its own beside ours
+        group = manifest["apiVersion"].rpartition("/")[0]  # empty for the core group
+        resource = f"{kind.lower()}.{group}" if group else kind.lower()
+        namespace = manifest["metadata"].get("namespace")
+        live = json.loads(staging.cluster.kubectl("get", resource, name, "-o", "json",
+                                                  *(["-n", namespace] if namespace else [])).stdout)
+        mismatches += [f"{kind}/{name}{m}" for m in _subset_mismatches(manifest, live)]
+    assert mismatches == [], "\n".join(mismatches)
+
+
+def test_destroy_removes_the_namespace_and_everything_in_it(staging):
+    staging.workspace.ok("destroy", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while staging.cluster.kubectl("get", "namespace", staging.namespace, check=False).returncode == 0:
+        assert time.monotonic() < deadline, "the namespace is still there 120 s after destroy"
+        time.sleep(1)
+    assert staging.workspace.resource_types("staging") == []
+    leftovers = staging.cluster.kubectl("get", "pods,services,configmaps,secrets", "-A", "-l",
+                                        "app.kubernetes.io/part-of=geostack", "-o", "name").stdout.split()
+    assert leftovers == []
+
