@@ -22,13 +22,6 @@ log() { echo "toolchain: $*" >&2; }
 export CGO_ENABLED=0 GOTOOLCHAIN=local
 export GOMODCACHE=${GEOSTACK_GOMODCACHE:-$cache/go/mod} GOCACHE=${GEOSTACK_GOCACHE:-$cache/go/build}
 
-built() {
-  local name
-  for name in "${components[@]}" coredns; do
-    [[ -x "$bin/$name" ]] || return 1
-  done
-}
-
 build_kubernetes() {
   local dir="$cache/build/kubernetes-cluster" version=k8s.io/component-base/version packages=() name
   log "building Kubernetes v$CLUSTER_KUBERNETES_VERSION (${components[*]}) from k8s.io/kubernetes"
@@ -51,10 +44,8 @@ if ! command -v go >/dev/null; then
   exit 1
 fi
 mkdir -p "$bin"
-if ! built; then
-  for name in "${components[@]}"; do
-    [[ -x "$bin/$name" ]] || { build_kubernetes; break; }
-  done
-  [[ -x "$bin/coredns" ]] || build_coredns
-fi
+for name in "${components[@]}"; do
+  [[ -x "$bin/$name" ]] || { build_kubernetes; break; }
+done
+[[ -x "$bin/coredns" ]] || build_coredns
 echo "$bin"

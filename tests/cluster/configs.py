@@ -92,7 +92,8 @@ def cni_config(root: Path) -> str:
         "name": "geostack-pods",
         "plugins": [
             {"type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": True, "hairpinMode": True,
-             "ipam": {"type": "host-local", "dataDir": str(root / "cni-ipam"), "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
+             "ipam": {"type": "host-local", "dataDir": str(root / "cni-ipam"),
+                      "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
                       "routes": [{"dst": "0.0.0.0/0"}]}},
             {"type": "portmap", "capabilities": {"portMappings": True}},
         ],

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from offline.loopback import free_port, stop_group
+from offline.loopback import free_port, http_get
 from tests.cluster import configs, pki, teardown
 from tests.cluster.pause.image import build_pause_archive
 
@@ -35,9 +35,6 @@ class LocalCluster:
     root: Path
     bin_dir: Path
     kubeconfig: Path
-    api_server: str
-    registry: str = configs.REGISTRY
-    node_ip: str = configs.NODE_IP
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -87,10 +84,7 @@ def cluster_bin_dir() -> Path:
 
 
 def _http_ok(url: str) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return response.status == 200
+    return http_get(url, timeout=2)[0] == 200
 
 
 def _write(path: Path, text: str) -> Path:
@@ -105,12 +99,12 @@ def local_cluster() -> Iterator[LocalCluster]:
     root = Path(tempfile.mkdtemp(prefix="geostack-k8s-"))
     os.chmod(root, 0o755)  # pods' users read their volumes' files below it
     namespaces_before = teardown.network_namespaces()
-    cluster = LocalCluster(root=root, bin_dir=bin_dir, kubeconfig=root / "kubeconfigs" / "admin.yaml", api_server="")
+    cluster = LocalCluster(root=root, bin_dir=bin_dir, kubeconfig=root / "kubeconfigs" / "admin.yaml")
     try:
         _start(cluster)
         yield cluster
     finally:
-        teardown.stop_all(root, cluster.processes, bin_dir, namespaces_before, stop_group)
+        teardown.stop_all(root, cluster.processes, bin_dir, namespaces_before)
 
 
 def _start(cluster: LocalCluster) -> None:
@@ -125,22 +119,23 @@ def _start(cluster: LocalCluster) -> None:
     kubelet_serving = pki.signed(ca, certs, "kubelet-serving", f"/CN={configs.NODE_NAME}", "serverAuth", node_names)
     sa = pki.service_account_keys(certs)
     api_port = free_port()
-    cluster.api_server = f"https://127.0.0.1:{api_port}"
-    kubeconfigs = {}
+    server = f"https://127.0.0.1:{api_port}"
+    clients, kubeconfigs = {}, {}
     for user, subject in (("admin", "/O=system:masters/CN=geostack-admin"),
                           ("apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client"),
                           ("controller-manager", "/CN=system:kube-controller-manager"),
                           ("scheduler", "/CN=system:kube-scheduler"),
                           ("kubelet", f"/O=system:nodes/CN=system:node:{configs.NODE_NAME}"),
                           ("kube-proxy", "/CN=system:kube-proxy")):
-        pair = pki.signed(ca, certs, user, subject, "clientAuth")
+        pair = clients[user] = pki.signed(ca, certs, user, subject, "clientAuth")
         kubeconfigs[user] = _write(root / "kubeconfigs" / f"{user}.yaml",
-                                   configs.kubeconfig(cluster.api_server, ca.cert, pair.cert, pair.key, user))
-    _start_services(cluster, ca, serving, kubelet_serving, sa, api_port, kubeconfigs)
+                                   configs.kubeconfig(server, ca.cert, pair.cert, pair.key, user))
+    _start_services(cluster, ca, serving, kubelet_serving, sa, api_port, kubeconfigs,
+                    clients["apiserver-kubelet-client"])
 
 
 def _start_services(cluster: LocalCluster, ca, serving, kubelet_serving, sa, api_port: int,
-                    kubeconfigs: dict[str, Path]) -> None:
+                    kubeconfigs: dict[str, Path], kubelet_client: pki.KeyPair) -> None:
     root, bin_dir = cluster.root, cluster.bin_dir
     teardown.create_bridge()
 
@@ -157,7 +152,6 @@ def _start_services(cluster: LocalCluster, ca, serving, kubelet_serving, sa, api
                            "--initial-cluster", f"geostack-test=http://127.0.0.1:{etcd_peer}"])
     cluster.wait("etcd", lambda: _http_ok(f"http://127.0.0.1:{etcd_port}/health"), 30, "etcd is healthy")
 
-    kubelet_client = (root / "pki" / "apiserver-kubelet-client.crt", root / "pki" / "apiserver-kubelet-client.key")
     cluster.start("kube-apiserver", [
         str(bin_dir / "kube-apiserver"),
         f"--etcd-servers=http://127.0.0.1:{etcd_port}",
@@ -168,7 +162,7 @@ def _start_services(cluster: LocalCluster, ca, serving, kubelet_serving, sa, api
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-cluster-ip-range={configs.SERVICE_CIDR}",
         "--authorization-mode=Node,RBAC", "--enable-admission-plugins=NodeRestriction",
-        f"--kubelet-client-certificate={kubelet_client[0]}", f"--kubelet-client-key={kubelet_client[1]}",
+        f"--kubelet-client-certificate={kubelet_client.cert}", f"--kubelet-client-key={kubelet_client.key}",
         f"--kubelet-certificate-authority={ca.cert}", "--kubelet-preferred-address-types=InternalIP",
         "--profiling=false",
     ])

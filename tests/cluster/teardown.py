@@ -13,8 +13,8 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
-from typing import Callable
 
+from offline.loopback import stop_group
 from tests.cluster import configs
 
 NETNS_DIR = Path("/var/run/netns")
@@ -111,8 +111,7 @@ def _remove_iptables_rules() -> None:
                 _run(tool, "-t", table, "-X", chain)
 
 
-def stop_all(root: Path, processes: dict[str, subprocess.Popen], bin_dir: Path, namespaces_before: set[str],
-             stop_group: Callable[[subprocess.Popen], None]) -> None:
+def stop_all(root: Path, processes: dict[str, subprocess.Popen], bin_dir: Path, namespaces_before: set[str]) -> None:
     for name in STOP_ORDER:
         if name == "containerd" and name in processes:
             with contextlib.suppress(Exception):

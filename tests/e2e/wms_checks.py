@@ -46,6 +46,14 @@ def get_map(url: str, size: int = 256, layers: str = "parks,sites", headers=None
                WIDTH=size, HEIGHT=size, FORMAT="image/png", TRANSPARENT="true")
 
 
+def capabilities_answer(url: str) -> bool:
+    """Whether the service answers GetCapabilities with the sample's layers (yet)."""
+    try:
+        return "parks" in capabilities_layer_names(url)
+    except (AssertionError, OSError):  # an error page, or refused, reset or timed out
+        return False
+
+
 def capabilities_layer_names(url: str) -> set[str]:
     status, headers, body = wms(url, REQUEST="GetCapabilities")
     assert status == 200, body[:500]

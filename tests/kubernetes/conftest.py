@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from offline.loopback import http_get, wait_until
+from offline.loopback import wait_until
 from tests.cluster.local_cluster import LocalCluster, local_cluster
 from tests.e2e.docker_engine import docker_engine
+from tests.e2e.wms_checks import capabilities_answer
 from tests.engine.workspace import Workspace
 from tests.kubernetes.images import PushedImages, push_images
 
@@ -42,14 +43,6 @@ class Staging:
     def ready_pods(self, app: str) -> list[dict]:
         return [p for p in self.pods(app) if any(c["type"] == "Ready" and c["status"] == "True"
                                                  for c in p["status"].get("conditions", []))]
-
-
-def capabilities_answer(url: str) -> bool:
-    try:
-        status, _, _ = http_get(f"{url}?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities", timeout=10)
-    except OSError:  # refused, reset or timed out: not answering yet
-        return False
-    return status == 200
 
 
 @pytest.fixture(scope="package")

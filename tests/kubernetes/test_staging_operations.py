@@ -13,8 +13,7 @@ import pytest
 
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
-from tests.e2e.wms_checks import get_map, shifted_bbox
-from tests.kubernetes.conftest import capabilities_answer
+from tests.e2e.wms_checks import capabilities_answer, get_map, shifted_bbox
 
 pytestmark = pytest.mark.timeout(3000)
 FIGURES = PROJECT_ROOT / "build" / "figures" / "staging.json"
@@ -104,7 +103,8 @@ def _subset_mismatches(declared, live, path: str = "") -> list[str]:
         return [m for key, value in declared.items()
                 for m in _subset_mismatches(value, live.get(key), f"{path}.{key}")]
     if isinstance(declared, list) and isinstance(live, list) and len(declared) == len(live):
-        return [m for index, (d, v) in enumerate(zip(declared, live)) for m in _subset_mismatches(d, v, f"{path}[{index}]")]
+        return [m for index, (d, v) in enumerate(zip(declared, live))
+                for m in _subset_mismatches(d, v, f"{path}[{index}]")]
     if declared in ({}, []) and live is None:
         return []  # the API server does not store empty maps and lists
     return [] if declared == live or str(declared) == str(live) else [f"{path}: rendered {declared!r}, stored {live!r}"]
