@@ -256,6 +256,9 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             postgres_password=v["geonodePostgresPassword"],
             database_password=v["geonodeDatabasePassword"],
             geodatabase_password=v["geonodeGeodatabasePassword"],
+            broker_password=v["geonodeBrokerPassword"],
+            oauth_client_id=v["geonodeOauthClientId"],
+            oauth_client_secret=v["geonodeOauthClientSecret"],
         ),
     )
 

@@ -181,4 +181,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodePostgresPassword", Secret(), None, "GeoNode: PostgreSQL superuser password."),
     Setting("geonodeDatabasePassword", Secret(), None, "GeoNode: password of the `geonode` database user."),
     Setting("geonodeGeodatabasePassword", Secret(), None, "GeoNode: password of the `geonode_data` database user."),
+    Setting("geonodeBrokerPassword", Secret(), None, "GeoNode: password of the message broker user."),
+    Setting("geonodeOauthClientId", Secret(), None,
+            "GeoNode: client ID of the OAuth2 application GeoServer signs users in with."),
+    Setting("geonodeOauthClientSecret", Secret(), None, "GeoNode: client secret of that OAuth2 application."),
 )

@@ -132,6 +132,9 @@ class GeoNodeSecrets:
     postgres_password: Optional[pulumi.Output[str]]
     database_password: Optional[pulumi.Output[str]]
     geodatabase_password: Optional[pulumi.Output[str]]
+    broker_password: Optional[pulumi.Output[str]]
+    oauth_client_id: Optional[pulumi.Output[str]]
+    oauth_client_secret: Optional[pulumi.Output[str]]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ into Kubernetes Secret references or Pulumi-secret Docker env entries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pulumi
 
@@ -62,7 +63,9 @@ def upload_bytes(size: str) -> int:
 
 
 def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str, port: int, path: str):
-    return pulumi.Output.secret(pulumi.Output.concat(f"{scheme}://{user}:", password, f"@{host}:{port}/{path}"))
+    # A configured password may hold "@", "/" or ":"; dj-database-url and kombu unquote it.
+    encoded = pulumi.Output.from_input(password).apply(lambda value: quote(value, safe=""))
+    return pulumi.Output.secret(pulumi.Output.concat(f"{scheme}://{user}:", encoded, f"@{host}:{port}/{path}"))
 
 
 def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) -> Env:

@@ -370,6 +370,35 @@ def test_generated_credentials_are_stable_resources(runs):
         assert int(password.inputs["length"]) >= 24
 
 
+EVERY_CREDENTIAL = {  # with all nine set, nothing is generated and no pulumi-random plugin is needed
+    f"geostack:{key}": f"{key}-value:with/url@chars"
+    for key in ("geonodeSecretKey", "geonodeAdminPassword", "geonodeGeoserverAdminPassword", "geonodePostgresPassword",
+                "geonodeDatabasePassword", "geonodeGeodatabasePassword", "geonodeBrokerPassword",
+                "geonodeOauthClientId", "geonodeOauthClientSecret")
+}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_every_configured_credential_is_used_and_none_is_generated(stack):
+    run = run_program(stack, GEONODE_ON[stack], secrets=EVERY_CREDENTIAL)
+    assert not run.of_type(RANDOM)
+    django = workloads(run)["geonode-django"]
+    assert secret_value(run, django, "OAUTH2_CLIENT_ID") == EVERY_CREDENTIAL["geostack:geonodeOauthClientId"]
+    assert secret_value(run, django, "OAUTH2_CLIENT_SECRET") == EVERY_CREDENTIAL["geostack:geonodeOauthClientSecret"]
+    assert secret_value(run, workloads(run)["rabbitmq"], "RABBITMQ_DEFAULT_PASS") == \
+        EVERY_CREDENTIAL["geostack:geonodeBrokerPassword"]
+
+
+def test_passwords_in_connection_urls_are_percent_encoded():
+    # An unencoded "@" or "/" in a configured password would make Django connect to the wrong host.
+    run = run_program("staging", secrets=EVERY_CREDENTIAL)
+    django = workloads(run)["geonode-django"]
+    assert secret_value(run, django, "DATABASE_URL") == (
+        "postgis://geonode:geonodeDatabasePassword-value%3Awith%2Furl%40chars@geonode-db:5432/geonode")
+    assert secret_value(run, django, "BROKER_URL") == (
+        "amqp://geonode:geonodeBrokerPassword-value%3Awith%2Furl%40chars@rabbitmq:5672/")
+
+
 def test_resources_come_from_config_and_size_the_java_heap():
     run = run_program("staging", {"geostack:geonodeGeoserverResources": "1/4Gi/3/8Gi",
                                   "geostack:geonodeDjangoResources": "500m/1Gi/1/1536Mi"})
