@@ -3,7 +3,7 @@ its registry, and `pulumi up` of `staging` through the real CLI and kubernetes p
 
 Config given on top of Pulumi.staging.yaml, with `pulumi config set` as a user would:
 the cluster's kubeconfig and context; the QGIS image by digest (`qgisImage`, see images.py);
-stand-ins for the nginx and wait images; GeoNode off (its images cannot be pulled here).
+stand-ins for the nginx and wait images; GeoNode off (test_staging_geonode.py deploys it in its own stack).
 """
 from __future__ import annotations
 

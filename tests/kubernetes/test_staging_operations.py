@@ -11,18 +11,10 @@ import time
 
 import pytest
 
-from offline.program_run import PROJECT_ROOT, run_program
-from offline.render import kubernetes_objects
 from tests.e2e.wms_checks import capabilities_answer, get_map, shifted_bbox
+from tests.kubernetes.live_objects import record, render_mismatches
 
 pytestmark = pytest.mark.timeout(3000)
-FIGURES = PROJECT_ROOT / "build" / "figures" / "staging.json"
-
-
-def record(**figures) -> None:
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    FIGURES.write_text(json.dumps({**known, **figures}, indent=1, sort_keys=True) + "\n")
 
 
 class SteadyLoad(threading.Thread):
@@ -96,34 +88,8 @@ def test_the_horizontal_pod_autoscaler_is_accepted(staging):
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 4)
 
 
-def _subset_mismatches(declared, live, path: str = "") -> list[str]:
-    """Where `declared` (what offline.render prints) is not contained in `live` (what the API
-    server stored, with its defaults added)."""
-    if isinstance(declared, dict) and isinstance(live, dict):
-        return [m for key, value in declared.items()
-                for m in _subset_mismatches(value, live.get(key), f"{path}.{key}")]
-    if isinstance(declared, list) and isinstance(live, list) and len(declared) == len(live):
-        return [m for index, (d, v) in enumerate(zip(declared, live))
-                for m in _subset_mismatches(d, v, f"{path}[{index}]")]
-    if declared in ({}, []) and live is None:
-        return []  # the API server does not store empty maps and lists
-    return [] if declared == live or str(declared) == str(live) else [f"{path}: rendered {declared!r}, stored {live!r}"]
-
-
 def test_offline_render_matches_what_the_api_server_stored(staging):
-    overrides = {f"geostack:{key}": value for key, value in staging.config.items()}
-    mismatches = []
-    for manifest in kubernetes_objects(run_program("staging", overrides)):
-        kind, name = manifest["kind"], manifest["metadata"]["name"]
-        if kind == "Secret":
-            manifest.pop("stringData", None)  # masked in the review; the values are the stack's secrets
-        manifest["metadata"].pop("annotations", None)  # Pulumi adds its own beside ours
-        group = manifest["apiVersion"].rpartition("/")[0]  # empty for the core group
-        resource = f"{kind.lower()}.{group}" if group else kind.lower()
-        namespace = manifest["metadata"].get("namespace")
-        live = json.loads(staging.cluster.kubectl("get", resource, name, "-o", "json",
-                                                  *(["-n", namespace] if namespace else [])).stdout)
-        mismatches += [f"{kind}/{name}{m}" for m in _subset_mismatches(manifest, live)]
+    mismatches = render_mismatches(staging.cluster, staging.config)
     assert mismatches == [], "\n".join(mismatches)
 
 

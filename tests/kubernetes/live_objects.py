@@ -1,0 +1,55 @@
+"""What the API server stored, compared with what the credential-free review prints, and the
+figures the staging tests record for the README (build/figures/staging.json)."""
+from __future__ import annotations
+
+import json
+
+from offline.program_run import PROJECT_ROOT, run_program
+from offline.render import kubernetes_objects
+from tests.cluster.local_cluster import LocalCluster
+
+FIGURES = PROJECT_ROOT / "build" / "figures" / "staging.json"
+
+
+def record(**figures) -> None:
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    FIGURES.write_text(json.dumps({**known, **figures}, indent=1, sort_keys=True) + "\n")
+
+
+def _subset_mismatches(declared, live, path: str = "") -> list[str]:
+    """Where `declared` (what offline.render prints) is not contained in `live` (what the API
+    server stored, with its defaults added)."""
+    if isinstance(declared, dict) and isinstance(live, dict):
+        return [m for key, value in declared.items()
+                for m in _subset_mismatches(value, live.get(key), f"{path}.{key}")]
+    if isinstance(declared, list) and isinstance(live, list) and len(declared) == len(live):
+        return [m for index, (d, v) in enumerate(zip(declared, live))
+                for m in _subset_mismatches(d, v, f"{path}[{index}]")]
+    if live is None and (declared is False or declared in ("", {}, [])):
+        return []  # the API server omits zero values (omitempty): false, "", empty maps and lists
+    return [] if declared == live or str(declared) == str(live) else [f"{path}: rendered {declared!r}, stored {live!r}"]
+
+
+def render_mismatches(cluster: LocalCluster, config: dict[str, str], secrets: dict[str, str] | None = None) -> list[str]:
+    """Every field `offline.render staging` prints for this config that the API server does not hold.
+
+    Secret values are masked in the review and Pulumi adds its own annotations, so both are left out.
+    """
+    overrides = {f"geostack:{key}": value for key, value in config.items()}
+    declared = kubernetes_objects(run_program("staging", overrides,
+                                              secrets={f"geostack:{k}": v for k, v in (secrets or {}).items()}))
+    assert declared, "offline.render printed no Kubernetes object"
+    mismatches = []
+    for manifest in declared:
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        if kind == "Secret":
+            manifest.pop("stringData", None)
+        manifest["metadata"].pop("annotations", None)
+        group = manifest["apiVersion"].rpartition("/")[0]  # empty for the core group
+        resource = f"{kind.lower()}.{group}" if group else kind.lower()
+        namespace = manifest["metadata"].get("namespace")
+        live = json.loads(cluster.kubectl("get", resource, name, "-o", "json",
+                                          *(["-n", namespace] if namespace else [])).stdout)
+        mismatches += [f"{kind}/{name}{m}" for m in _subset_mismatches(manifest, live)]
+    return mismatches
