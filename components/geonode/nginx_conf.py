@@ -23,8 +23,10 @@ class GeoNodeNginxConf:
     upload_size: str  # nginx notation, e.g. 100m
 
 
-_PROXY_HEADERS = """proxy_set_header Host $host;
-proxy_set_header X-Forwarded-Host $host;
+# $http_host, not $host: $host drops the port, and Django's CSRF check compares the
+# browser's Origin (http://localhost:8000 on Docker) with the Host it receives.
+_PROXY_HEADERS = """proxy_set_header Host $http_host;
+proxy_set_header X-Forwarded-Host $http_host;
 proxy_set_header X-Forwarded-Proto $forwarded_proto;
 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 proxy_set_header X-Real-IP $remote_addr;

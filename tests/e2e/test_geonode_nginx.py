@@ -136,3 +136,9 @@ def test_forwarded_scheme_survives_a_tls_terminating_ingress(site):
     assert get_json(site + "/", {"X-Forwarded-Proto": "https"})["proto"] == "https"
     assert get_json(site + "/")["proto"] == "http"
     assert get_json(site + "/", {"Host": "maps.example.org"})["host"] == "maps.example.org"
+
+
+def test_the_host_header_keeps_the_port_for_djangos_csrf_origin_check(site):
+    # On Docker the site is http://localhost:8000/: the browser sends Origin http://localhost:8000,
+    # and Django refuses every POST unless the Host it receives carries the same port.
+    assert get_json(site + "/", {"Host": "localhost:8000"})["host"] == "localhost:8000"
