@@ -58,7 +58,7 @@ if settings.geonode.enabled:
         target=target,
         settings=geonode_settings,
         site=site_for(geonode_settings.site_host, geonode_settings.upload_size, settings.target,
-                      geonode_settings.host_port, geonode_settings.tls),
+                      geonode_settings.host_port, geonode_settings.tls, geonode_settings.open_signup),
         host_port=geonode_settings.host_port,
         bind_address=settings.docker.bind_address,
         production=settings.production,

@@ -227,6 +227,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         site_host=v["geonodeSiteHost"],
         host_port=v["geonodeHostPort"],
         upload_size=v["geonodeUploadSize"],
+        open_signup=v["geonodeOpenSignup"],
         admin_email=v["geonodeAdminEmail"],
         tls_secret=v["geonodeTlsSecret"],
         cert_issuer=v["geonodeCertIssuer"],
@@ -259,6 +260,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             broker_password=v["geonodeBrokerPassword"],
             oauth_client_id=v["geonodeOauthClientId"],
             oauth_client_secret=v["geonodeOauthClientSecret"],
+            api_key=v["geonodeApiKey"],
         ),
     )
 

@@ -137,6 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeUploadSize", Text(r"[1-9][0-9]*[kmg]?", "an nginx size such as 100m or 2g"), "100m",
             "GeoNode: largest upload; sets nginx client_max_body_size, the Ingress body-size annotation "
             "and Django's DEFAULT_MAX_UPLOAD_SIZE."),
+    Setting("geonodeOpenSignup", Boolean(), False,
+            "GeoNode: let anyone create an account (GeoNode's own default is open; geostack's is closed)."),
     Setting("geonodeAdminEmail", Text(r"[^@\s]+@[^@\s]+", "an e-mail address"), "admin@localhost",
             "GeoNode: e-mail of the `admin` user."),
     Setting("geonodeTlsSecret", Text(_DNS_LABEL, "a Secret name (DNS label)", allow_empty=True), "",
@@ -185,4 +187,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeOauthClientId", Secret(), None,
             "GeoNode: client ID of the OAuth2 application GeoServer signs users in with."),
     Setting("geonodeOauthClientSecret", Secret(), None, "GeoNode: client secret of that OAuth2 application."),
+    Setting("geonodeApiKey", Secret(), None,
+            "GeoNode: key for its admin API (/api/users, /api/roles), sent as `Authorization: apikey <key>`."),
 )

@@ -135,6 +135,7 @@ class GeoNodeSecrets:
     broker_password: Optional[pulumi.Output[str]]
     oauth_client_id: Optional[pulumi.Output[str]]
     oauth_client_secret: Optional[pulumi.Output[str]]
+    api_key: Optional[pulumi.Output[str]]
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class GeoNodeSettings:
     site_host: str
     host_port: int
     upload_size: str  # nginx notation: 100m
+    open_signup: bool
     admin_email: str
     tls_secret: str
     cert_issuer: str

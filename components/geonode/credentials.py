@@ -45,4 +45,5 @@ def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, parent: pulumi.Res
         rabbitmq_password=pick(secrets.broker_password, "rabbitmq-password"),
         oauth_client_id=pick(secrets.oauth_client_id, "oauth-client-id", 40),
         oauth_client_secret=pick(secrets.oauth_client_secret, "oauth-client-secret", 64),
+        api_key=pick(secrets.api_key, "api-key", 40),
     )

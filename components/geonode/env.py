@@ -44,6 +44,7 @@ class Credentials:
     rabbitmq_password: pulumi.Output[str]
     oauth_client_id: pulumi.Output[str]
     oauth_client_secret: pulumi.Output[str]
+    api_key: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Site:
     url: str  # with a trailing slash, as GeoNode's SITEURL wants it
     tls: bool
     upload_size: str  # nginx notation
+    open_signup: bool = False  # anyone may create an account
 
 
 def upload_bytes(size: str) -> int:
@@ -108,6 +110,12 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "IS_CELERY": "True" if celery else "False",
         "C_FORCE_ROOT": "1",  # GeoNode's image runs Celery as root
         "CELERY__LOG_FILE": "/dev/stdout",
+        # GeoNode 5 marks its cookies Secure unless told otherwise; over plain HTTP clients
+        # would then never send them back, so the flags follow the site's scheme.
+        "SESSION_COOKIE_SECURE": str(site.tls),
+        "CSRF_COOKIE_SECURE": str(site.tls),
+        # GeoNode lets anyone sign up by default; a site opens sign-up only when asked to.
+        "ACCOUNT_OPEN_SIGNUP": str(site.open_signup),
     }
 
 
@@ -125,6 +133,8 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
         "BROKER_URL": _secret_url("amqp", RABBITMQ_USER, c.rabbitmq_password, names.broker, AMQP_PORT, ""),
         "OAUTH2_CLIENT_ID": c.oauth_client_id,
         "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
+        # Unset, GeoNode serves /api/users, /api/roles and /api/adminRole to anonymous callers.
+        "OAUTH2_API_KEY": c.api_key,
     }
 
 
@@ -190,8 +200,10 @@ def rabbitmq_secret_env(credentials: Credentials) -> SecretEnv:
     return {"RABBITMQ_DEFAULT_PASS": credentials.rabbitmq_password}
 
 
-def site_for(host: str, upload_size: str, target: str, host_port: int, tls: bool) -> Site:
+def site_for(host: str, upload_size: str, target: str, host_port: int, tls: bool, open_signup: bool = False) -> Site:
     """The public site: on Docker the published port on the host, on Kubernetes the Ingress host."""
     if target == "docker":
-        return Site(host=host, url=f"http://{host}:{host_port}/", tls=False, upload_size=upload_size)
-    return Site(host=host, url=f"{'https' if tls else 'http'}://{host}/", tls=tls, upload_size=upload_size)
+        return Site(host=host, url=f"http://{host}:{host_port}/", tls=False, upload_size=upload_size,
+                    open_signup=open_signup)
+    return Site(host=host, url=f"{'https' if tls else 'http'}://{host}/", tls=tls, upload_size=upload_size,
+                open_signup=open_signup)

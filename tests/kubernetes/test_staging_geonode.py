@@ -7,7 +7,7 @@ storage class, which this cluster does not have. So the stack deploys GeoNode al
 (qgisEnabled=false) through skip_await_main.py, which turns off the provider's readiness wait,
 and the test records each pod's state as "not running" in build/figures/staging.json.
 
-All nine GeoNode credentials are set with `pulumi config set --secret`, so nothing needs the
+All ten GeoNode credentials are set with `pulumi config set --secret`, so nothing needs the
 pulumi-random plugin, which no reachable source serves (toolchain/README.md).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(1800)
 ENTRY_POINT = Path(__file__).with_name("skip_await_main.py")
 CREDENTIALS = ("geonodeSecretKey", "geonodeAdminPassword", "geonodeGeoserverAdminPassword", "geonodePostgresPassword",
                "geonodeDatabasePassword", "geonodeGeodatabasePassword", "geonodeBrokerPassword",
-               "geonodeOauthClientId", "geonodeOauthClientSecret")
+               "geonodeOauthClientId", "geonodeOauthClientSecret", "geonodeApiKey")
 
 
 @dataclass

@@ -364,17 +364,17 @@ def test_generated_credentials_are_stable_resources(runs):
     names = {r.name for r in runs["staging"].of_type(RANDOM)}
     assert names == {f"geonode-{n}" for n in (
         "secret-key", "admin-password", "geoserver-admin-password", "postgres-password", "database-password",
-        "geodatabase-password", "rabbitmq-password", "oauth-client-id", "oauth-client-secret")}
+        "geodatabase-password", "rabbitmq-password", "oauth-client-id", "oauth-client-secret", "api-key")}
     for password in runs["staging"].of_type(RANDOM):
         assert password.inputs["special"] is False, "values are embedded in URLs"
         assert int(password.inputs["length"]) >= 24
 
 
-EVERY_CREDENTIAL = {  # with all nine set, nothing is generated and no pulumi-random plugin is needed
+EVERY_CREDENTIAL = {  # with all ten set, nothing is generated and no pulumi-random plugin is needed
     f"geostack:{key}": f"{key}-value:with/url@chars"
     for key in ("geonodeSecretKey", "geonodeAdminPassword", "geonodeGeoserverAdminPassword", "geonodePostgresPassword",
                 "geonodeDatabasePassword", "geonodeGeodatabasePassword", "geonodeBrokerPassword",
-                "geonodeOauthClientId", "geonodeOauthClientSecret")
+                "geonodeOauthClientId", "geonodeOauthClientSecret", "geonodeApiKey")
 }
 
 
@@ -385,8 +385,33 @@ def test_every_configured_credential_is_used_and_none_is_generated(stack):
     django = workloads(run)["geonode-django"]
     assert secret_value(run, django, "OAUTH2_CLIENT_ID") == EVERY_CREDENTIAL["geostack:geonodeOauthClientId"]
     assert secret_value(run, django, "OAUTH2_CLIENT_SECRET") == EVERY_CREDENTIAL["geostack:geonodeOauthClientSecret"]
+    assert secret_value(run, django, "OAUTH2_API_KEY") == EVERY_CREDENTIAL["geostack:geonodeApiKey"]
     assert secret_value(run, workloads(run)["rabbitmq"], "RABBITMQ_DEFAULT_PASS") == \
         EVERY_CREDENTIAL["geostack:geonodeBrokerPassword"]
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_cookies_are_secure_exactly_when_the_site_is_https(runs, stack):
+    django = workloads(runs[stack])["geonode-django"]
+    tls = runs[stack].outputs["geonodeUrl"].startswith("https://")
+    assert (stack == "prod") == tls
+    assert django["env"]["SESSION_COOKIE_SECURE"] == django["env"]["CSRF_COOKIE_SECURE"] == str(tls)
+
+
+def test_sign_up_is_closed_unless_opened():
+    closed = workloads(run_program("dev", GEONODE_ON["dev"]))["geonode-django"]["env"]
+    opened = workloads(run_program("dev", {**GEONODE_ON["dev"], "geostack:geonodeOpenSignup": "true"}))
+    assert closed["ACCOUNT_OPEN_SIGNUP"] == "False"
+    assert opened["geonode-django"]["env"]["ACCOUNT_OPEN_SIGNUP"] == "True"
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_the_admin_api_needs_a_key(runs, stack):
+    # Without OAUTH2_API_KEY GeoNode answers /api/users and /api/roles to anyone.
+    run = runs[stack]
+    django = workloads(run)["geonode-django"]
+    key = secret_value(run, django, "OAUTH2_API_KEY")
+    assert key.startswith("generated-geonode-api-key"), key
 
 
 def test_passwords_in_connection_urls_are_percent_encoded():
