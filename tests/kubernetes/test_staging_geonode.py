@@ -140,6 +140,23 @@ def test_geonode_credentials_live_only_in_secrets_and_encrypted_state(geonode):
         "every configured credential reaches a Secret"
 
 
+def test_changing_a_credential_rolls_exactly_the_pods_that_read_it(geonode):
+    def secret_versions() -> dict[str, str]:
+        return {f"{w['kind']}/{w['metadata']['labels']['app.kubernetes.io/name']}":
+                w["spec"]["template"]["metadata"].get("annotations", {}).get("geostack/secret-version")
+                for kind in ("deployments", "jobs") for w in geonode.live(kind)}
+
+    before = secret_versions()
+    new_key = secrets.token_urlsafe(40)
+    geonode.workspace.ok("config", "set", "--secret", "geostack:geonodeSecretKey", stdin=new_key)
+    geonode.credentials["geonodeSecretKey"] = new_key
+    geonode.workspace.ok("up", "--yes", "--skip-preview")
+    after = secret_versions()
+    rolled = {name for name in before if before[name] != after.get(name)}
+    # Django's SECRET_KEY is read by Django, Celery and the init task, and by nothing else.
+    assert rolled == {"Deployment/geonode-django", "Deployment/geonode-celery", "Job/geonode-django-init"}, rolled
+
+
 def test_preview_right_after_up_shows_no_changes(geonode):
     geonode.workspace.ok("preview", "--expect-no-changes")
 
