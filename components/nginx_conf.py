@@ -39,6 +39,12 @@ class NginxConf:
     cache: Optional[CacheConf] = None  # None: every request reaches QGIS
 
 
+def nginx_size_bytes(size: str) -> int:
+    """nginx size notation (100m, 2g, 512k, 1000) in bytes."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+
+
 def indent(block: str, spaces: int) -> str:
     pad = " " * spaces
     return "\n".join(pad + line if line else line for line in block.splitlines())

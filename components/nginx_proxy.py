@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.settings import NginxSettings
-from components.nginx_conf import CacheConf, NginxConf, render_nginx_conf
+from components.nginx_conf import CacheConf, NginxConf, nginx_size_bytes, render_nginx_conf
 from components.targets import Target
 from components.workload import ConfigFile, Exposure, Port, Probe, TcpCheck, Workload
 
@@ -57,6 +57,8 @@ class NginxProxy(pulumi.ComponentResource):
             termination_grace_seconds=PRE_STOP_SECONDS + 30,
             user=NGINX_UID,
             writable_paths=("/tmp",),
+            # The map cache lives in /tmp: room for all of it plus nginx's own temp files.
+            scratch_size=f"{nginx_size_bytes(settings.cache_size) // 2**20 + 256}Mi" if settings.cache else "256Mi",
             expose=args.exposure,
         )
         deployed = args.target.deploy(workload, parent=self)

@@ -167,6 +167,8 @@ class Workload:
     resources: Optional[Resources] = None
     user: Optional[int] = None  # numeric UID the processes run as
     writable_paths: tuple[str, ...] = ()  # scratch dirs; the rest of the root filesystem is read-only
+    scratch_size: str = "256Mi"  # cap of each scratch dir (a Docker tmpfs, a Kubernetes emptyDir)
+    shm_size: str = ""  # /dev/shm, when the default 64 MiB is too small (PostgreSQL's parallel queries)
     # False only for images whose entrypoints rewrite files inside the image at start.
     read_only_root: bool = True
     fs_group: Optional[int] = None  # group that owns mounted volumes (Kubernetes fsGroup)

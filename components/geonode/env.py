@@ -26,6 +26,7 @@ from components.geonode.names import (
     STATIC_ROOT,
     ServiceNames,
 )
+from components.nginx_conf import nginx_size_bytes
 
 Env = dict[str, str]
 SecretEnv = dict[str, pulumi.Output[str]]
@@ -56,12 +57,6 @@ class Site:
     tls: bool
     upload_size: str  # nginx notation
     open_signup: bool = False  # anyone may create an account
-
-
-def upload_bytes(size: str) -> int:
-    """nginx size notation (100m, 2g, 512k, 1000) in bytes."""
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
 
 
 def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str, port: int, path: str):
@@ -104,7 +99,7 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "ASSETS_ROOT": ASSETS_ROOT,
         "ADMIN_USERNAME": ADMIN_USER,
         "ADMIN_EMAIL": admin_email,
-        "DEFAULT_MAX_UPLOAD_SIZE": str(upload_bytes(site.upload_size)),
+        "DEFAULT_MAX_UPLOAD_SIZE": str(nginx_size_bytes(site.upload_size)),
         "INVOKE_LOG_STDOUT": "true",
         "FORCE_REINIT": "false",
         "IS_CELERY": "True" if celery else "False",

@@ -37,6 +37,7 @@ from components.geonode.names import (
     UPLOADED_DATA_DIR,
     ServiceNames,
 )
+from components.nginx_conf import nginx_size_bytes
 from components.settings_types import parse_quantity
 from components.workload import (
     CommandCheck,
@@ -61,6 +62,19 @@ NGINX_UID = 10101  # any UID works: geostack's config keeps nginx's files in /tm
 def java_heap(memory_limit: str) -> str:
     """-Xmx for a JVM in a container: 70% of its memory limit, leaving room for metaspace and threads."""
     return f"{int(parse_quantity(memory_limit, 'memory') * 7 // 10 // 2**20)}m"
+
+
+def postgres_shm(memory_limit: str) -> str:
+    """/dev/shm for PostgreSQL: a quarter of its memory limit. Parallel queries allocate their
+    shared memory there, and Docker's default 64 MiB fails them ("could not resize shared memory
+    segment") on real GeoNode layers."""
+    return f"{int(parse_quantity(memory_limit, 'memory') // 4 // 2**20)}Mi"
+
+
+def upload_scratch(upload_size: str) -> str:
+    """Django's /tmp: uploads larger than 2.5 MB are spooled there, so it holds two at the
+    largest allowed size (a retry beside a failed one) plus room for GeoNode's own temp files."""
+    return f"{2 * nginx_size_bytes(upload_size) // 2**20 + 256}Mi"
 
 # The seed task only copies files; it needs little whatever the stack's sizes.
 SEED_RESOURCES = Resources("50m", "500m", "64Mi", "256Mi")
@@ -147,6 +161,7 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
         user=POSTGRES_UID,
         fs_group=POSTGRES_UID,
         writable_paths=("/var/run/postgresql", "/tmp"),
+        shm_size=postgres_shm(resources.memory_limit),
         singleton=True,
     )
 
@@ -197,6 +212,7 @@ def _django_like(names: ServiceNames, image: str, site: Site, admin_email: str, 
         # GeoNode's image runs as root and writes into itself (fixtures in /tmp, logs, ~/.override_env).
         read_only_root=False,
         writable_paths=("/tmp",),
+        scratch_size=upload_scratch(site.upload_size),
     )
 
 

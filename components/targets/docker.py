@@ -9,6 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from components.settings_types import parse_quantity
 from components.targets.base import PRODUCTION_LABEL, Target
 from components.workload import (
     ClaimMount,
@@ -24,6 +25,11 @@ from components.workload import (
     VolumeSpec,
     Workload,
 )
+
+
+def mebibytes(quantity: str) -> int:
+    """A Kubernetes memory quantity (256Mi, 1Gi) in whole MiB, as Docker's tmpfs and shm sizes take it."""
+    return int(parse_quantity(quantity, "memory") // 2**20)
 
 
 def healthcheck_test(probe: Probe) -> list[str]:
@@ -155,7 +161,8 @@ class DockerTarget(Target):
             # The engine refuses uploads into a read-only root filesystem, so a workload
             # that gets files keeps a writable one (its scratch dirs are tmpfs either way).
             read_only=workload.read_only_root and not workload.files,
-            tmpfs={path: "rw,nosuid,nodev,size=256m" for path in workload.writable_paths},
+            tmpfs={path: f"rw,nosuid,nodev,size={mebibytes(workload.scratch_size)}m" for path in workload.writable_paths},
+            shm_size=mebibytes(workload.shm_size) if workload.shm_size else None,
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
             security_opts=["no-new-privileges:true"],
             opts=pulumi.ResourceOptions(

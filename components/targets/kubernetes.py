@@ -322,6 +322,10 @@ class KubernetesTarget(Target):
                 checksums[f"geostack/{volume_name}-checksum"] = file_digest(repr((text, binary)))
             mounts.append({"name": volume_name, "mount_path": mount.mount_path, "read_only": read_only})
         for index, path in enumerate(workload.writable_paths):
-            volumes.append({"name": f"scratch-{index}", "empty_dir": {}})
+            volumes.append({"name": f"scratch-{index}", "empty_dir": {"size_limit": workload.scratch_size}})
             mounts.append({"name": f"scratch-{index}", "mount_path": path})
+        if workload.shm_size:
+            # Memory-backed, so it counts against the container's memory limit.
+            volumes.append({"name": "shm", "empty_dir": {"medium": "Memory", "size_limit": workload.shm_size}})
+            mounts.append({"name": "shm", "mount_path": "/dev/shm"})
         return volumes, mounts, checksums

@@ -28,7 +28,7 @@ IMAGE_INPUTS = {"imageName", "build", "skipPush", "buildOnPreview"}
 BUILD_INPUTS = {"context", "dockerfile", "args"}
 CONTAINER_INPUTS = {
     "name", "image", "command", "envs", "networksAdvanced", "ports", "uploads", "volumes", "user",
-    "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "capabilities", "securityOpts",
+    "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "shmSize", "capabilities", "securityOpts",
 }
 
 
@@ -150,6 +150,7 @@ class DockerRealizer:
             restart_policy={"Name": inputs["restart"]} if inputs.get("restart") else None,
             read_only=inputs.get("readOnly"),
             tmpfs=inputs.get("tmpfs") or None,
+            shm_size=f"{inputs['shmSize']}m" if inputs.get("shmSize") else None,  # the provider's unit is MB
             cap_drop=capabilities.get("drops"),
             cap_add=capabilities.get("adds"),
             security_opt=inputs.get("securityOpts"),

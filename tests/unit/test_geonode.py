@@ -414,6 +414,37 @@ def test_the_admin_api_needs_a_key(runs, stack):
     assert key.startswith("generated-geonode-api-key"), key
 
 
+def _scratch(run: ProgramRun, workload: dict, mount_path: str) -> dict | str:
+    """A scratch mount's size setting: the Docker tmpfs options or the Kubernetes emptyDir."""
+    if "pod" not in workload:
+        return workload["inputs"]["tmpfs"][mount_path]
+    pod = workload["pod"]
+    name = next(m["name"] for m in workload["container"]["volumeMounts"] if m["mountPath"] == mount_path)
+    return next(v["emptyDir"] for v in pod["volumes"] if v["name"] == name)
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_postgis_gets_a_quarter_of_its_memory_limit_as_dev_shm(runs, stack):
+    db = workloads(runs[stack])["geonode-db"]  # limit 2Gi by default
+    if stack == "dev":
+        assert db["inputs"]["shmSize"] == 512
+    else:
+        assert _scratch(runs[stack], db, "/dev/shm") == {"medium": "Memory", "sizeLimit": "512Mi"}
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_djangos_tmp_holds_two_uploads_of_the_largest_size(runs, stack):
+    found = workloads(runs[stack])
+    expected = 2 * 100 + 256  # geonodeUploadSize 100m
+    for name in ("geonode-django", "geonode-celery", "geonode-django-init"):
+        scratch = _scratch(runs[stack], found[name], "/tmp")
+        assert (f"size={expected}m" in scratch) if stack == "dev" else scratch == {"sizeLimit": f"{expected}Mi"}
+    bigger = workloads(run_program("dev", {**GEONODE_ON["dev"], "geostack:geonodeUploadSize": "2g"}))
+    assert "size=4352m" in bigger["geonode-django"]["inputs"]["tmpfs"]["/tmp"]
+    others = _scratch(runs[stack], found["geonode"], "/tmp")  # GeoNode's nginx keeps the default
+    assert ("size=256m" in others) if stack == "dev" else others == {"sizeLimit": "256Mi"}
+
+
 def test_passwords_in_connection_urls_are_percent_encoded():
     # An unencoded "@" or "/" in a configured password would make Django connect to the wrong host.
     run = run_program("staging", secrets=EVERY_CREDENTIAL)

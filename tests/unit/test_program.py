@@ -293,6 +293,17 @@ def test_docker_root_filesystem_is_read_only_unless_files_are_uploaded(stack_run
         assert "/tmp" in inputs["tmpfs"]
 
 
+@pytest.mark.parametrize("cache, size", [("true", 512 + 256), ("false", 256)])
+def test_the_proxys_tmp_holds_the_whole_map_cache(cache, size):
+    # The cache lives in /tmp (max_size nginxCacheSize, 512m by default): a smaller tmpfs would fail
+    # cache writes on Docker, and a smaller emptyDir limit would get the pod evicted on Kubernetes.
+    overrides = {"geostack:nginxCache": cache}
+    assert f"size={size}m" in run_program("dev", overrides).one(CONTAINER, "qgis-nginx").inputs["tmpfs"]["/tmp"]
+    pod = run_program("staging", overrides).one(DEPLOYMENT, "qgis-nginx-deployment").inputs["spec"]["template"]["spec"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == "/tmp")
+    assert next(v for v in pod["volumes"] if v["name"] == mount["name"])["emptyDir"] == {"sizeLimit": f"{size}Mi"}
+
+
 @pytest.mark.parametrize("overrides, request_, limit", [
     ({"geostack:qgisProcesses": "4"}, "1280Mi", "2560Mi"),  # 4 x the 320Mi default per process
     ({"geostack:qgisCpuLimit": "3"}, "960Mi", "1920Mi"),
