@@ -39,6 +39,9 @@ from components.workload import (
     Workload,
 )
 
+# The port cert-manager's HTTP-01 solver pods listen on (its acmesolver's default).
+ACME_SOLVER_PORT = 8089
+
 
 def pod_security_labels(restricted: bool) -> dict[str, str]:
     """Enforce the "restricted" Pod Security Standard when every workload complies; otherwise
@@ -227,6 +230,7 @@ class KubernetesTarget(Target):
         }
         if ingress.cert_issuer:
             annotations["cert-manager.io/cluster-issuer"] = ingress.cert_issuer
+            self._acme_solver_policy(workload, parent)
         spec: dict[str, Any] = {
             "ingress_class_name": ingress.ingress_class or self.default_ingress_class,
             "rules": [{"host": ingress.host, "http": {"paths": [{
@@ -246,6 +250,23 @@ class KubernetesTarget(Target):
             opts=self.child_opts(parent, depends_on=[service]),
         )
         return pulumi.Output.from_input(f"{'https' if ingress.tls else 'http'}://{ingress.host}")
+
+    def _acme_solver_policy(self, workload: Workload, parent: pulumi.Resource) -> None:
+        """Let the ingress controller reach cert-manager's HTTP-01 solver pods. cert-manager starts
+        them in this namespace for each challenge; under the default-deny policy the challenge
+        request never arrives and the certificate is never issued."""
+        k8s.networking.v1.NetworkPolicy(
+            f"{workload.name}-acme-http01-solver",
+            metadata={"name": f"{workload.name}-acme-http01-solver", "namespace": self.namespace,
+                      "labels": labels(workload.name, self.stack)},
+            spec={
+                "pod_selector": {"match_labels": {"acme.cert-manager.io/http01-solver": "true"}},
+                "policy_types": ["Ingress"],
+                # The controller runs in another namespace whose labels vary by distribution.
+                "ingress": [{"ports": [{"port": ACME_SOLVER_PORT, "protocol": "TCP"}]}],
+            },
+            opts=self.child_opts(parent),
+        )
 
     def _job(self, workload: Workload, parent: pulumi.Resource, pod_labels: dict[str, str],
              annotations: dict[str, Any], pod_spec: dict[str, Any], after: list[pulumi.Resource]) -> DeployedWorkload:

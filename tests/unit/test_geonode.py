@@ -445,6 +445,24 @@ def test_djangos_tmp_holds_two_uploads_of_the_largest_size(runs, stack):
     assert ("size=256m" in others) if stack == "dev" else others == {"sizeLimit": "256Mi"}
 
 
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def test_cert_managers_http01_solver_is_reachable_under_the_default_deny_policy():
+    def solver_policies(run: ProgramRun) -> list[dict]:
+        return [p.inputs["spec"] for p in run.of_type(NETWORK_POLICY)
+                if p.inputs["spec"]["podSelector"].get("matchLabels") == {"acme.cert-manager.io/http01-solver": "true"}]
+
+    issued = run_program("staging", {"geostack:geonodeCertIssuer": "letsencrypt"})
+    assert solver_policies(issued) == [{
+        "podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [{"ports": [{"port": 8089, "protocol": "TCP"}]}],
+    }]
+    assert any(p.inputs["metadata"]["name"] == "default-deny-ingress" for p in issued.of_type(NETWORK_POLICY))
+    assert solver_policies(run_program("staging")) == [], "no issuer, no opening"
+
+
 def test_passwords_in_connection_urls_are_percent_encoded():
     # An unencoded "@" or "/" in a configured password would make Django connect to the wrong host.
     run = run_program("staging", secrets=EVERY_CREDENTIAL)
