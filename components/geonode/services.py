@@ -261,9 +261,11 @@ def celery(names: ServiceNames, image: str, site: Site, admin_email: str, creden
         entrypoint=("celery",),
         command=CELERY_COMMAND,
         mounts=volumes.app_mounts(),
-        liveness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=60, period_seconds=60,
-                       timeout_seconds=30, failure_threshold=3),
-        readiness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=30, period_seconds=30, timeout_seconds=30),
+        # No liveness probe: a ping loads a whole GeoNode process and fails whenever the broker
+        # is down, so it restarted healthy workers during broker outages. Celery reconnects by
+        # itself, and a worker that dies exits, which restarts the container anyway. Readiness
+        # (which never restarts anything) tells a rollout when the new worker consumes.
+        readiness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=30, period_seconds=60, timeout_seconds=30),
         resources=resources,
         singleton=True,
         after=after,

@@ -288,7 +288,7 @@ def test_probes(runs, stack):
 
     def probes(name):
         container = found[name]["container"]
-        return container["livenessProbe"], container["readinessProbe"]
+        return container.get("livenessProbe"), container["readinessProbe"]
 
     live, ready = probes("geonode-django")
     assert ready["httpGet"] == {"path": "/", "port": 8000, "httpHeaders": [{"name": "Host", "value": "geonode-django"}]}
@@ -304,6 +304,14 @@ def test_probes(runs, stack):
     for name in SERVICES:
         live, ready = probes(name)
         assert live != ready, f"{name}: liveness and readiness should differ"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_broker_outage_does_not_restart_celery(runs, stack):
+    # Its ping fails while the broker is down; as a liveness probe it killed healthy workers.
+    celery = workloads(runs[stack])["geonode-celery"]["container"]
+    assert "livenessProbe" not in celery
+    assert "ping" in celery["readinessProbe"]["exec"]["command"][-1]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
