@@ -129,10 +129,18 @@ class ProgramRun:
 
 
 class GeostackMocks(pulumi_mocks.Mocks):
-    """Computed outputs the providers would return, enough for the program's wiring."""
+    """Computed outputs the providers would return, enough for the program's wiring.
+
+    `task_exit_codes` (by resource name) are what one-shot Docker containers exit with; 0 otherwise.
+    """
+
+    def __init__(self, task_exit_codes: Optional[dict[str, int]] = None):
+        self.task_exit_codes = task_exit_codes or {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         state = dict(args.inputs)
+        if args.typ == "docker:index/container:Container" and state.get("mustRun") is False:
+            state["exitCode"] = self.task_exit_codes.get(args.name, 0)
         if args.typ == "docker:index/image:Image" and not state.get("skipPush"):
             repository = state["imageName"].rsplit(":", 1)[0]
             digest = hashlib.sha256(state["imageName"].encode()).hexdigest()
@@ -196,7 +204,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
                 config: Optional[dict[str, str]] = None, raise_errors: bool = True,
-                secrets: Optional[dict[str, str]] = None, project_root: Path = PROJECT_ROOT) -> ProgramRun:
+                secrets: Optional[dict[str, str]] = None, project_root: Path = PROJECT_ROOT,
+                task_exit_codes: Optional[dict[str, int]] = None) -> ProgramRun:
     """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`).
 
     `secrets` are set as secret config, as `pulumi config set --secret` would.
@@ -207,9 +216,10 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
     values = dict(stack_config(stack, project_root) if config is None else config)
     values.update(overrides or {})
     values.update(secrets or {})
-    monitor = RecordingMonitor(GeostackMocks())
+    mocks = GeostackMocks(task_exit_codes)
+    monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(values, list(secrets or {}))
-    pulumi_mocks.set_mocks(GeostackMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # set_mocks installs a finished root stack; run_in_stack makes the program's own one.
     pulumi_settings.ROOT.set(None)
     previous = os.getcwd()

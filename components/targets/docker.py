@@ -53,6 +53,17 @@ def _public_host(bind_address: str) -> str:
     return "localhost" if bind_address in ("0.0.0.0", "127.0.0.1", "::", "::1") else bind_address
 
 
+class TaskFailed(Exception):
+    """A one-shot container exited with a non-zero code."""
+
+
+def _succeeded(name: str, container: str, codes: list) -> str:
+    failed = [code for code in codes if code not in (0, None)]  # None: preview, nothing ran yet
+    if failed:
+        raise TaskFailed(f"task {name} exited with code {failed[0]}; its output: docker logs {container}")
+    return name
+
+
 class DockerTarget(Target):
     """Runs workloads on the Docker engine that DOCKER_HOST (or the default socket) points at."""
 
@@ -96,6 +107,12 @@ class DockerTarget(Target):
         ]
         # Peers use the alias; tying it to the containers makes them wait for creation.
         host = pulumi.Output.all(*[c.id for c in containers]).apply(lambda _: workload.name)
+        if workload.task:
+            # The provider reports a one-shot container's exit code but does not act on it:
+            # a failed migration would still count as done. Dependents carry this as a label,
+            # so they are not created, and `pulumi up` fails naming the task.
+            host = pulumi.Output.all(*[c.exit_code for c in containers]).apply(
+                lambda codes: _succeeded(workload.name, f"{self.prefix}-{workload.name}", codes))
         public_url = None
         if workload.expose:
             public_url = pulumi.Output.concat(
@@ -157,6 +174,9 @@ class DockerTarget(Target):
             volumes=volumes,
             user=str(workload.user) if workload.user is not None else None,
             healthcheck=healthcheck,
+            # Resolves only once each task this waits for has succeeded (see deploy).
+            labels=[docker.ContainerLabelArgs(label=f"geostack.after-task.{index}", value=task.host)
+                    for index, task in enumerate(d for d in workload.after if d.task)] or None,
             **lifecycle,
             # The engine refuses uploads into a read-only root filesystem, so a workload
             # that gets files keeps a writable one (its scratch dirs are tmpfs either way).

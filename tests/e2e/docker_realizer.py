@@ -28,7 +28,7 @@ IMAGE_INPUTS = {"imageName", "build", "skipPush", "buildOnPreview"}
 BUILD_INPUTS = {"context", "dockerfile", "args"}
 CONTAINER_INPUTS = {
     "name", "image", "command", "envs", "networksAdvanced", "ports", "uploads", "volumes", "user",
-    "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "shmSize", "capabilities", "securityOpts",
+    "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "shmSize", "labels", "capabilities", "securityOpts",
 }
 
 
@@ -175,6 +175,7 @@ class DockerRealizer:
             ports=[int(p["internal"]) for p in ports] or None,
             host_config=host_config,
             healthcheck=healthcheck,
+            labels={entry["label"]: entry["value"] for entry in inputs.get("labels") or []} or None,
             networking_config=api.create_networking_config({
                 networks[0]["name"]: api.create_endpoint_config(aliases=networks[0].get("aliases")),
             }),

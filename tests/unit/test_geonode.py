@@ -471,6 +471,20 @@ def test_cert_managers_http01_solver_is_reachable_under_the_default_deny_policy(
     assert solver_policies(run_program("staging")) == [], "no issuer, no opening"
 
 
+def test_a_failed_task_on_docker_fails_the_deployment_naming_it():
+    run = run_program("dev", GEONODE_ON["dev"], raise_errors=False, task_exit_codes={"geonode-django-init": 3})
+    assert "task geonode-django-init exited with code 3" in str(run.error)
+    assert "docker logs geostack-dev-geonode-django-init" in str(run.error)
+    created = {r.name for r in run.of_type(CONTAINER)}
+    assert "geonode-django-init" in created
+    assert not {"geonode-django", "geonode-celery"} & created, "nothing that waits for the task is created"
+
+
+def test_services_after_a_task_wait_for_its_success(runs):
+    django = workloads(runs["dev"])["geonode-django"]["inputs"]
+    assert {"label": "geostack.after-task.0", "value": "geonode-django-init"} in django["labels"]
+
+
 def test_passwords_in_connection_urls_are_percent_encoded():
     # An unencoded "@" or "/" in a configured password would make Django connect to the wrong host.
     run = run_program("staging", secrets=EVERY_CREDENTIAL)
