@@ -7,6 +7,7 @@ plus the stack outputs. Nothing is created anywhere.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import runpy
@@ -20,7 +21,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "geostack"
@@ -202,6 +203,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+def _settle_leftovers() -> None:
+    """Let registrations still waiting on a failed Output fail now, in this run, and forget
+    their errors, instead of raising them in whichever program runs next in this process."""
+    pending = [task for task in asyncio.all_tasks(_ensure_event_loop()) if not task.done()]
+    if pending:
+        _sync_await(asyncio.gather(*pending, return_exceptions=True))
+    pulumi_settings._get_rpc_manager().clear()
+    with pulumi_settings.SETTINGS.lock:
+        pulumi_settings.SETTINGS.outputs.clear()  # finished with the failure the caller already has
+
+
 def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
                 config: Optional[dict[str, str]] = None, raise_errors: bool = True,
                 secrets: Optional[dict[str, str]] = None, project_root: Path = PROJECT_ROOT,
@@ -229,6 +241,7 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
         _sync_await(run_in_stack(lambda: runpy.run_path(str(project_root / "__main__.py"),
                                                         run_name="__main__")))
     except Exception as raised:  # noqa: BLE001 handed to the caller below
+        _settle_leftovers()
         if raise_errors:
             raise
         error = raised
