@@ -3,10 +3,12 @@ figures the staging tests record for the README (build/figures/staging.json)."""
 from __future__ import annotations
 
 import json
+import time
 
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
+from tests.engine.workspace import Workspace
 
 FIGURES = PROJECT_ROOT / "build" / "figures" / "staging.json"
 
@@ -15,6 +17,16 @@ def record(**figures) -> None:
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     FIGURES.write_text(json.dumps({**known, **figures}, indent=1, sort_keys=True) + "\n")
+
+
+def destroy_and_wait_for_namespace(workspace: Workspace, cluster: LocalCluster, namespace: str) -> None:
+    """`pulumi destroy`, then wait until the namespace is gone and the stack's state is empty."""
+    workspace.ok("destroy", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while cluster.kubectl("get", "namespace", namespace, check=False).returncode == 0:
+        assert time.monotonic() < deadline, "the namespace is still there 120 s after destroy"
+        time.sleep(1)
+    assert workspace.resource_types("staging") == []
 
 
 def _subset_mismatches(declared, live, path: str = "") -> list[str]:

@@ -26,7 +26,7 @@ from offline.program_run import run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
 from tests.engine.workspace import Workspace
-from tests.kubernetes.live_objects import record, render_mismatches
+from tests.kubernetes.live_objects import destroy_and_wait_for_namespace, record, render_mismatches
 
 pytestmark = pytest.mark.timeout(1800)
 ENTRY_POINT = Path(__file__).with_name("skip_await_main.py")
@@ -167,9 +167,4 @@ def test_offline_render_matches_what_the_api_server_stored(geonode):
 
 
 def test_destroy_removes_the_geonode_namespace(geonode):
-    geonode.workspace.ok("destroy", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 120
-    while geonode.cluster.kubectl("get", "namespace", geonode.namespace, check=False).returncode == 0:
-        assert time.monotonic() < deadline, "the namespace is still there 120 s after destroy"
-        time.sleep(1)
-    assert geonode.workspace.resource_types("staging") == []
+    destroy_and_wait_for_namespace(geonode.workspace, geonode.cluster, geonode.namespace)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.e2e.wms_checks import capabilities_answer, get_map, shifted_bbox
-from tests.kubernetes.live_objects import record, render_mismatches
+from tests.kubernetes.live_objects import destroy_and_wait_for_namespace, record, render_mismatches
 
 pytestmark = pytest.mark.timeout(3000)
 
@@ -94,12 +94,7 @@ def test_offline_render_matches_what_the_api_server_stored(staging):
 
 
 def test_destroy_removes_the_namespace_and_everything_in_it(staging):
-    staging.workspace.ok("destroy", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 120
-    while staging.cluster.kubectl("get", "namespace", staging.namespace, check=False).returncode == 0:
-        assert time.monotonic() < deadline, "the namespace is still there 120 s after destroy"
-        time.sleep(1)
-    assert staging.workspace.resource_types("staging") == []
+    destroy_and_wait_for_namespace(staging.workspace, staging.cluster, staging.namespace)
     leftovers = staging.cluster.kubectl("get", "pods,services,configmaps,secrets", "-A", "-l",
                                         "app.kubernetes.io/part-of=geostack", "-o", "name").stdout.split()
     assert leftovers == []
