@@ -1,0 +1,67 @@
+"""Images built from a build context, kept as `docker save` tarballs between test runs.
+
+The tests' dockerd has a private data root that is deleted after each run, and a cold
+GeoNode build takes minutes; a tarball named by a hash of the build context loads in
+seconds. Any change to a file in the context changes the hash, so a stale image is never
+used; older tarballs of the same image are removed when a new one is saved.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import docker
+
+from tests.e2e.docker_engine import CACHE_DIR, has_image
+
+IMAGE_CACHE = CACHE_DIR / "images"
+LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
+
+
+def context_hash(context: Path) -> str:
+    """Hash of every file's path, executable bit and bytes in the build context."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(context)).encode() + b"\0")
+        digest.update(b"x" if path.stat().st_mode & 0o111 else b"-")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def local_ca_certs() -> str:
+    """The CA certificates this host adds to Debian's (a TLS-intercepting proxy's, say)."""
+    return "".join(p.read_text() for p in sorted(LOCAL_CA_DIR.glob("*.crt")))
+
+
+def _build(client: docker.DockerClient, context: Path, tag: str, buildargs: dict[str, str]) -> None:
+    log: list[str] = []
+    for chunk in client.api.build(path=str(context), tag=tag, buildargs=buildargs, rm=True,
+                                  forcerm=True, decode=True):
+        log.append(chunk.get("stream") or chunk.get("status") or "")
+        if "error" in chunk:
+            tail = "".join(log)[-4000:]
+            raise RuntimeError(f"building {context.name} failed: {chunk['error']}\n{tail}")
+
+
+def cached_image(client: docker.DockerClient, context: Path, name: str, tag: str,
+                 buildargs: dict[str, str] | None = None) -> str:
+    """`tag` in the engine, built from `context` or loaded from the cache; returns the hash."""
+    fingerprint = context_hash(context)
+    tarball = IMAGE_CACHE / f"{name}-{fingerprint}.tar"
+    keyed = f"geostack-cache/{name}:{fingerprint}"
+    if not has_image(client, keyed):
+        if tarball.exists():
+            with open(tarball, "rb") as data:
+                client.images.load(data)
+        else:
+            _build(client, context, keyed, buildargs or {})
+            IMAGE_CACHE.mkdir(parents=True, exist_ok=True)
+            partial = tarball.with_suffix(".partial")
+            with open(partial, "wb") as out:
+                for chunk in client.images.get(keyed).save(named=True):
+                    out.write(chunk)
+            for stale in IMAGE_CACHE.glob(f"{name}-{'?' * 16}.tar"):
+                stale.unlink()
+            partial.rename(tarball)
+    client.images.get(keyed).tag(tag)
+    return fingerprint

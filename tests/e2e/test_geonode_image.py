@@ -1,0 +1,247 @@
+"""geostack's GeoNode image (docker/geonode) on a real Docker engine against a real PostGIS.
+
+The image is built (or loaded from the cache, see image_cache), then every GeoNode
+container runs as the deployment runs it: UID 10002, read-only root, tmpfs /tmp and volumes
+for the statics and /data. Migrations and collectstatic run against Debian's PostgreSQL with
+PostGIS, uWSGI serves GeoNode's pages on :8000, and a Celery worker and beat run against a
+Redis broker. Stand-ins for the database and the broker are built from Debian's packages.
+The tests share one database and statics volume and run in file order, each building on
+the last (migrate, collectstatic, then serve).
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import docker
+import pytest
+
+from offline.loopback import free_port, http_get, wait_until
+from offline.program_run import PROJECT_ROOT
+from tests.e2e.docker_engine import docker_engine, ensure_base_image
+from tests.e2e.image_cache import cached_image, local_ca_certs
+
+# A cold build compiles GDAL, uWSGI and psycopg2; the cache makes later runs quick.
+pytestmark = pytest.mark.timeout(3000)
+
+IMAGES = PROJECT_ROOT / "tests" / "e2e" / "images"
+GEONODE_CONTEXT = PROJECT_ROOT / "docker" / "geonode"
+GEONODE_IMAGE = "geostack/geonode:e2e"
+UID = "10002"
+STATICS = "/mnt/volumes/statics"
+CELERY = ("celery", "-A", "geonode.celery_app:app")
+
+
+@dataclass
+class Stack:
+    client: docker.DockerClient
+    network: str
+    statics: str
+    data: str
+    env: dict[str, str]
+    port: int
+    db: object
+    containers: list = field(default_factory=list)
+
+    def mounts(self) -> dict:
+        return {self.statics: {"bind": STATICS, "mode": "rw"}, self.data: {"bind": "/data", "mode": "rw"}}
+
+    def geonode(self, command, **kwargs):
+        """A GeoNode container, restricted the way the deployment runs it."""
+        container = self.client.containers.run(
+            GEONODE_IMAGE, command, detach=True, network=self.network, environment=self.env,
+            read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=256m"}, volumes=self.mounts(),
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], **kwargs)
+        self.containers.append(container)
+        return container
+
+    def task(self, command, timeout: float = 600) -> str:
+        """Run a GeoNode container to completion; its logs, or a failure with them."""
+        container = self.geonode(command)
+        status = container.wait(timeout=timeout)["StatusCode"]
+        logs = container.logs().decode(errors="replace")
+        assert status == 0, f"{command} exited {status}:\n{logs[-4000:]}"
+        return logs
+
+
+def _remove(stack: Stack | None, standins: list) -> None:
+    for container in (stack.containers if stack else []) + standins:
+        try:
+            container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def _wait_for_database(db) -> None:
+    def ready() -> bool:
+        db.reload()
+        assert db.status == "running", db.logs().decode(errors="replace")[-3000:]
+        return db.exec_run(["pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres"]).exit_code == 0
+    wait_until(ready, timeout=120, what="PostGIS")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    with docker_engine() as client:
+        ensure_base_image(client)
+        started = time.monotonic()
+        cached_image(client, GEONODE_CONTEXT, "geonode", GEONODE_IMAGE,
+                     buildargs={"EXTRA_CA_CERTS": local_ca_certs()})
+        print(f"\nGeoNode image ready in {time.monotonic() - started:.0f}s")
+        cached_image(client, IMAGES / "postgis-debian", "postgis-debian", "geostack-test/postgis:e2e")
+        cached_image(client, IMAGES / "redis-debian", "redis-debian", "geostack-test/redis:e2e")
+
+        suffix = uuid.uuid4().hex[:8]
+        passwords = {name: secrets.token_urlsafe(12) for name in ("postgres", "geonode", "geonode_data")}
+        network = client.networks.create(f"geonode-e2e-{suffix}", driver="bridge")
+        volumes = [client.volumes.create(f"geonode-e2e-{suffix}-{v}") for v in ("statics", "data")]
+        standins: list = []
+        stack = None
+        try:
+            db = client.containers.run(
+                "geostack-test/postgis:e2e", name=f"geonode-e2e-db-{suffix}", detach=True,
+                network=network.name, environment={
+                    "POSTGRES_PASSWORD": passwords["postgres"],
+                    "GEONODE_DATABASE": "geonode", "GEONODE_DATABASE_PASSWORD": passwords["geonode"],
+                    "GEONODE_GEODATABASE": "geonode_data",
+                    "GEONODE_GEODATABASE_PASSWORD": passwords["geonode_data"]})
+            standins.append(db)
+            broker = client.containers.run("geostack-test/redis:e2e", name=f"geonode-e2e-broker-{suffix}",
+                                           detach=True, network=network.name)
+            standins.append(broker)
+            port = free_port()
+            # Container names resolve on the user-defined network.
+            env = {
+                # A throwaway key for this run: the image carries none.
+                "SECRET_KEY": secrets.token_urlsafe(40),
+                "DEBUG": "False",
+                "SITEURL": f"http://localhost:{port}/",
+                "ALLOWED_HOSTS": "['localhost', '127.0.0.1']",
+                "DATABASE_URL": f"postgis://geonode:{passwords['geonode']}@{db.name}:5432/geonode",
+                "GEODATABASE_URL": f"postgis://geonode_data:{passwords['geonode_data']}@{db.name}:5432/geonode_data",
+                "DEFAULT_BACKEND_DATASTORE": "datastore",
+                "ASYNC_SIGNALS": "True",
+                "BROKER_URL": f"redis://{broker.name}:6379/0",
+                "CELERY_RESULT_BACKEND": f"redis://{broker.name}:6379/1",
+                "SESSION_COOKIE_SECURE": "False",
+                "CSRF_COOKIE_SECURE": "False",
+            }
+            _wait_for_database(db)
+            stack = Stack(client, network.name, volumes[0].name, volumes[1].name, env, port, db)
+            yield stack
+        finally:
+            _remove(stack, standins)
+            network.remove()
+            for volume in volumes:
+                volume.remove(force=True)
+
+
+def test_image_runs_as_fixed_non_root_user_on_read_only_root(stack):
+    config = stack.client.images.get(GEONODE_IMAGE).attrs["Config"]
+    assert config["User"] == f"{UID}:{UID}"
+    baked = {entry.split("=", 1)[0] for entry in config["Env"]}
+    assert not baked & {"SECRET_KEY", "DATABASE_URL", "GEODATABASE_URL", "BROKER_URL", "ADMIN_PASSWORD"}
+    probe = (
+        "id -u; id -g; "
+        "touch /tmp/ok /mnt/volumes/statics/static/ok /mnt/volumes/statics/uploaded/ok "
+        "/mnt/volumes/statics/assets/ok /data/ok && echo writable; "
+        "for p in /opt/geonode/ok /etc/ok /ok; do touch $p 2>/dev/null && echo \"wrote $p\"; done; "
+        "rm -f /tmp/ok /mnt/volumes/statics/*/ok /data/ok"
+    )
+    out = stack.task(["sh", "-c", probe])
+    assert out.split() == [UID, UID, "writable"], out
+    # Libraries loaded with ctypes at run time, which the image's ldd check cannot see.
+    libraries = stack.task(["python", "-c", LIBRARY_PROBE])
+    assert libraries.split()[-3:] == ["3.6.2", "application/pdf", "ok"], libraries
+
+
+LIBRARY_PROBE = """
+import django; django.setup()
+from django.contrib.gis.gdal import gdal_full_version
+from django.contrib.gis.geos import Point
+from osgeo import gdal
+import fitz, magic, psycopg2, pylibmc
+assert Point(1, 2).buffer(1).area > 3
+print(gdal.__version__, magic.from_buffer(b"%PDF-1.4 test", mime=True), gdal_full_version() and "ok")
+"""
+
+
+def test_migrate_creates_geonode_schema_in_postgis(stack):
+    logs = stack.task(["django-admin", "migrate", "--noinput"], timeout=900)
+    assert re.search(r"Applying base\.\w+\.\.\. OK", logs) or "No migrations to apply" in logs, logs[-3000:]
+    tables = stack.db.exec_run(["psql", "-U", "postgres", "-d", "geonode", "-Atc",
+                                "select count(*) from information_schema.tables where table_schema='public' "
+                                "and table_name in ('base_resourcebase', 'layers_dataset', 'people_profile')"])
+    assert tables.output.decode().strip() == "3", tables.output
+    postgis = stack.db.exec_run(["psql", "-U", "postgres", "-d", "geonode_data", "-Atc",
+                                 "select extname from pg_extension where extname='postgis'"])
+    assert postgis.output.decode().strip() == "postgis"
+    # Nothing left to migrate: the models and the migrations in the wheel agree.
+    check = stack.task(["django-admin", "migrate", "--check", "--noinput"])
+    assert "Traceback" not in check
+
+
+def test_collectstatic_fills_the_statics_volume(stack):
+    stack.task(["django-admin", "collectstatic", "--noinput", "-v", "0"], timeout=900)
+    listing = stack.task(["sh", "-c", f"cd {STATICS}/static && find . -type f | wc -l && "
+                                      "ls geonode/js admin/css/base.css mapstore/dist >/dev/null && echo present"])
+    count, present = listing.split()
+    assert present == "present"
+    assert int(count) > 1000, listing
+
+
+def test_uwsgi_serves_geonode_pages(stack):
+    django = stack.geonode(None, ports={"8000/tcp": ("127.0.0.1", stack.port)})
+    base = f"http://127.0.0.1:{stack.port}"
+
+    def answers() -> bool:
+        django.reload()
+        assert django.status == "running", django.logs().decode(errors="replace")[-4000:]
+        try:
+            return http_get(f"{base}/", headers={"Host": f"localhost:{stack.port}"}, timeout=10)[0] == 200
+        except OSError:
+            return False
+
+    wait_until(answers, timeout=180, what="GeoNode through uWSGI")
+    status, _, body = http_get(f"{base}/", headers={"Host": f"localhost:{stack.port}"})
+    assert status == 200 and b"GeoNode" in body, body[:500]
+    status, headers, body = http_get(f"{base}/api/v2/", headers={"Host": f"localhost:{stack.port}"})
+    assert status == 200 and "json" in headers["Content-Type"], (status, body[:500])
+    # A host Django does not serve is refused, not answered.
+    assert http_get(f"{base}/", headers={"Host": "evil.example"})[0] == 400
+    logs = django.logs(stdout=True, stderr=False).decode(errors="replace")
+    assert "bound to TCP address :8000" in logs and "spawned uWSGI worker 4 (pid: " in logs, logs[:3000]
+    assert "GET / => generated" in logs, "request log missing from stdout"
+    assert "Illegal seek" not in logs and "Traceback" not in logs.split("evil.example")[0], logs[:3000]
+    django.stop(timeout=20)
+    django.reload()
+    assert django.attrs["State"]["ExitCode"] == 0, django.logs().decode(errors="replace")[-2000:]
+
+
+def test_celery_worker_and_beat_run_against_the_broker(stack):
+    worker = stack.geonode([*CELERY, "worker", "--loglevel=INFO", "-n", "worker1@%h", "--concurrency=2",
+                            "--without-gossip", "--without-mingle"])
+    beat = stack.geonode([*CELERY, "beat", "--loglevel=INFO", "--schedule=/tmp/celerybeat-schedule",
+                          "--pidfile="])
+
+    def pong() -> bool:
+        for container in (worker, beat):
+            container.reload()
+            assert container.status == "running", container.logs().decode(errors="replace")[-4000:]
+        result = worker.exec_run([*CELERY, "inspect", "ping", "--timeout", "5"])
+        return result.exit_code == 0 and b"pong" in result.output
+
+    wait_until(pong, timeout=180, what="Celery worker answering ping")
+    # Beat has opened its schedule on the tmpfs (the root filesystem is read-only) and stays up.
+    wait_until(lambda: beat.exec_run(["sh", "-c", "ls /tmp/celerybeat-schedule*"]).exit_code == 0,
+               timeout=60, what="Celery beat's schedule file")
+    logs = beat.logs().decode(errors="replace")
+    assert "celery beat v" in logs and "broker -> redis://" in logs, logs[-3000:]
+    time.sleep(3)
+    beat.reload()
+    assert beat.status == "running", beat.logs().decode(errors="replace")[-3000:]
+    for container in (worker, beat):
+        container.stop(timeout=30)
