@@ -75,9 +75,18 @@ def flat_key(key: str) -> str:
 _GROUPS = {match.group(0) for setting in SETTINGS if (match := re.match(r"[a-z0-9]+(?=[A-Z])", setting.key))}
 
 
+# Keys of earlier releases that no longer exist, and what replaced them.
+_REPLACED_KEYS = {
+    "geonodeRabbitmqImage": "geonodeRedisImage (GeoNode 5's broker is Redis)",
+    "geonodeRabbitmqSize": "geonodeRedisSize (GeoNode 5's broker is Redis)",
+}
+
+
 def _unknown_key_error(key: str) -> str:
     import difflib
 
+    if key in _REPLACED_KEYS:
+        return f"geostack:{key} was removed: use geostack:{_REPLACED_KEYS[key]}"
     if key in _GROUPS:
         # `pulumi config set --path geostack:qgis.replicas 2` makes an object `geostack:qgis`.
         example = next(name for name in _SETTINGS_BY_KEY if name.startswith(key))
@@ -168,6 +177,9 @@ def resolve_automatic(v: Mapping[str, Any]) -> dict[str, Any]:
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
+    if v["geonodeImage"] and v["geonodeDjangoImage"]:
+        errors.append("geostack:geonodeImage (geostack's image) and geostack:geonodeDjangoImage (an upstream "
+                      "image) are alternatives: set one of them")
     target = v["target"]
     if not v["qgisEnabled"]:
         pass  # the QGIS project is neither shipped nor served
@@ -235,18 +247,19 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         django_replicas=v["geonodeDjangoReplicas"],
         images=GeoNodeImages(
             django=v["geonodeDjangoImage"],
+            prebuilt=v["geonodeImage"],
             geoserver=v["geonodeGeoserverImage"],
             geoserver_data=v["geonodeGeoserverDataImage"],
             nginx=v["geonodeNginxImage"],
             postgis=v["geonodePostgisImage"],
-            rabbitmq=v["geonodeRabbitmqImage"],
+            redis=v["geonodeRedisImage"],
         ),
         sizes=GeoNodeVolumeSizes(
             database=v["geonodeDatabaseSize"],
             geoserver_data=v["geonodeGeoserverDataSize"],
             statics=v["geonodeStaticsSize"],
             data=v["geonodeDataSize"],
-            rabbitmq=v["geonodeRabbitmqSize"],
+            redis=v["geonodeRedisSize"],
         ),
         resources=GeoNodeResources(**{service: v[f"geonode{service.title()}Resources"] for service in (
             "database", "broker", "geoserver", "django", "celery", "nginx")}),

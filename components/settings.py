@@ -95,12 +95,13 @@ class EksSettings:
 
 @dataclass(frozen=True)
 class GeoNodeImages:
-    django: str
+    django: str  # an upstream image to run instead of geostack's; empty: geostack's
+    prebuilt: str  # geostack's image, prebuilt and pinned by digest; empty: build it
     geoserver: str
     geoserver_data: str
     nginx: str
     postgis: str
-    rabbitmq: str
+    redis: str
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class GeoNodeVolumeSizes:
     geoserver_data: str
     statics: str
     data: str
-    rabbitmq: str
+    redis: str
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,11 @@ from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, Se
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
 from components.settings import GeoNodeSettings
 from components.targets import Target
-from components.workload import Exposure, Ingress, VolumeSpec
+from components.config import PROJECT_ROOT
+from components.targets.base import context_digest
+from components.workload import Exposure, ImageBuild, Ingress, VolumeSpec
+
+DJANGO_CONTEXT = "docker/geonode"  # relative to the project root, like the QGIS image's context
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class GeoNodeArgs:
 
 
 class GeoNode(pulumi.ComponentResource):
-    """PostGIS, RabbitMQ, GeoServer, Django, Celery and GeoNode's nginx.
+    """PostGIS, Redis, GeoServer, Django, Celery (workers and beat) and GeoNode's nginx.
 
     `url` is the site URL; `admin_password` is a secret Output for the first login.
     """
@@ -42,15 +46,17 @@ class GeoNode(pulumi.ComponentResource):
         def deploy(workload):
             return target.deploy(workload, parent=self)
 
+        django_image = self._django_image(name, images.django, images.prebuilt, target)
         database = deploy(services.database(names, images.postgis, volumes, credentials, resources.database))
-        broker = deploy(services.broker(names, images.rabbitmq, volumes, credentials, resources.broker))
+        broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
-        init = deploy(services.init_task(names, images.django, site, settings.admin_email, credentials, volumes,
+        init = deploy(services.init_task(names, django_image, site, settings.admin_email, credentials, volumes,
                                          resources.django, after=(database, broker)))
-        django = deploy(services.django(names, images.django, site, settings.admin_email, credentials, volumes,
+        django = deploy(services.django(names, django_image, site, settings.admin_email, credentials, volumes,
                                         settings.django_replicas, resources.django, after=(init, database, broker)))
-        deploy(services.celery(names, images.django, site, settings.admin_email, credentials, volumes,
-                               resources.celery, after=(init, database, broker)))
+        for worker in services.celery_workers(names, django_image, site, settings.admin_email, credentials,
+                                              volumes, resources.celery, after=(init, database, broker)):
+            deploy(worker)
         geoserver = deploy(services.geoserver(names, images.geoserver, site, credentials, volumes,
                                               resources.geoserver, after=(seed, database, django)))
         self.nginx_config: pulumi.Output[str] = pulumi.Output.all(django.host, geoserver.host).apply(
@@ -74,6 +80,16 @@ class GeoNode(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,
                                "nginx_config": self.nginx_config})
 
+    def _django_image(self, name: str, upstream: str, prebuilt: str, target: Target) -> services.DjangoImage:
+        """An upstream image as given; else geostack's, prebuilt or built and pushed where the target pulls from."""
+        if upstream:
+            return services.DjangoImage(ref=upstream, own=False)
+        if prebuilt:
+            return services.DjangoImage(ref=prebuilt, own=True)
+        build = ImageBuild(context=DJANGO_CONTEXT, dockerfile=f"{DJANGO_CONTEXT}/Dockerfile",
+                           repository="geostack/geonode", tag=context_digest(PROJECT_ROOT / DJANGO_CONTEXT))
+        return services.DjangoImage(ref=target.publish_image(f"{name}-django-image", build, parent=self), own=True)
+
     def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:
         sizes = settings.sizes
 
@@ -83,7 +99,7 @@ class GeoNode(pulumi.ComponentResource):
 
         return services.Volumes(
             database=volume("dbdata", sizes.database, shared=False),
-            broker=volume("rabbitmq", sizes.rabbitmq, shared=False),
+            broker=volume("redis", sizes.redis, shared=False),
             geoserver_data=volume("geoserver-data", sizes.geoserver_data, shared=True),
             statics=volume("statics", sizes.statics, shared=True),
             data=volume("data", sizes.data, shared=True),

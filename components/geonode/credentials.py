@@ -42,7 +42,7 @@ def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, parent: pulumi.Res
         postgres_password=pick(secrets.postgres_password, "postgres-password"),
         database_password=pick(secrets.database_password, "database-password"),
         geodatabase_password=pick(secrets.geodatabase_password, "geodatabase-password"),
-        rabbitmq_password=pick(secrets.broker_password, "rabbitmq-password"),
+        broker_password=pick(secrets.broker_password, "broker-password"),
         oauth_client_id=pick(secrets.oauth_client_id, "oauth-client-id", 40),
         oauth_client_secret=pick(secrets.oauth_client_secret, "oauth-client-secret", 64),
         api_key=pick(secrets.api_key, "api-key", 40),

@@ -13,7 +13,6 @@ import pulumi
 
 from components.geonode.names import (
     ADMIN_USER,
-    AMQP_PORT,
     ASSETS_ROOT,
     DATABASE,
     DJANGO_PORT,
@@ -22,7 +21,7 @@ from components.geonode.names import (
     MEDIA_ROOT,
     POSTGRES_DATA_DIR,
     POSTGRES_PORT,
-    RABBITMQ_USER,
+    REDIS_PORT,
     STATIC_ROOT,
     ServiceNames,
 )
@@ -42,7 +41,7 @@ class Credentials:
     postgres_password: pulumi.Output[str]
     database_password: pulumi.Output[str]
     geodatabase_password: pulumi.Output[str]
-    rabbitmq_password: pulumi.Output[str]
+    broker_password: pulumi.Output[str]
     oauth_client_id: pulumi.Output[str]
     oauth_client_secret: pulumi.Output[str]
     api_key: pulumi.Output[str]
@@ -93,7 +92,7 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "GEONODE_DATABASE_SCHEMA": "public",
         "GEONODE_GEODATABASE_SCHEMA": "public",
         "DEFAULT_BACKEND_DATASTORE": "datastore",
-        "ASYNC_SIGNALS": "True",  # Celery over RabbitMQ, not eager tasks inside Django
+        "ASYNC_SIGNALS": "True",  # Celery over Redis, not eager tasks inside Django
         "STATIC_ROOT": STATIC_ROOT,
         "MEDIA_ROOT": MEDIA_ROOT,
         "ASSETS_ROOT": ASSETS_ROOT,
@@ -125,7 +124,8 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
         "DATABASE_URL": _secret_url("postgis", DATABASE, c.database_password, names.database, POSTGRES_PORT, DATABASE),
         "GEODATABASE_URL": _secret_url("postgis", GEODATABASE, c.geodatabase_password, names.database,
                                        POSTGRES_PORT, GEODATABASE),
-        "BROKER_URL": _secret_url("amqp", RABBITMQ_USER, c.rabbitmq_password, names.broker, AMQP_PORT, ""),
+        # Redis's default user: no name, only the password (Redis's requirepass).
+        "BROKER_URL": _secret_url("redis", "", c.broker_password, names.broker, REDIS_PORT, "0"),
         "OAUTH2_CLIENT_ID": c.oauth_client_id,
         "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
         # Unset, GeoNode serves /api/users, /api/roles and /api/adminRole to anonymous callers.
@@ -187,12 +187,8 @@ def postgis_secret_env(credentials: Credentials) -> SecretEnv:
     }
 
 
-def rabbitmq_env() -> Env:
-    return {"RABBITMQ_DEFAULT_USER": RABBITMQ_USER}
-
-
-def rabbitmq_secret_env(credentials: Credentials) -> SecretEnv:
-    return {"RABBITMQ_DEFAULT_PASS": credentials.rabbitmq_password}
+def redis_secret_env(credentials: Credentials) -> SecretEnv:
+    return {"REDIS_PASSWORD": credentials.broker_password}
 
 
 def site_for(host: str, upload_size: str, target: str, host_port: int, tls: bool, open_signup: bool = False) -> Site:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 DJANGO_PORT = 8000  # uwsgi http-socket
 GEOSERVER_PORT = 8080  # Tomcat
 POSTGRES_PORT = 5432
-AMQP_PORT = 5672
+REDIS_PORT = 6379
 NGINX_PORT = 8080  # unprivileged: geostack's config, not the image's port 80
 
 STATICS_DIR = "/mnt/volumes/statics"
@@ -16,12 +16,11 @@ ASSETS_ROOT = f"{STATICS_DIR}/assets/"
 GEOSERVER_DATA_DIR = "/geoserver_data/data"
 UPLOADED_DATA_DIR = "/data"
 POSTGRES_DATA_DIR = "/var/lib/postgresql/data"
-RABBITMQ_DATA_DIR = "/var/lib/rabbitmq"
+REDIS_DATA_DIR = "/data"  # inside the Redis container only
 INIT_LOCK = f"{STATICS_DIR}/geonode_init.lock"  # written by GeoNode's `invoke initialized`
 
 DATABASE = "geonode"
 GEODATABASE = "geonode_data"  # GeoNode's init script expects each user named as its database
-RABBITMQ_USER = "geonode"
 ADMIN_USER = "admin"  # GeoNode 4.4's `updateadmin` task hard-codes this name
 
 
@@ -34,9 +33,15 @@ class ServiceNames:
     celery: str
     geoserver: str
     database: str
-    # GeoServer's entrypoint writes the host `rabbitmq` into its notifier config, so the
-    # broker must answer to exactly that name.
-    broker: str = "rabbitmq"
+    broker: str
+
+    @property
+    def beat(self) -> str:
+        return f"{self.celery}-beat"
+
+    @property
+    def harvester(self) -> str:
+        return f"{self.celery}-harvester"
 
     @property
     def init(self) -> str:
@@ -48,10 +53,15 @@ class ServiceNames:
 
     @property
     def database_clients(self) -> tuple[str, ...]:
-        """GeoNode's own services: the only ones that may reach PostGIS and RabbitMQ."""
-        return (self.django, self.celery, self.init, self.geoserver)
+        """GeoNode's own services: the only ones that may reach PostGIS."""
+        return (self.django, self.celery, self.beat, self.harvester, self.init, self.geoserver)
+
+    @property
+    def broker_clients(self) -> tuple[str, ...]:
+        """Who queues or runs Celery tasks: the only ones that may reach Redis."""
+        return (self.django, self.celery, self.beat, self.harvester, self.init)
 
     @classmethod
     def for_component(cls, name: str) -> "ServiceNames":
         return cls(nginx=name, django=f"{name}-django", celery=f"{name}-celery",
-                   geoserver=f"{name}-geoserver", database=f"{name}-db")
+                   geoserver=f"{name}-geoserver", database=f"{name}-db", broker=f"{name}-redis")

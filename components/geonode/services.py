@@ -20,11 +20,9 @@ from components.geonode.env import (
     geoserver_secret_env,
     postgis_env,
     postgis_secret_env,
-    rabbitmq_env,
-    rabbitmq_secret_env,
+    redis_secret_env,
 )
 from components.geonode.names import (
-    AMQP_PORT,
     DJANGO_PORT,
     GEOSERVER_DATA_DIR,
     GEOSERVER_PORT,
@@ -32,7 +30,8 @@ from components.geonode.names import (
     NGINX_PORT,
     POSTGRES_DATA_DIR,
     POSTGRES_PORT,
-    RABBITMQ_DATA_DIR,
+    REDIS_DATA_DIR,
+    REDIS_PORT,
     STATICS_DIR,
     UPLOADED_DATA_DIR,
     ServiceNames,
@@ -55,7 +54,7 @@ from components.workload import (
 )
 
 POSTGRES_UID = 70  # the postgres user of the Alpine-based PostGIS image
-RABBITMQ_UID, RABBITMQ_GID = 100, 101  # the rabbitmq user of the Alpine-based image
+REDIS_UID, REDIS_GID = 999, 1000  # the redis user of the Alpine-based image
 NGINX_UID = 10101  # any UID works: geostack's config keeps nginx's files in /tmp
 
 
@@ -134,13 +133,20 @@ fi
 invoke statics
 """
 
-CELERY_COMMAND = (
-    "-A", "geonode.celery_app:app", "worker", "--without-gossip", "--without-mingle", "-Ofair",
-    # -B runs the beat scheduler inside the worker, so there must be exactly one worker pod.
-    "-B", "-E", f"--statedb={STATICS_DIR}/worker@%h.state", "--scheduler=celery.beat:PersistentScheduler",
-    "--loglevel=INFO", "-n", "worker1@%h", "--concurrency=4", "--max-tasks-per-child=10",
-)
-CELERY_PING = ("sh", "-c", "celery -A geonode.celery_app:app inspect ping --timeout 10 -d worker1@$HOSTNAME")
+CELERY_APP = ("-A", "geonode.celery_app:app")
+# GeoNode 5 runs three Celery processes: workers for its queues, a worker for the harvesting
+# queue (long remote-catalogue jobs must not hold up uploads), and one beat scheduler.
+HARVESTING_QUEUE = "harvesting"
+BEAT_COMMAND = (*CELERY_APP, "beat", "--schedule=/tmp/celerybeat-schedule", "--pidfile=", "--loglevel=INFO")
+
+
+def _worker_command(node: str, queues: tuple[str, ...], concurrency: int) -> tuple[str, ...]:
+    return (*CELERY_APP, "worker", "--without-gossip", "--without-mingle", "-Ofair", "-E", *queues,
+            "-n", f"{node}@%h", f"--concurrency={concurrency}", "--max-tasks-per-child=10", "--loglevel=INFO")
+
+
+def _ping(node: str) -> tuple[str, ...]:
+    return ("sh", "-c", f"celery {' '.join(CELERY_APP)} inspect ping --timeout 10 -d {node}@$HOSTNAME")
 
 
 def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
@@ -166,24 +172,30 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
     )
 
 
+# Appendonly: queued tasks survive a restart. The password comes from the environment so it
+# never appears in the container's command line or the pod spec.
+REDIS_SCRIPT = f'exec redis-server --dir {REDIS_DATA_DIR} --appendonly yes --requirepass "$REDIS_PASSWORD"'
+REDIS_PING = ("sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG')
+
+
 def broker(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
            resources: Resources) -> Workload:
+    """Redis, Celery's broker since GeoNode 5. Unlike RabbitMQ it writes only its data dir,
+    so the root filesystem stays read-only, and it keeps no per-hostname state."""
     return Workload(
         name=names.broker,
         image=image,
-        ports=(Port("amqp", AMQP_PORT),),
-        env=rabbitmq_env(),
-        secret_env=rabbitmq_secret_env(credentials),
-        mounts=(VolumeMount(volumes.broker, RABBITMQ_DATA_DIR),),
-        # Alive while the node answers at all; ready only once it accepts AMQP connections.
-        liveness=Probe(CommandCheck(("rabbitmq-diagnostics", "-q", "ping")),
-                       initial_delay_seconds=60, period_seconds=30, timeout_seconds=20),
-        readiness=Probe(CommandCheck(("rabbitmq-diagnostics", "-q", "check_port_connectivity")),
-                        initial_delay_seconds=20, period_seconds=15, timeout_seconds=20),
+        ports=(Port("redis", REDIS_PORT),),
+        entrypoint=("sh", "-c"),
+        command=(REDIS_SCRIPT,),
+        secret_env=redis_secret_env(credentials),
+        mounts=(VolumeMount(volumes.broker, REDIS_DATA_DIR),),
+        liveness=Probe(TcpCheck(REDIS_PORT), initial_delay_seconds=10, period_seconds=20),
+        readiness=Probe(CommandCheck(REDIS_PING), initial_delay_seconds=2, period_seconds=10),
         resources=resources,
-        allow_from=names.database_clients,
-        user=RABBITMQ_UID,
-        fs_group=RABBITMQ_GID,
+        allow_from=names.broker_clients,
+        user=REDIS_UID,
+        fs_group=REDIS_GID,
         writable_paths=("/tmp",),
         singleton=True,
     )
@@ -203,26 +215,57 @@ def geoserver_seed(names: ServiceNames, image: str, volumes: Volumes) -> Workloa
     )
 
 
-def _django_like(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+@dataclass(frozen=True)
+class DjangoImage:
+    """What Django, Celery and the init task run: geostack's build of docker/geonode, or another image."""
+
+    ref: pulumi.Input[str]
+    own: bool
+
+
+OWN_IMAGE_UID = 10002  # docker/geonode's user and group
+
+# For geostack's image, which has no geonode-project `invoke` tasks: migrate both databases,
+# collect static files, and create or update the admin user, so a changed admin password
+# applies on the next rollout.
+OWN_INIT_SCRIPT = """set -eu
+django-admin migrate --noinput
+django-admin migrate --noinput --database datastore
+django-admin collectstatic --noinput
+django-admin shell -c '
+import os
+from django.contrib.auth import get_user_model
+user, _ = get_user_model().objects.get_or_create(username=os.environ["ADMIN_USERNAME"])
+user.email = os.environ["ADMIN_EMAIL"]
+user.is_staff = user.is_superuser = user.is_active = True
+user.set_password(os.environ["ADMIN_PASSWORD"])
+user.save()
+'
+"""
+
+
+def _django_like(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
                  celery: bool) -> dict:
-    return dict(
-        image=image,
+    common = dict(
+        image=image.ref,
         env=django_env(names, site, admin_email, celery=celery),
         secret_env=django_secret_env(names, credentials),
-        # GeoNode's image runs as root and writes into itself (fixtures in /tmp, logs, ~/.override_env).
-        read_only_root=False,
         writable_paths=("/tmp",),
         scratch_size=upload_scratch(site.upload_size),
     )
+    if image.own:  # non-root, read-only root; it writes only to /tmp and its volumes
+        return {**common, "user": OWN_IMAGE_UID, "fs_group": OWN_IMAGE_UID}
+    # GeoNode's upstream image runs as root and writes into itself (fixtures in /tmp, logs, ~/.override_env).
+    return {**common, "read_only_root": False}
 
 
-def init_task(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+def init_task(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
               volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.init,
         ports=(),
         entrypoint=("bash", "-c"),
-        command=(INIT_SCRIPT,),
+        command=(OWN_INIT_SCRIPT if image.own else INIT_SCRIPT,),
         mounts=volumes.app_mounts(),
         resources=resources,
         after=after,
@@ -231,13 +274,14 @@ def init_task(names: ServiceNames, image: str, site: Site, admin_email: str, cre
     )
 
 
-def django(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
+def django(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
            volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.django,
         ports=(Port("http", DJANGO_PORT),),
-        entrypoint=("uwsgi",),
-        command=("--ini", "/usr/src/geonode/uwsgi.ini", "--logto", "/dev/stdout"),
+        # geostack's image starts uwsgi with its own ini by default.
+        entrypoint=None if image.own else ("uwsgi",),
+        command=None if image.own else ("--ini", "/usr/src/geonode/uwsgi.ini", "--logto", "/dev/stdout"),
         mounts=volumes.app_mounts(),
         # Restart only if uwsgi stops accepting connections; take out of rotation as soon as
         # pages fail. The Host header must be one Django's ALLOWED_HOSTS accepts.
@@ -253,23 +297,42 @@ def django(names: ServiceNames, image: str, site: Site, admin_email: str, creden
     )
 
 
-def celery(names: ServiceNames, image: str, site: Site, admin_email: str, credentials: Credentials,
-           volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, singleton: bool, names: ServiceNames,
+            image: DjangoImage, site: Site, admin_email: str, credentials: Credentials, volumes: Volumes,
+            resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
-        name=names.celery,
+        name=name,
         ports=(),
         entrypoint=("celery",),
-        command=CELERY_COMMAND,
+        command=command,
         mounts=volumes.app_mounts(),
         # No liveness probe: a ping loads a whole GeoNode process and fails whenever the broker
         # is down, so it restarted healthy workers during broker outages. Celery reconnects by
         # itself, and a worker that dies exits, which restarts the container anyway. Readiness
         # (which never restarts anything) tells a rollout when the new worker consumes.
-        readiness=Probe(CommandCheck(CELERY_PING), initial_delay_seconds=30, period_seconds=60, timeout_seconds=30),
+        readiness=readiness,
         resources=resources,
-        singleton=True,
+        singleton=singleton,
         after=after,
         **_django_like(names, image, site, admin_email, credentials, celery=True),
+    )
+
+
+def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
+                   volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> tuple[Workload, ...]:
+    """The worker for every queue but harvesting, the harvesting worker, and beat (exactly one)."""
+    shared = dict(names=names, image=image, site=site, admin_email=admin_email, credentials=credentials,
+                  volumes=volumes, resources=resources, after=after)
+    return (
+        _celery(names.celery, _worker_command("worker", ("-X", HARVESTING_QUEUE), 4),
+                Probe(CommandCheck(_ping("worker")), initial_delay_seconds=30, period_seconds=60, timeout_seconds=30),
+                singleton=False, **shared),
+        _celery(names.harvester, _worker_command("harvester", ("-Q", HARVESTING_QUEUE), 2),
+                Probe(CommandCheck(_ping("harvester")), initial_delay_seconds=30, period_seconds=60,
+                      timeout_seconds=30),
+                singleton=False, **shared),
+        # Two schedulers would send every periodic task twice; beat answers no ping.
+        _celery(names.beat, BEAT_COMMAND, None, singleton=True, **shared),
     )
 
 

@@ -19,8 +19,10 @@ import docker
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
 from tests.e2e.docker_engine import NGINX_STAND_IN, ensure_base_image
+from tests.e2e.image_cache import cached_image, local_ca_certs
 
 QGIS_CONTEXT = PROJECT_ROOT / "docker" / "qgis-server"
+GEONODE_CONTEXT = PROJECT_ROOT / "docker" / "geonode"
 WAIT_STAND_IN = PROJECT_ROOT / "tests" / "cluster" / "images" / "netcat-debian"
 
 
@@ -29,12 +31,18 @@ class PushedImages:
     qgis: str  # localhost:32000/geostack/qgis-server@sha256:...
     nginx_stand_in: str
     wait_stand_in: str
+    geonode: str  # geostack's GeoNode image (docker/geonode), built or loaded from the test cache
 
 
 def build_and_push(client: docker.DockerClient, context, repository: str, tag: str) -> str:
     """Build `context`, push it to the cluster's registry and return its reference by digest."""
+    client.images.build(path=str(context), tag=f"{REGISTRY}/{repository}:{tag}", rm=True, forcerm=True)
+    return push(client, repository, tag)
+
+
+def push(client: docker.DockerClient, repository: str, tag: str) -> str:
+    """Push `<registry>/<repository>:<tag>` from the engine and return its reference by digest."""
     name = f"{REGISTRY}/{repository}"
-    client.images.build(path=str(context), tag=f"{name}:{tag}", rm=True, forcerm=True)
     for line in client.api.push(name, tag=tag, stream=True, decode=True):
         if "error" in line:
             raise RuntimeError(f"push of {name}:{tag} failed: {line['error']}")
@@ -49,4 +57,12 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         qgis=build_and_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test"),
         nginx_stand_in=build_and_push(client, NGINX_STAND_IN, "stand-in/nginx-debian", "1"),
         wait_stand_in=build_and_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
+        geonode=_push_geonode(client),
     )
+
+
+def _push_geonode(client: docker.DockerClient) -> str:
+    tag = "staging-test"
+    cached_image(client, GEONODE_CONTEXT, "geonode", f"{REGISTRY}/geostack/geonode:{tag}",
+                 buildargs={"EXTRA_CA_CERTS": local_ca_certs()})
+    return push(client, "geostack/geonode", tag)

@@ -1,8 +1,10 @@
 """GeoNode's staging objects on the real API server: created by `pulumi up`, admitted under the
 namespace's Pod Security level, matching the offline review, and removed by `pulumi destroy`.
 
-GeoNode does not run here: its upstream images (geonode/geonode, geonode/postgis, ...) come
-from Docker Hub, which this machine cannot reach, and its claims use microk8s's hostpath
+Django, Celery and the init task run geostack's GeoNode image, which the test pushes to the
+cluster's registry and hands over by digest (geonodeImage), as a CI that builds images does.
+GeoNode does not run here: the other images (geonode/geoserver, geonode/postgis, redis, ...)
+come from Docker Hub, which this machine cannot reach, and its claims use microk8s's hostpath
 storage class, which this cluster does not have. So the stack deploys GeoNode alone
 (qgisEnabled=false) through skip_await_main.py, which turns off the provider's readiness wait,
 and the test records each pod's state as "not running" in build/figures/staging.json.
@@ -63,6 +65,8 @@ def geonode(cluster, images, tmp_path_factory):
         "microk8sKubeconfig": str(cluster.kubeconfig),
         "microk8sContext": "geostack-test",
         "kubernetesWaitImage": images.wait_stand_in,
+        # geostack's GeoNode image, pushed by the test: no pulumi-docker here to build it.
+        "geonodeImage": images.geonode,
         "qgisEnabled": "false",
         "kubernetesNamespace": "geostack-staging-geonode",
     }
@@ -153,8 +157,9 @@ def test_changing_a_credential_rolls_exactly_the_pods_that_read_it(geonode):
     geonode.workspace.ok("up", "--yes", "--skip-preview")
     after = secret_versions()
     rolled = {name for name in before if before[name] != after.get(name)}
-    # Django's SECRET_KEY is read by Django, Celery and the init task, and by nothing else.
-    assert rolled == {"Deployment/geonode-django", "Deployment/geonode-celery", "Job/geonode-django-init"}, rolled
+    # Django's SECRET_KEY is read by Django, the three Celery processes and the init task, and nothing else.
+    assert rolled == {"Deployment/geonode-django", "Deployment/geonode-celery", "Deployment/geonode-celery-harvester",
+                      "Deployment/geonode-celery-beat", "Job/geonode-django-init"}, rolled
 
 
 def test_preview_right_after_up_shows_no_changes(geonode):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from components.geonode.services import INIT_SCRIPT
+from components.geonode.services import INIT_SCRIPT, OWN_INIT_SCRIPT
 from offline.program_run import ProgramRun, run_program
 
 CONTAINER = "docker:index/container:Container"
@@ -17,13 +17,18 @@ SECRET = "kubernetes:core/v1:Secret"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 RANDOM = "random:index/randomPassword:RandomPassword"
 
+OWN_IMAGE = {  # where geostack's GeoNode image is run from, per stack
+    "dev": r"geostack/geonode:[0-9a-f]{12}",
+    "staging": r"localhost:32000/geostack/geonode@sha256:[0-9a-f]{64}",
+    "prod": r"123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com/geostack/geonode@sha256:[0-9a-f]{64}",
+}
+DJANGO_LIKE = ("geonode-django", "geonode-celery", "geonode-celery-harvester", "geonode-celery-beat",
+               "geonode-django-init")
 SERVICES = {  # workload name -> image repository
     "geonode": "geonode/nginx",
-    "geonode-django": "geonode/geonode",
-    "geonode-celery": "geonode/geonode",
     "geonode-geoserver": "geonode/geoserver",
     "geonode-db": "geonode/postgis",
-    "rabbitmq": "rabbitmq",
+    "geonode-redis": "redis",
 }
 CONFIGURED_SECRETS = {
     "geostack:geonodeAdminPassword": "Adm1n-from-config",
@@ -75,15 +80,17 @@ def secret_value(run: ProgramRun, workload: dict, key: str) -> str:
 
 
 @pytest.mark.parametrize("stack", GEONODE_ON)
-def test_six_services_exist_with_pinned_images(runs, stack):
+def test_every_service_exists_with_a_pinned_image(runs, stack):
     found = workloads(runs[stack])
     for name, repository in SERVICES.items():
         assert name in found, f"{stack}: no {name}"
         image = found[name]["image"]
         assert image.startswith(repository + ":"), image
         assert not image.endswith(":latest") and re.search(r":\d", image), f"{stack}: {image} is not pinned"
-    assert found["geonode-django"]["image"] == "geonode/geonode:4.4.3"
-    assert found["rabbitmq"]["image"].startswith("rabbitmq:3.")
+    for name in DJANGO_LIKE:  # geostack's own build by default, by digest wherever it is pushed
+        assert re.fullmatch(OWN_IMAGE[stack], found[name]["image"]), found[name]["image"]
+    assert found["geonode-redis"]["image"].startswith("redis:7.")
+    assert not any("rabbitmq" in name for name in found), "GeoNode 5's broker is Redis"
 
 
 @pytest.mark.parametrize("stack", GEONODE_ON)
@@ -96,7 +103,7 @@ def test_settings_point_at_the_right_services_and_ports(runs, stack):
     assert re.fullmatch(r"postgis://geonode:[^@]+@geonode-db:5432/geonode", secret_value(run, django, "DATABASE_URL"))
     assert re.fullmatch(r"postgis://geonode_data:[^@]+@geonode-db:5432/geonode_data",
                         secret_value(run, django, "GEODATABASE_URL"))
-    assert re.fullmatch(r"amqp://geonode:[^@]+@rabbitmq:5672/", secret_value(run, django, "BROKER_URL"))
+    assert re.fullmatch(r"redis://:[^@]+@geonode-redis:6379/0", secret_value(run, django, "BROKER_URL"))
     assert found["geonode-geoserver"]["env"]["GEONODE_LB_HOST_IP"] == "geonode-django"
     site = {"dev": "http://localhost:8000/", "staging": "http://geonode.staging.internal/",
             "prod": "https://maps.example.org/"}[stack]
@@ -108,7 +115,7 @@ def test_settings_point_at_the_right_services_and_ports(runs, stack):
     # The database password Django uses is the one PostGIS is initialised with.
     db = found["geonode-db"]
     assert secret_value(run, django, "GEONODE_DATABASE_PASSWORD") == secret_value(run, db, "GEONODE_DATABASE_PASSWORD")
-    assert secret_value(run, found["rabbitmq"], "RABBITMQ_DEFAULT_PASS") in secret_value(run, django, "BROKER_URL")
+    assert secret_value(run, found["geonode-redis"], "REDIS_PASSWORD") in secret_value(run, django, "BROKER_URL")
 
 
 @pytest.mark.parametrize("stack", GEONODE_ON)
@@ -193,7 +200,7 @@ def test_nothing_is_privileged_and_there_is_no_docker_in_docker(runs, stack):
 def test_volumes_and_claims_are_protected_only_in_production(runs):
     staging = runs["staging"].of_type(PVC)
     prod = runs["prod"].of_type(PVC)
-    names = {"geonode-dbdata", "geonode-rabbitmq", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
+    names = {"geonode-dbdata", "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
     assert {c.name for c in staging} == names == {c.name for c in prod}
     assert not any(c.protect for c in staging)
     assert all(c.protect for c in prod)
@@ -248,15 +255,50 @@ def test_migrations_run_once_per_rollout_in_a_job(runs, stack):
     found = workloads(run)
     init = found["geonode-django-init"]
     assert init["resource"].type == JOB
-    assert init["container"]["args"] == [INIT_SCRIPT]
-    assert "invoke migrations" in INIT_SCRIPT and "invoke statics" in INIT_SCRIPT
+    assert init["container"]["args"] == [OWN_INIT_SCRIPT]
+    assert "django-admin migrate --noinput\n" in OWN_INIT_SCRIPT and "collectstatic" in OWN_INIT_SCRIPT
     django = found["geonode-django"]
-    assert django["container"]["command"] == ["uwsgi"], "replicas serve; they do not migrate"
+    assert "command" not in django["container"] and "args" not in django["container"], \
+        "replicas run the image's uwsgi; they do not migrate"
     assert init["resource"].urn in django["resource"].dependencies
     assert init["resource"].urn in found["geonode-celery"]["resource"].dependencies
     seed = found["geonode-geoserver-data-init"]
     assert seed["resource"].type == JOB
     assert seed["resource"].urn in found["geonode-geoserver"]["resource"].dependencies
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_geostacks_image_runs_non_root_with_a_read_only_root(runs, stack):
+    found = workloads(runs[stack])
+    for name in DJANGO_LIKE:
+        security = found[name]["container"]["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, name
+        assert security["runAsUser"] == 10002, name
+    assert found["geonode-django"]["pod"]["securityContext"]["fsGroup"] == 10002
+
+
+def test_geostack_builds_its_geonode_image_unless_another_is_configured():
+    built = run_program("dev", GEONODE_ON["dev"]).of_type("docker:index/image:Image")
+    assert {i.inputs["build"]["context"] for i in built} == {"docker/qgis-server", "docker/geonode"}
+    upstream = run_program("staging", {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"})
+    assert not [i for i in upstream.of_type("docker:index/image:Image") if "geonode" in i.inputs["build"]["context"]]
+    found = workloads(upstream)
+    assert found["geonode-django"]["image"] == "geonode/geonode:5.1.1"
+    assert found["geonode-django"]["container"]["securityContext"]["readOnlyRootFilesystem"] is False, \
+        "upstream's image writes into itself"
+    assert found["geonode-django-init"]["container"]["args"] == [INIT_SCRIPT], "upstream's image has invoke tasks"
+    assert found["geonode-django"]["container"]["command"] == ["uwsgi"]
+
+
+def test_a_prebuilt_geostack_image_runs_as_geostacks_and_nothing_is_built():
+    prebuilt = "registry.example.org/gis/geonode@sha256:" + "cd" * 32
+    run = run_program("staging", {"geostack:geonodeImage": prebuilt})
+    assert [i.name for i in run.of_type("docker:index/image:Image")] == ["qgis-image-build"]
+    django = workloads(run)["geonode-django"]
+    assert django["image"] == prebuilt and django["container"]["securityContext"]["runAsUser"] == 10002
+    both = run_program("staging", {"geostack:geonodeImage": prebuilt, "geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"},
+                       raise_errors=False)
+    assert "geostack:geonodeImage (geostack's image) and geostack:geonodeDjangoImage" in str(both.error)
 
 
 def test_docker_runs_the_init_tasks_once_before_the_services(runs):
@@ -266,7 +308,7 @@ def test_docker_runs_the_init_tasks_once_before_the_services(runs):
         inputs = found[task]["inputs"]
         assert inputs["attach"] is True and inputs["mustRun"] is False and inputs["restart"] == "no"
     assert found["geonode-django-init"]["resource"].urn in found["geonode-django"]["resource"].dependencies
-    for name in ("geonode-db", "rabbitmq", "geonode-django", "geonode-geoserver", "geonode"):
+    for name in ("geonode-db", "geonode-redis", "geonode-django", "geonode-geoserver", "geonode"):
         assert found[name]["inputs"]["wait"] is True, f"{name}: dependents must wait for its healthcheck"
     assert found["geonode-db"]["resource"].urn in found["geonode-django-init"]["resource"].dependencies
 
@@ -274,10 +316,11 @@ def test_docker_runs_the_init_tasks_once_before_the_services(runs):
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_pods_wait_for_the_database_and_the_broker(runs, stack):
     found = workloads(runs[stack])
-    for name in ("geonode-django", "geonode-celery", "geonode-django-init"):
+    for name in ("geonode-django", "geonode-celery", "geonode-celery-harvester", "geonode-celery-beat",
+                 "geonode-django-init"):
         scripts = [c["command"][2] for c in found[name]["pod"]["initContainers"]]
         assert any("nc -z -w 2 geonode-db 5432" in s for s in scripts), name
-        assert any("nc -z -w 2 rabbitmq 5672" in s for s in scripts), name
+        assert any("nc -z -w 2 geonode-redis 6379" in s for s in scripts), name
         for init in found[name]["pod"]["initContainers"]:
             assert init["image"] == "busybox:1.36.1"
 
@@ -298,12 +341,42 @@ def test_probes(runs, stack):
     live, ready = probes("geonode-db")
     assert ready["exec"]["command"][0] == "pg_isready" and live["exec"]["command"][0] == "pg_isready"
     assert live["failureThreshold"] > ready["failureThreshold"], "restart only after a long outage"
-    live, ready = probes("rabbitmq")
-    assert live["exec"]["command"] == ["rabbitmq-diagnostics", "-q", "ping"]
-    assert ready["exec"]["command"] == ["rabbitmq-diagnostics", "-q", "check_port_connectivity"]
-    for name in SERVICES:
+    live, ready = probes("geonode-redis")
+    assert live["tcpSocket"] == {"port": 6379} and "redis-cli ping" in ready["exec"]["command"][2]
+    for name in set(SERVICES) - {"geonode-celery-beat"}:  # beat answers no ping
         live, ready = probes(name)
         assert live != ready, f"{name}: liveness and readiness should differ"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_celery_runs_workers_a_harvesting_worker_and_one_beat(runs, stack):
+    found = workloads(runs[stack])
+
+    def command(name: str) -> list[str]:
+        return found[name]["container"]["args"]
+
+    assert command("geonode-celery")[:3] == ["-A", "geonode.celery_app:app", "worker"]
+    assert "-B" not in command("geonode-celery"), "beat runs once, in its own pod, not inside every worker"
+    assert command("geonode-celery")[command("geonode-celery").index("-X") + 1] == "harvesting"
+    assert command("geonode-celery-harvester")[command("geonode-celery-harvester").index("-Q") + 1] == "harvesting"
+    assert command("geonode-celery-beat")[2] == "beat"
+    assert "--schedule=/tmp/celerybeat-schedule" in command("geonode-celery-beat"), "a writable path"
+    strategies = {name: found[name]["resource"].inputs["spec"]["strategy"]["type"]
+                  for name in ("geonode-celery", "geonode-celery-harvester", "geonode-celery-beat")}
+    assert strategies == {"geonode-celery": "RollingUpdate", "geonode-celery-harvester": "RollingUpdate",
+                          "geonode-celery-beat": "Recreate"}, "two schedulers would send every periodic task twice"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_redis_keeps_its_queue_on_a_volume_with_a_read_only_root(runs, stack):
+    redis = workloads(runs[stack])["geonode-redis"]
+    container = redis["container"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["runAsUser"] == 999
+    script = container["args"][0]
+    assert "--appendonly yes" in script and "--dir /data" in script
+    assert '"$REDIS_PASSWORD"' in script, "the password comes from the Secret at run time, not the spec"
+    assert any(m["mountPath"] == "/data" for m in container["volumeMounts"])
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -317,7 +390,7 @@ def test_a_broker_outage_does_not_restart_celery(runs, stack):
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_stateful_services_run_one_pod_at_a_time(runs, stack):
     found = workloads(runs[stack])
-    for name in ("geonode-db", "rabbitmq", "geonode-geoserver", "geonode-celery"):
+    for name in ("geonode-db", "geonode-redis", "geonode-geoserver", "geonode-celery-beat"):
         spec = found[name]["resource"].inputs["spec"]
         assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}, name
     assert found["geonode-django"]["resource"].inputs["spec"]["replicas"] == (2 if stack == "prod" else 1)
@@ -341,7 +414,7 @@ def test_kubernetes_secret_data_is_marked_secret(runs):
     ({"geostack:geonodeSiteHost": "maps example"},
      "geostack:geonodeSiteHost must be a host name such as maps.example.org, got 'maps example'"),
     ({"geostack:geonodeDjangoImage": "geonode/geonode:latest"},
-     "geostack:geonodeDjangoImage must be a pinned image reference such as name:1.2.3 (never latest), "
+     "geostack:geonodeDjangoImage must be a pinned image reference such as name:1.2.3 (never latest) (or empty), "
      "got 'geonode/geonode:latest'"),
     ({"geostack:geonodeTlsSecret": "maps-tls", "geostack:geonodeCertIssuer": "letsencrypt"},
      "geostack:geonodeCertIssuer must be empty when geostack:geonodeTlsSecret is set (one source of TLS), "
@@ -372,7 +445,7 @@ def test_generated_credentials_are_stable_resources(runs):
     names = {r.name for r in runs["staging"].of_type(RANDOM)}
     assert names == {f"geonode-{n}" for n in (
         "secret-key", "admin-password", "geoserver-admin-password", "postgres-password", "database-password",
-        "geodatabase-password", "rabbitmq-password", "oauth-client-id", "oauth-client-secret", "api-key")}
+        "geodatabase-password", "broker-password", "oauth-client-id", "oauth-client-secret", "api-key")}
     for password in runs["staging"].of_type(RANDOM):
         assert password.inputs["special"] is False, "values are embedded in URLs"
         assert int(password.inputs["length"]) >= 24
@@ -394,7 +467,7 @@ def test_every_configured_credential_is_used_and_none_is_generated(stack):
     assert secret_value(run, django, "OAUTH2_CLIENT_ID") == EVERY_CREDENTIAL["geostack:geonodeOauthClientId"]
     assert secret_value(run, django, "OAUTH2_CLIENT_SECRET") == EVERY_CREDENTIAL["geostack:geonodeOauthClientSecret"]
     assert secret_value(run, django, "OAUTH2_API_KEY") == EVERY_CREDENTIAL["geostack:geonodeApiKey"]
-    assert secret_value(run, workloads(run)["rabbitmq"], "RABBITMQ_DEFAULT_PASS") == \
+    assert secret_value(run, workloads(run)["geonode-redis"], "REDIS_PASSWORD") == \
         EVERY_CREDENTIAL["geostack:geonodeBrokerPassword"]
 
 
@@ -492,7 +565,7 @@ def test_passwords_in_connection_urls_are_percent_encoded():
     assert secret_value(run, django, "DATABASE_URL") == (
         "postgis://geonode:geonodeDatabasePassword-value%3Awith%2Furl%40chars@geonode-db:5432/geonode")
     assert secret_value(run, django, "BROKER_URL") == (
-        "amqp://geonode:geonodeBrokerPassword-value%3Awith%2Furl%40chars@rabbitmq:5672/")
+        "redis://:geonodeBrokerPassword-value%3Awith%2Furl%40chars@geonode-redis:6379/0")
 
 
 def test_resources_come_from_config_and_size_the_java_heap():

@@ -124,11 +124,12 @@ def test_default_deny_and_only_nginx_reaches_fastcgi(qgis_only):
     assert proxy["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}], "the proxy takes traffic from anywhere"
 
 
-def test_only_geonodes_services_reach_postgis_and_rabbitmq():
+def test_only_geonodes_services_reach_postgis_and_redis():
     found = policies(run_program("staging"))
-    own = {"geonode-django", "geonode-celery", "geonode-django-init", "geonode-geoserver"}
-    assert set(allowed_sources(found["geonode-db"])) == own
-    assert set(allowed_sources(found["rabbitmq"])) == own
+    celery = {"geonode-celery", "geonode-celery-harvester", "geonode-celery-beat"}
+    assert set(allowed_sources(found["geonode-db"])) == {"geonode-django", "geonode-django-init",
+                                                         "geonode-geoserver", *celery}
+    assert set(allowed_sources(found["geonode-redis"])) == {"geonode-django", "geonode-django-init", *celery}
     assert set(allowed_sources(found["geonode-django"])) == {"geonode", "geonode-geoserver"}
     exposed = [name for name, spec in found.items() if spec.get("ingress") and not allowed_sources(spec)]
     assert sorted(exposed) == ["geonode", "qgis-nginx"], "ingress reaches only the proxies"

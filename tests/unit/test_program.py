@@ -72,7 +72,7 @@ def test_dev_builds_locally_and_runs_the_local_tag(stack_runs):
 
 def test_staging_pushes_to_the_microk8s_registry_and_runs_the_digest(stack_runs):
     run = stack_runs["staging"]
-    image = run.one(IMAGE)
+    image = run.one(IMAGE, "qgis-image-build")
     assert image.inputs["imageName"].startswith("localhost:32000/geostack/qgis-server:")
     assert image.inputs["registry"]["server"] == "localhost:32000"
     assert image.inputs.get("skipPush") is not True
@@ -84,7 +84,7 @@ def test_staging_pushes_to_the_microk8s_registry_and_runs_the_digest(stack_runs)
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_a_prebuilt_image_is_run_as_given_and_nothing_is_built(stack):
     prebuilt = "registry.example.org/gis/qgis-server@sha256:" + "ab" * 32
-    run = run_program(stack, {"geostack:qgisImage": prebuilt})
+    run = run_program(stack, {"geostack:qgisImage": prebuilt, "geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"})
     assert not any(r.type.startswith("docker:index/image") or r.type.startswith("docker:index/registryImage")
                    for r in run.resources), "a prebuilt image must not be built or pushed"
     image = (run.one(CONTAINER, "qgis-server").inputs["image"] if stack == "dev"
@@ -102,13 +102,13 @@ def test_stopping_qgis_pods_wait_for_the_endpoints_to_drop_them(stack_runs, stac
 
 def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
     run = stack_runs["prod"]
-    repository = run.one("aws:ecr/repository:Repository")
+    repository = run.one("aws:ecr/repository:Repository", "qgis-image-build-repository")
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repository.inputs["forceDelete"] is False, "production keeps images when destroying"
     assert repository.protect is True
-    policy = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    policy = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "qgis-image-build-lifecycle")
     assert '"countNumber": 10' in policy.inputs["policy"]
-    image = run.one(IMAGE)
+    image = run.one(IMAGE, "qgis-image-build")
     assert image.inputs["imageName"].startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/geostack/qgis-server:")
     assert image.inputs["registry"]["username"] == "AWS"
     assert "registry" in image.secret_inputs, "the ECR token must travel as a secret"
