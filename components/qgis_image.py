@@ -5,10 +5,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.config import PROJECT_ROOT
 from components.targets import Target
-from components.targets.base import context_digest
-from components.workload import ImageBuild
+from components.targets.base import context_build
 
 BUILD_CONTEXT = "docker/qgis-server"
 
@@ -39,13 +37,7 @@ class QgisServerImage(pulumi.ComponentResource):
             self.image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.prebuilt)
             self.register_outputs({"image_ref": self.image_ref, "tag": self.tag})
             return
-        tag = args.tag or context_digest(PROJECT_ROOT / args.context)
-        build = ImageBuild(
-            context=args.context,
-            dockerfile=f"{args.context}/Dockerfile",
-            repository=args.repository,
-            tag=tag,
-        )
-        self.tag = tag
+        build = context_build(args.context, args.repository, args.tag)
+        self.tag = build.tag
         self.image_ref: pulumi.Output[str] = args.target.publish_image(f"{name}-build", build, parent=self)
-        self.register_outputs({"image_ref": self.image_ref, "tag": tag})
+        self.register_outputs({"image_ref": self.image_ref, "tag": build.tag})

@@ -12,9 +12,8 @@ from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, Se
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
 from components.settings import GeoNodeSettings
 from components.targets import Target
-from components.config import PROJECT_ROOT
-from components.targets.base import context_digest
-from components.workload import Exposure, ImageBuild, Ingress, VolumeSpec
+from components.targets.base import context_build
+from components.workload import Exposure, Ingress, VolumeSpec
 
 DJANGO_CONTEXT = "docker/geonode"  # relative to the project root, like the QGIS image's context
 
@@ -86,8 +85,7 @@ class GeoNode(pulumi.ComponentResource):
             return services.DjangoImage(ref=upstream, own=False)
         if prebuilt:
             return services.DjangoImage(ref=prebuilt, own=True)
-        build = ImageBuild(context=DJANGO_CONTEXT, dockerfile=f"{DJANGO_CONTEXT}/Dockerfile",
-                           repository="geostack/geonode", tag=context_digest(PROJECT_ROOT / DJANGO_CONTEXT))
+        build = context_build(DJANGO_CONTEXT, "geostack/geonode")
         return services.DjangoImage(ref=target.publish_image(f"{name}-django-image", build, parent=self), own=True)
 
     def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:

@@ -194,7 +194,7 @@ def redis_secret_env(credentials: Credentials) -> SecretEnv:
 def site_for(host: str, upload_size: str, target: str, host_port: int, tls: bool, open_signup: bool = False) -> Site:
     """The public site: on Docker the published port on the host, on Kubernetes the Ingress host."""
     if target == "docker":
-        return Site(host=host, url=f"http://{host}:{host_port}/", tls=False, upload_size=upload_size,
-                    open_signup=open_signup)
-    return Site(host=host, url=f"{'https' if tls else 'http'}://{host}/", tls=tls, upload_size=upload_size,
-                open_signup=open_signup)
+        url, tls = f"http://{host}:{host_port}/", False
+    else:
+        url = f"{'https' if tls else 'http'}://{host}/"
+    return Site(host=host, url=url, tls=tls, upload_size=upload_size, open_signup=open_signup)

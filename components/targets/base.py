@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pulumi
 
+from components.config import PROJECT_ROOT
 from components.workload import DeployedWorkload, ImageBuild, Volume, VolumeSpec, Workload
 
 
@@ -47,6 +48,13 @@ def context_digest(context: Path) -> str:
         digest.update(path.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()[:12]
+
+
+def context_build(context: str, repository: str, tag: str = "") -> ImageBuild:
+    """A build of `context` (relative to the project root, so state is the same on every machine),
+    tagged by a digest of its files unless a tag is given."""
+    return ImageBuild(context=context, dockerfile=f"{context}/Dockerfile", repository=repository,
+                      tag=tag or context_digest(PROJECT_ROOT / context))
 
 
 def file_digest(content: str) -> str:
