@@ -126,6 +126,9 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
                                        POSTGRES_PORT, GEODATABASE),
         # Redis's default user: no name, only the password (Redis's requirepass).
         "BROKER_URL": _secret_url("redis", "", c.broker_password, names.broker, REDIS_PORT, "0"),
+        # Task results (GeoNode's settings default to redis://localhost, where nothing listens),
+        # in their own Redis database.
+        "CELERY_RESULT_BACKEND": _secret_url("redis", "", c.broker_password, names.broker, REDIS_PORT, "1"),
         "OAUTH2_CLIENT_ID": c.oauth_client_id,
         "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
         # Unset, GeoNode serves /api/users, /api/roles and /api/adminRole to anonymous callers.

@@ -104,6 +104,9 @@ def test_settings_point_at_the_right_services_and_ports(runs, stack):
     assert re.fullmatch(r"postgis://geonode_data:[^@]+@geonode-db:5432/geonode_data",
                         secret_value(run, django, "GEODATABASE_URL"))
     assert re.fullmatch(r"redis://:[^@]+@geonode-redis:6379/0", secret_value(run, django, "BROKER_URL"))
+    # Results in the same Redis, not GeoNode's default of redis://localhost.
+    assert secret_value(run, django, "CELERY_RESULT_BACKEND") == (
+        secret_value(run, django, "BROKER_URL").removesuffix("/0") + "/1")
     assert found["geonode-geoserver"]["env"]["GEONODE_LB_HOST_IP"] == "geonode-django"
     site = {"dev": "http://localhost:8000/", "staging": "http://geonode.staging.internal/",
             "prod": "https://maps.example.org/"}[stack]
