@@ -49,10 +49,10 @@ class Stack:
     def mounts(self) -> dict:
         return {self.statics: {"bind": STATICS, "mode": "rw"}, self.data: {"bind": "/data", "mode": "rw"}}
 
-    def geonode(self, command, **kwargs):
+    def geonode(self, command, environment=None, **kwargs):
         """A GeoNode container, restricted the way the deployment runs it."""
         container = self.client.containers.run(
-            GEONODE_IMAGE, command, detach=True, network=self.network, environment=self.env,
+            GEONODE_IMAGE, command, detach=True, network=self.network, environment=environment or self.env,
             read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=256m"}, volumes=self.mounts(),
             cap_drop=["ALL"], security_opt=["no-new-privileges"], **kwargs)
         self.containers.append(container)
@@ -167,6 +167,28 @@ import fitz, magic, psycopg2, pylibmc
 assert Point(1, 2).buffer(1).area > 3
 print(gdal.__version__, magic.from_buffer(b"%PDF-1.4 test", mime=True), gdal_full_version() and "ok")
 """
+
+
+SETTINGS_PROBE = """
+from django.conf import settings
+print(settings.SETTINGS_MODULE, ",".join(settings.CSRF_TRUSTED_ORIGINS), settings.GEOSTACK_PROBE, settings.SITEURL)
+"""
+
+
+def test_settings_module_adds_trusted_origins_and_the_extra_settings_hook(stack):
+    # Without an explicit origin a TLS site's login POST fails Django's CSRF origin check.
+    plain = stack.task(["python", "-c", "import django; django.setup(); " + SETTINGS_PROBE.replace(
+        "settings.GEOSTACK_PROBE", "getattr(settings, 'GEOSTACK_PROBE', '-')")])
+    # No origins (an empty field between the spaces) and no hook unless configured.
+    assert plain.splitlines()[-1] == f"geostack_settings  - {stack.env['SITEURL']}", plain[-2000:]
+    hooked = stack.geonode(["python", "-c", "import django; django.setup(); " + SETTINGS_PROBE],
+                           environment={**stack.env, "CSRF_TRUSTED_ORIGINS": "https://maps.example.org,https://b.example",
+                                        "GEOSTACK_EXTRA_SETTINGS": "GEOSTACK_PROBE = 'hooked'\nSITEURL = 'https://x/'"})
+    assert hooked.wait(timeout=120)["StatusCode"] == 0, hooked.logs().decode(errors="replace")[-3000:]
+    assert hooked.logs().decode().split()[-4:] == [
+        "geostack_settings", "https://maps.example.org,https://b.example", "hooked", "https://x/"]
+    # Docker's HTTP healthchecks run curl inside the container.
+    assert stack.task(["curl", "--version"]).startswith("curl ")
 
 
 def test_migrate_creates_geonode_schema_in_postgis(stack):
