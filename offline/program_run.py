@@ -65,14 +65,14 @@ def _contains_secret(value: Any) -> bool:
     return False
 
 
-def _reveal(value: Any) -> Any:
+def reveal(value: Any) -> Any:
     """Deserialized inputs with secret wrappers replaced by their values (secrecy is kept in secret_inputs)."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
-            return _reveal(value.get("value"))
-        return {k: _reveal(v) for k, v in value.items()}
+            return reveal(value.get("value"))
+        return {k: reveal(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_reveal(v) for v in value]
+        return [reveal(v) for v in value]
     return value
 
 
@@ -190,7 +190,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=request.protect,
                 retain_on_delete=request.retainOnDelete,
                 dependencies=list(request.dependencies),
-                inputs=_reveal(rpc.deserialize_properties(request.object)),
+                inputs=reveal(rpc.deserialize_properties(request.object)),
                 raw_inputs=rpc.deserialize_properties(request.object),
                 secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},
             ))
@@ -198,7 +198,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
-            self.outputs = _reveal(rpc.deserialize_properties(request.outputs))
+            self.outputs = reveal(rpc.deserialize_properties(request.outputs))
             self.secret_outputs = {k for k, v in request.outputs.fields.items() if _contains_secret(v)}
         return super().RegisterResourceOutputs(request)
 
@@ -217,10 +217,12 @@ def _settle_leftovers() -> None:
 def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
                 config: Optional[dict[str, str]] = None, raise_errors: bool = True,
                 secrets: Optional[dict[str, str]] = None, project_root: Path = PROJECT_ROOT,
-                task_exit_codes: Optional[dict[str, int]] = None) -> ProgramRun:
+                task_exit_codes: Optional[dict[str, int]] = None,
+                mocks: Optional[GeostackMocks] = None) -> ProgramRun:
     """Run __main__.py for `stack` (its stack file plus `overrides`, or exactly `config`).
 
-    `secrets` are set as secret config, as `pulumi config set --secret` would.
+    `secrets` are set as secret config, as `pulumi config set --secret` would. `mocks`
+    replaces the default GeostackMocks (tests/e2e/realizing_mocks.py creates real containers).
 
     With raise_errors=False the program's exception is returned in `.error`, beside
     whatever it declared before failing.
@@ -228,7 +230,7 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
     values = dict(stack_config(stack, project_root) if config is None else config)
     values.update(overrides or {})
     values.update(secrets or {})
-    mocks = GeostackMocks(task_exit_codes)
+    mocks = mocks or GeostackMocks(task_exit_codes)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(values, list(secrets or {}))
     pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)

@@ -1,9 +1,16 @@
 """Create, with the Docker Engine API, exactly the Docker resources the program declares.
 
-A test-only stand-in for `pulumi up` on the docker target: each declared input maps one
-to one onto the Engine API and nothing is added. An input this realizer does not
-understand fails the run instead of being skipped, so a new declaration can never pass
-untested. Only host ports are substituted (free ports on this machine).
+A test-only stand-in for the pulumi-docker provider: each declared input maps one to one
+onto the Engine API and nothing is added. An input this realizer does not understand fails
+the run instead of being skipped, so a new declaration can never pass untested. Only host
+ports may be substituted (free ports on this machine), and images are built through the
+image cache (tests/e2e/image_cache.py) with this machine's CA certificates, for a
+TLS-intercepting proxy, where the Dockerfile takes them as a build argument.
+
+`apply` behaves like an update: a resource declared again with the same inputs is left
+alone, and a container whose inputs changed is replaced (the provider replaces containers
+on any change). `realize()` applies a finished mocked run in dependency order;
+tests/e2e/realizing_mocks.py applies each resource while the program runs instead.
 """
 from __future__ import annotations
 
@@ -13,33 +20,39 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import docker
 from docker.errors import NotFound
 
 from offline.program_run import PROJECT_ROOT, ProgramRun, Registration
+from tests.e2e.image_cache import cached_image, local_ca_certs
 
 NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
 IMAGE = "docker:index/image:Image"
 CONTAINER = "docker:index/container:Container"
 
 NETWORK_INPUTS = {"name", "driver"}
+VOLUME_INPUTS = {"name", "labels"}
 IMAGE_INPUTS = {"imageName", "build", "skipPush", "buildOnPreview"}
 BUILD_INPUTS = {"context", "dockerfile", "args"}
 CONTAINER_INPUTS = {
-    "name", "image", "command", "envs", "networksAdvanced", "ports", "uploads", "volumes", "user",
-    "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "shmSize", "labels", "capabilities", "securityOpts",
+    "name", "image", "entrypoints", "command", "envs", "networksAdvanced", "ports", "uploads", "volumes", "user",
+    "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "shmSize", "labels", "capabilities",
+    "securityOpts", "mustRun", "attach", "logs",
 }
+TASK_TIMEOUT = 1800  # seconds an attached one-shot container may run
 
 
 class UnsupportedDeclaration(AssertionError):
     """The program declares something this realizer cannot reproduce faithfully."""
 
 
-def _check_keys(resource: Registration, inputs: dict, allowed: set[str], where: str = "") -> None:
+def _check_keys(name: str, inputs: dict, allowed: set[str], where: str = "") -> None:
     unknown = {key for key, value in inputs.items() if value not in (None, [], {})} - allowed
     if unknown:
-        raise UnsupportedDeclaration(f"{resource.type} {resource.name}{where}: unsupported inputs {sorted(unknown)}")
+        raise UnsupportedDeclaration(f"{name}{where}: unsupported inputs {sorted(unknown)}")
 
 
 def duration_ns(text: str) -> int:
@@ -65,21 +78,35 @@ def _tar_of(path: str, content: str) -> bytes:
 @dataclass
 class DockerRealizer:
     client: docker.DockerClient
-    run: ProgramRun
-    host_ports: dict[int, int]  # declared external port -> port used on this machine
+    run: Optional[ProgramRun] = None  # for realize(); not needed when applied from mocks
+    host_ports: dict[int, int] = field(default_factory=dict)  # declared external port -> port used here
     created: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) in creation order
     containers: dict[str, str] = field(default_factory=dict)  # resource name -> container id
     images: dict[str, str] = field(default_factory=dict)  # resource name -> image name
     timings: dict[str, float] = field(default_factory=dict)
+    applied: dict[tuple[str, str], tuple[dict, dict]] = field(default_factory=dict)  # (type, name) -> (inputs, outputs)
 
     def realize(self) -> None:
         for resource in self._in_dependency_order():
-            if resource.type.startswith("geostack:"):
-                continue  # components hold no state of their own
-            handler = {NETWORK: self._network, IMAGE: self._image, CONTAINER: self._container}.get(resource.type)
-            if handler is None:
-                raise UnsupportedDeclaration(f"no realizer for {resource.type} {resource.name}")
-            handler(resource)
+            if not resource.type.startswith("geostack:"):  # components hold no state of their own
+                self.apply(resource.type, resource.name, resource.inputs)
+
+    def apply(self, type_: str, name: str, inputs: dict) -> dict:
+        """Create one declared resource, or replace a changed container; the provider's outputs."""
+        key = (type_, name)
+        if key in self.applied and self.applied[key][0] == inputs:
+            return self.applied[key][1]
+        handler = {NETWORK: self._network, VOLUME: self._volume, IMAGE: self._image,
+                   CONTAINER: self._container}.get(type_)
+        if handler is None:
+            raise UnsupportedDeclaration(f"no realizer for {type_} {name}")
+        if key in self.applied:
+            if type_ != CONTAINER:
+                raise UnsupportedDeclaration(f"{type_} {name} changed; only containers are replaced here")
+            self._remove("container", self.containers[name])
+        outputs = handler(name, inputs)
+        self.applied[key] = (inputs, outputs)
+        return outputs
 
     def _in_dependency_order(self) -> list[Registration]:
         by_urn = {r.urn: r for r in self.run.resources}
@@ -108,42 +135,54 @@ class DockerRealizer:
             visit(resource.urn)
         return ordered
 
-    def _network(self, resource: Registration) -> None:
-        _check_keys(resource, resource.inputs, NETWORK_INPUTS)
-        network = self.client.networks.create(resource.inputs["name"], driver=resource.inputs.get("driver"))
+    def _network(self, name: str, inputs: dict) -> dict:
+        _check_keys(name, inputs, NETWORK_INPUTS)
+        network = self.client.networks.create(inputs["name"], driver=inputs.get("driver"))
         self.created.append(("network", network.id))
+        return {}
 
-    def _image(self, resource: Registration) -> None:
-        inputs = resource.inputs
-        _check_keys(resource, inputs, IMAGE_INPUTS)
-        _check_keys(resource, inputs["build"], BUILD_INPUTS, " build")
+    def _volume(self, name: str, inputs: dict) -> dict:
+        _check_keys(name, inputs, VOLUME_INPUTS)
+        labels = {entry["label"]: entry["value"] for entry in inputs.get("labels") or []}
+        volume = self.client.volumes.create(inputs["name"], labels=labels or None)
+        self.created.append(("volume", volume.name))
+        return {}
+
+    def _image(self, name: str, inputs: dict) -> dict:
+        _check_keys(name, inputs, IMAGE_INPUTS)
+        _check_keys(name, inputs["build"], BUILD_INPUTS, " build")
         if not inputs.get("skipPush"):
-            raise UnsupportedDeclaration(f"{resource.name}: the docker target must not push")
+            raise UnsupportedDeclaration(f"{name}: the docker target must not push")
         context = PROJECT_ROOT / inputs["build"]["context"]
-        dockerfile = (PROJECT_ROOT / inputs["build"]["dockerfile"]).relative_to(context)
+        dockerfile = PROJECT_ROOT / inputs["build"]["dockerfile"]
+        if dockerfile != context / "Dockerfile":
+            raise UnsupportedDeclaration(f"{name}: the image cache builds only <context>/Dockerfile")
+        args = dict(inputs["build"].get("args") or {})
+        if "ARG EXTRA_CA_CERTS" in dockerfile.read_text():
+            args.setdefault("EXTRA_CA_CERTS", local_ca_certs())
         start = time.monotonic()
-        self.client.images.build(path=str(context), dockerfile=str(dockerfile), tag=inputs["imageName"],
-                                 buildargs=inputs["build"].get("args"), rm=True, forcerm=True)
-        self.timings[f"build:{resource.name}"] = time.monotonic() - start
-        self.images[resource.name] = inputs["imageName"]
+        cached_image(self.client, context, context.name, inputs["imageName"], buildargs=args)
+        self.timings[f"build:{name}"] = time.monotonic() - start
+        self.images[name] = inputs["imageName"]
         self.created.append(("image", inputs["imageName"]))
+        return {}
 
-    def _container(self, resource: Registration) -> None:
-        inputs = resource.inputs
-        _check_keys(resource, inputs, CONTAINER_INPUTS)
+    def _container(self, name: str, inputs: dict) -> dict:
+        _check_keys(name, inputs, CONTAINER_INPUTS)
         api = self.client.api
         networks = inputs.get("networksAdvanced") or []
         if len(networks) != 1:
-            raise UnsupportedDeclaration(f"{resource.name}: expected one network, got {networks}")
+            raise UnsupportedDeclaration(f"{name}: expected one network, got {networks}")
         ports = inputs.get("ports") or []
         port_bindings = {f'{int(p["internal"])}/tcp': (p.get("ip", ""), self.host_ports[int(p["external"])])
                          for p in ports}
         binds = {}
         for volume in inputs.get("volumes") or []:
-            _check_keys(resource, volume, {"hostPath", "containerPath", "readOnly"}, " volume")
-            binds[volume["hostPath"]] = {"bind": volume["containerPath"], "mode": "ro" if volume.get("readOnly") else "rw"}
+            _check_keys(name, volume, {"hostPath", "volumeName", "containerPath", "readOnly"}, " volume")
+            source = volume.get("volumeName") or volume["hostPath"]  # a named volume or a host directory
+            binds[source] = {"bind": volume["containerPath"], "mode": "ro" if volume.get("readOnly") else "rw"}
         capabilities = inputs.get("capabilities") or {}
-        _check_keys(resource, capabilities, {"drops", "adds"}, " capabilities")
+        _check_keys(name, capabilities, {"drops", "adds"}, " capabilities")
         host_config = api.create_host_config(
             binds=binds or None,
             port_bindings=port_bindings or None,
@@ -158,7 +197,7 @@ class DockerRealizer:
         healthcheck = None
         if inputs.get("healthcheck"):
             check = inputs["healthcheck"]
-            _check_keys(resource, check, {"tests", "interval", "timeout", "startPeriod", "retries"}, " healthcheck")
+            _check_keys(name, check, {"tests", "interval", "timeout", "startPeriod", "retries"}, " healthcheck")
             healthcheck = {
                 "test": check["tests"],
                 "interval": duration_ns(check["interval"]),
@@ -169,6 +208,7 @@ class DockerRealizer:
         container = api.create_container(
             image=inputs["image"],
             name=inputs["name"],
+            entrypoint=inputs.get("entrypoints"),
             command=inputs.get("command"),
             environment=inputs.get("envs"),
             user=inputs.get("user") or "",
@@ -182,15 +222,20 @@ class DockerRealizer:
         )
         container_id = container["Id"]
         self.created.append(("container", container_id))
-        self.containers[resource.name] = container_id
+        self.containers[name] = container_id
         for upload in inputs.get("uploads") or []:
-            _check_keys(resource, upload, {"file", "content"}, " upload")
+            _check_keys(name, upload, {"file", "content"}, " upload")
             api.put_archive(container_id, str(Path(upload["file"]).parent), _tar_of(upload["file"], upload["content"]))
         started = time.monotonic()
         api.start(container_id)
+        if inputs.get("attach"):  # the provider waits for an attached container and reports its exit code
+            code = api.wait(container_id, timeout=TASK_TIMEOUT)["StatusCode"]
+            self.timings[f"exited:{name}"] = time.monotonic() - started
+            return {"exitCode": code}
         if inputs.get("wait"):
             self.wait_healthy(container_id, float(inputs.get("waitTimeout", 60)))
-            self.timings[f"healthy:{resource.name}"] = time.monotonic() - started
+            self.timings[f"healthy:{name}"] = time.monotonic() - started
+        return {}
 
     def wait_healthy(self, container_id: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -198,20 +243,29 @@ class DockerRealizer:
             state = self.client.api.inspect_container(container_id)["State"]
             if state.get("Health", {}).get("Status") == "healthy":
                 return
+            if state["Status"] == "exited":
+                break
             time.sleep(0.5)
         logs = self.client.api.logs(container_id, tail=40).decode(errors="replace")
-        raise TimeoutError(f"container {container_id[:12]} not healthy after {timeout}s:\n{logs}")
+        raise TimeoutError(f"container {container_id[:12]} not healthy after {timeout}s "
+                           f"({state['Status']}, exit code {state['ExitCode']}):\n{logs}")
+
+    def _remove(self, kind: str, ident: str) -> None:
+        try:
+            if kind == "container":
+                self.client.api.remove_container(ident, force=True, v=True)
+            elif kind == "volume":
+                self.client.api.remove_volume(ident, force=True)
+            elif kind == "network":
+                self.client.api.remove_network(ident)
+            elif kind == "image":
+                self.client.api.remove_image(ident, force=True)
+        except NotFound:
+            pass
 
     def destroy(self) -> None:
-        """Remove everything realize() created, newest first; safe to call twice."""
+        """Remove everything this realizer created, newest first; safe to call twice."""
         for kind, ident in reversed(self.created):
-            try:
-                if kind == "container":
-                    self.client.api.remove_container(ident, force=True, v=True)
-                elif kind == "network":
-                    self.client.api.remove_network(ident)
-                elif kind == "image":
-                    self.client.api.remove_image(ident, force=True)
-            except NotFound:
-                pass
+            self._remove(kind, ident)
         self.created.clear()
+        self.applied.clear()
