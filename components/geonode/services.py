@@ -8,6 +8,7 @@ that never overwrites an existing catalogue.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
@@ -226,21 +227,16 @@ class DjangoImage:
 OWN_IMAGE_UID = 10002  # docker/geonode's user and group
 
 # For geostack's image, which has no geonode-project `invoke` tasks: migrate both databases,
-# collect static files, and create or update the admin user, so a changed admin password
-# applies on the next rollout.
-OWN_INIT_SCRIPT = """set -eu
+# collect static files, then set up the admin, the site and GeoServer's OAuth2 client
+# (site_setup.py), so a changed admin password or OAuth2 secret applies on the next rollout.
+SITE_SETUP = (Path(__file__).parent / "site_setup.py").read_text()
+OWN_INIT_SCRIPT = f"""set -eu
 django-admin migrate --noinput
 django-admin migrate --noinput --database datastore
 django-admin collectstatic --noinput
-django-admin shell -c '
-import os
-from django.contrib.auth import get_user_model
-user, _ = get_user_model().objects.get_or_create(username=os.environ["ADMIN_USERNAME"])
-user.email = os.environ["ADMIN_EMAIL"]
-user.is_staff = user.is_superuser = user.is_active = True
-user.set_password(os.environ["ADMIN_PASSWORD"])
-user.save()
-'
+python - <<'SITE_SETUP'
+{SITE_SETUP}
+SITE_SETUP
 """
 
 
