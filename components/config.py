@@ -221,6 +221,9 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
                       "(the stack would deploy nothing), got False")
     if not v["geonodeEnabled"]:
         return errors
+    if v["geonodeExtraSettings"] and v["geonodeDjangoImage"]:
+        errors.append("geostack:geonodeExtraSettings must be empty when geostack:geonodeDjangoImage is set "
+                      "(only geostack's GeoNode image loads it), got a value")
     if v["geonodeTlsSecret"] and v["geonodeCertIssuer"]:
         errors.append("geostack:geonodeCertIssuer must be empty when geostack:geonodeTlsSecret is set "
                       f"(one source of TLS), got {v['geonodeCertIssuer']!r}")
@@ -245,6 +248,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         cert_issuer=v["geonodeCertIssuer"],
         ingress_class=v["geonodeIngressClass"],
         django_replicas=v["geonodeDjangoReplicas"],
+        extra_settings=v["geonodeExtraSettings"],
         images=GeoNodeImages(
             django=v["geonodeDjangoImage"],
             prebuilt=v["geonodeImage"],

@@ -5,7 +5,17 @@ config declarations) and the README's config reference (`scripts/config_referenc
 """
 from __future__ import annotations
 
-from components.settings_types import Boolean, Choice, Integer, Quantity, ResourceSpec, Secret, Setting, Text
+from components.settings_types import (
+    Boolean,
+    Choice,
+    Integer,
+    PythonCode,
+    Quantity,
+    ResourceSpec,
+    Secret,
+    Setting,
+    Text,
+)
 
 TARGETS = ("docker", "microk8s", "eks")
 
@@ -158,6 +168,9 @@ SETTINGS: tuple[Setting, ...] = (
                                        allow_empty=True),
             "", "GeoNode: run this upstream image (such as geonode/geonode:5.1.1, which runs as root with a "
                 "writable root filesystem) for Django, Celery and the init task instead of geostack's."),
+    Setting("geonodeExtraSettings", PythonCode(), "",
+            "GeoNode with geostack's image: Python statements run after GeoNode's Django settings, such as "
+            "`TIME_ZONE = 'Europe/Rome'` (plain config, visible in the pod spec: never a credential)."),
     Setting("geonodeGeoserverImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "geonode/geoserver:2.24.4-v2", "GeoNode: GeoServer image."),
     Setting("geonodeGeoserverDataImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",),

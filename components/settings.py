@@ -141,7 +141,7 @@ class GeoNodeSecrets:
 
 @dataclass(frozen=True)
 class GeoNodeSettings:
-    """GeoNode 4.4 and the services it needs."""
+    """GeoNode 5.1 and the services it needs."""
 
     enabled: bool
     site_host: str
@@ -153,6 +153,7 @@ class GeoNodeSettings:
     cert_issuer: str
     ingress_class: str
     django_replicas: int
+    extra_settings: str  # Python run after GeoNode's settings (geostack's image only); empty: none
     images: GeoNodeImages
     sizes: GeoNodeVolumeSizes
     resources: GeoNodeResources

@@ -7,7 +7,7 @@ import pulumi
 
 from components.geonode import services
 from components.geonode.credentials import resolve_credentials
-from components.geonode.env import Site
+from components.geonode.env import DjangoOptions, Site
 from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, ServiceNames
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
 from components.settings import GeoNodeSettings
@@ -46,14 +46,15 @@ class GeoNode(pulumi.ComponentResource):
             return target.deploy(workload, parent=self)
 
         django_image = self._django_image(name, images.django, images.prebuilt, target)
+        options = DjangoOptions(admin_email=settings.admin_email, extra_settings=settings.extra_settings)
         database = deploy(services.database(names, images.postgis, volumes, credentials, resources.database))
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
-        init = deploy(services.init_task(names, django_image, site, settings.admin_email, credentials, volumes,
+        init = deploy(services.init_task(names, django_image, site, options, credentials, volumes,
                                          resources.django, after=(database, broker)))
-        django = deploy(services.django(names, django_image, site, settings.admin_email, credentials, volumes,
+        django = deploy(services.django(names, django_image, site, options, credentials, volumes,
                                         settings.django_replicas, resources.django, after=(init, database, broker)))
-        for worker in services.celery_workers(names, django_image, site, settings.admin_email, credentials,
+        for worker in services.celery_workers(names, django_image, site, options, credentials,
                                               volumes, resources.celery, after=(init, database, broker)):
             deploy(worker)
         geoserver = deploy(services.geoserver(names, images.geoserver, site, credentials, volumes,

@@ -57,6 +57,19 @@ class Site:
     upload_size: str  # nginx notation
     open_signup: bool = False  # anyone may create an account
 
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port], as browsers send it in the Origin header."""
+        return self.url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class DjangoOptions:
+    """Choices beyond the site that shape what Django, Celery and the init task are told."""
+
+    admin_email: str
+    extra_settings: str = ""  # Python for geostack_settings to run; empty: none
+
 
 def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str, port: int, path: str):
     # A configured password may hold "@", "/" or ":"; dj-database-url and kombu unquote it.
@@ -64,17 +77,20 @@ def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str,
     return pulumi.Output.secret(pulumi.Output.concat(f"{scheme}://{user}:", encoded, f"@{host}:{port}/{path}"))
 
 
-def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) -> Env:
-    """Django, Celery and the init task (GeoNode's settings read all of these)."""
+def django_env(names: ServiceNames, site: Site, options: DjangoOptions, celery: bool, own_image: bool) -> Env:
+    """Django, Celery and the init task (GeoNode's settings read all of these).
+
+    `own_image`: geostack's image, whose settings module (geostack_settings) wraps GeoNode's.
+    """
     geoserver_public = f"{site.url}geoserver/"
     return {
-        "DJANGO_SETTINGS_MODULE": "geonode.settings",
+        **(_own_image_env(site, options) if own_image else _upstream_image_env()),
         "DEBUG": "False",
         "SITEURL": site.url,
         "ALLOWED_HOSTS": repr([names.django, names.nginx, site.host, "localhost"]),
         "HTTP_HOST": "" if site.tls else site.host,
         "HTTPS_HOST": site.host if site.tls else "",
-        "NGINX_BASE_URL": site.url.rstrip("/"),
+        "NGINX_BASE_URL": site.origin,
         "GEONODE_LB_HOST_IP": names.django,
         "GEONODE_LB_PORT": str(DJANGO_PORT),
         "GEOSERVER_LB_HOST_IP": names.geoserver,
@@ -97,12 +113,11 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "MEDIA_ROOT": MEDIA_ROOT,
         "ASSETS_ROOT": ASSETS_ROOT,
         "ADMIN_USERNAME": ADMIN_USER,
-        "ADMIN_EMAIL": admin_email,
+        "ADMIN_EMAIL": options.admin_email,
         "DEFAULT_MAX_UPLOAD_SIZE": str(nginx_size_bytes(site.upload_size)),
         "INVOKE_LOG_STDOUT": "true",
         "FORCE_REINIT": "false",
         "IS_CELERY": "True" if celery else "False",
-        "C_FORCE_ROOT": "1",  # GeoNode's image runs Celery as root
         "CELERY__LOG_FILE": "/dev/stdout",
         # GeoNode 5 marks its cookies Secure unless told otherwise; over plain HTTP clients
         # would then never send them back, so the flags follow the site's scheme.
@@ -110,6 +125,27 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "CSRF_COOKIE_SECURE": str(site.tls),
         # GeoNode lets anyone sign up by default; a site opens sign-up only when asked to.
         "ACCOUNT_OPEN_SIGNUP": str(site.open_signup),
+    }
+
+
+def _own_image_env(site: Site, options: DjangoOptions) -> Env:
+    """What geostack's settings module reads beyond GeoNode's own settings."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "geostack_settings",
+        # Django sees plain HTTP behind the Ingress that terminates TLS, so it would refuse every
+        # form POST (the login too) from `Origin: https://...` with a CSRF 403 unless it trusts it.
+        "CSRF_TRUSTED_ORIGINS": site.origin,
+    }
+    if options.extra_settings:
+        env["GEOSTACK_EXTRA_SETTINGS"] = options.extra_settings
+    return env
+
+
+def _upstream_image_env() -> Env:
+    """An upstream image loads GeoNode's settings as they are: no trusted origins, no extra settings."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "geonode.settings",
+        "C_FORCE_ROOT": "1",  # the upstream image runs Celery as root, which Celery refuses without it
     }
 
 
@@ -139,7 +175,7 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
 def geoserver_env(names: ServiceNames, site: Site, heap: str) -> Env:
     return {
         "SITEURL": site.url,
-        "NGINX_BASE_URL": site.url.rstrip("/"),  # GeoServer's proxy base URL
+        "NGINX_BASE_URL": site.origin,  # GeoServer's proxy base URL
         "GEONODE_LB_HOST_IP": names.django,
         "GEONODE_LB_PORT": str(DJANGO_PORT),
         "GEOSERVER_LB_HOST_IP": names.geoserver,

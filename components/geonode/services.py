@@ -13,6 +13,7 @@ import pulumi
 
 from components.geonode.env import (
     Credentials,
+    DjangoOptions,
     Site,
     django_env,
     django_secret_env,
@@ -244,11 +245,11 @@ user.save()
 """
 
 
-def _django_like(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
-                 celery: bool) -> dict:
+def _django_like(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions,
+                 credentials: Credentials, celery: bool) -> dict:
     common = dict(
         image=image.ref,
-        env=django_env(names, site, admin_email, celery=celery),
+        env=django_env(names, site, options, celery=celery, own_image=image.own),
         secret_env=django_secret_env(names, credentials),
         writable_paths=("/tmp",),
         scratch_size=upload_scratch(site.upload_size),
@@ -259,7 +260,7 @@ def _django_like(names: ServiceNames, image: DjangoImage, site: Site, admin_emai
     return {**common, "read_only_root": False}
 
 
-def init_task(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
+def init_task(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials,
               volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.init,
@@ -270,11 +271,11 @@ def init_task(names: ServiceNames, image: DjangoImage, site: Site, admin_email: 
         resources=resources,
         after=after,
         task=True,
-        **_django_like(names, image, site, admin_email, credentials, celery=False),
+        **_django_like(names, image, site, options, credentials, celery=False),
     )
 
 
-def django(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
+def django(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials,
            volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.django,
@@ -293,12 +294,12 @@ def django(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str
         # GeoServer authenticates GeoNode users against Django.
         allow_from=(names.nginx, names.geoserver),
         after=after,
-        **_django_like(names, image, site, admin_email, credentials, celery=False),
+        **_django_like(names, image, site, options, credentials, celery=False),
     )
 
 
 def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, singleton: bool, names: ServiceNames,
-            image: DjangoImage, site: Site, admin_email: str, credentials: Credentials, volumes: Volumes,
+            image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials, volumes: Volumes,
             resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=name,
@@ -314,14 +315,15 @@ def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, single
         resources=resources,
         singleton=singleton,
         after=after,
-        **_django_like(names, image, site, admin_email, credentials, celery=True),
+        **_django_like(names, image, site, options, credentials, celery=True),
     )
 
 
-def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
-                   volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> tuple[Workload, ...]:
+def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions,
+                   credentials: Credentials, volumes: Volumes, resources: Resources,
+                   after: tuple[DeployedWorkload, ...]) -> tuple[Workload, ...]:
     """The worker for every queue but harvesting, the harvesting worker, and beat (exactly one)."""
-    shared = dict(names=names, image=image, site=site, admin_email=admin_email, credentials=credentials,
+    shared = dict(names=names, image=image, site=site, options=options, credentials=credentials,
                   volumes=volumes, resources=resources, after=after)
     return (
         _celery(names.celery, _worker_command("worker", ("-X", HARVESTING_QUEUE), 4),
