@@ -25,6 +25,7 @@ from components.settings import (
     DockerSettings,
     EksSettings,
     GeoNodeImages,
+    GeoNodeMail,
     GeoNodeResources,
     GeoNodeSecrets,
     GeoNodeSettings,
@@ -233,6 +234,22 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
     if v["target"] == "docker" and v["qgisEnabled"] and v["geonodeHostPort"] == v["dockerHostPort"]:
         errors.append(f"geostack:geonodeHostPort must differ from geostack:dockerHostPort "
                       f"({v['dockerHostPort']}), got {v['geonodeHostPort']}")
+    return errors + _mail_checks(v)
+
+
+def _mail_checks(v: Mapping[str, Any]) -> list[str]:
+    """A login or sender without an SMTP server would be silently ignored; so would a password without a user."""
+    password_set = v["geonodeEmailPassword"] is not None
+    if v["geonodeEmailHost"]:
+        if password_set and not v["geonodeEmailUser"]:
+            return ["geostack:geonodeEmailUser must be set when geostack:geonodeEmailPassword is "
+                    "(Django logs in to the SMTP server only with both), got ''"]
+        return []
+    errors = [f"geostack:{key} must be empty when geostack:geonodeEmailHost is empty (no SMTP server "
+              f"to use it with), got {v[key]!r}" for key in ("geonodeEmailUser", "geonodeEmailFrom") if v[key]]
+    if password_set:
+        errors.append("geostack:geonodeEmailPassword must be unset when geostack:geonodeEmailHost is empty "
+                      "(no SMTP server to log in to), got a value")
     return errors
 
 
@@ -244,6 +261,13 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         upload_size=v["geonodeUploadSize"],
         open_signup=v["geonodeOpenSignup"],
         admin_email=v["geonodeAdminEmail"],
+        mail=GeoNodeMail(
+            host=v["geonodeEmailHost"],
+            port=v["geonodeEmailPort"],
+            user=v["geonodeEmailUser"],
+            tls=v["geonodeEmailTls"],
+            sender=v["geonodeEmailFrom"],
+        ),
         tls_secret=v["geonodeTlsSecret"],
         cert_issuer=v["geonodeCertIssuer"],
         ingress_class=v["geonodeIngressClass"],
@@ -278,6 +302,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             oauth_client_id=v["geonodeOauthClientId"],
             oauth_client_secret=v["geonodeOauthClientSecret"],
             api_key=v["geonodeApiKey"],
+            email_password=v["geonodeEmailPassword"],
         ),
     )
 

@@ -22,6 +22,9 @@ TARGETS = ("docker", "microk8s", "eks")
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
+_HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+# A bare address, or a display name and the address in angle brackets.
+_SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
 
 def _scaling(workload: str, label: str) -> tuple[Setting, ...]:
     """Availability keys shared by every workload that can run several pods."""
@@ -141,7 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
             "EKS: ReadWriteMany storage class (EFS, via the EFS CSI driver) for volumes GeoNode's services share."),
     Setting("geonodeEnabled", Boolean(), False,
             "Deploy GeoNode (nginx, Django, Celery, GeoServer, PostGIS, Redis) beside or instead of QGIS."),
-    Setting("geonodeSiteHost", Text(r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?", "a host name such as maps.example.org"),
+    Setting("geonodeSiteHost", Text(_HOST, "a host name such as maps.example.org"),
             "localhost", "GeoNode: public host name (SITEURL, ALLOWED_HOSTS, the Ingress host)."),
     Setting("geonodeHostPort", Integer(1, 65535), 8000, "GeoNode on Docker: host port published for its nginx."),
     Setting("geonodeUploadSize", Text(r"[1-9][0-9]*[kmg]?", "an nginx size such as 100m or 2g"), "100m",
@@ -151,6 +154,18 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoNode: let anyone create an account (GeoNode's own default is open; geostack's is closed)."),
     Setting("geonodeAdminEmail", Text(r"[^@\s]+@[^@\s]+", "an e-mail address"), "admin@localhost",
             "GeoNode: e-mail of the `admin` user."),
+    Setting("geonodeEmailHost", Text(_HOST, "an SMTP server host name such as smtp.example.org",
+                                     allow_empty=True), "",
+            "GeoNode: SMTP server it sends mail through (sign-up, password resets, notifications). "
+            "Empty: no mail; Django's console backend writes each message to the log instead."),
+    Setting("geonodeEmailPort", Integer(1, 65535), 587,
+            "GeoNode: port of the SMTP server (587: submission with STARTTLS)."),
+    Setting("geonodeEmailUser", Text(r"\S+", "an SMTP user name (no spaces)", allow_empty=True), "",
+            "GeoNode: user it logs in to the SMTP server as, with geonodeEmailPassword; empty: no login."),
+    Setting("geonodeEmailTls", Boolean(), True, "GeoNode: STARTTLS to the SMTP server (DJANGO_EMAIL_USE_TLS)."),
+    Setting("geonodeEmailFrom", Text(_SENDER, "an address, optionally with a name: Maps <maps@example.org>",
+                                     allow_empty=True), "",
+            "GeoNode: sender of its mail (DEFAULT_FROM_EMAIL). Empty: `GeoNode <no-reply@<geonodeSiteHost>>`."),
     Setting("geonodeTlsSecret", Text(_DNS_LABEL, "a Secret name (DNS label)", allow_empty=True), "",
             "GeoNode on Kubernetes: existing TLS Secret for the Ingress host."),
     Setting("geonodeCertIssuer", Text(_DNS_LABEL, "a cert-manager ClusterIssuer name", allow_empty=True), "",
@@ -210,4 +225,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeOauthClientSecret", Secret(), None, "GeoNode: client secret of that OAuth2 application."),
     Setting("geonodeApiKey", Secret(), None,
             "GeoNode: key for its admin API (/api/users, /api/roles), sent as `Authorization: apikey <key>`."),
+    Setting("geonodeEmailPassword", Secret(generated=False), None,
+            "GeoNode: password of geonodeEmailUser on the SMTP server; only for servers that want a login."),
 )

@@ -124,6 +124,17 @@ class GeoNodeResources:
 
 
 @dataclass(frozen=True)
+class GeoNodeMail:
+    """The SMTP server GeoNode sends through; no host: no mail (Django's console backend)."""
+
+    host: str
+    port: int
+    user: str  # empty: no login
+    tls: bool  # STARTTLS
+    sender: str  # DEFAULT_FROM_EMAIL; empty: no-reply at the site's host
+
+
+@dataclass(frozen=True)
 class GeoNodeSecrets:
     """Credentials from `pulumi config set --secret`; None means generate one."""
 
@@ -137,6 +148,7 @@ class GeoNodeSecrets:
     oauth_client_id: Optional[pulumi.Output[str]]
     oauth_client_secret: Optional[pulumi.Output[str]]
     api_key: Optional[pulumi.Output[str]]
+    email_password: Optional[pulumi.Output[str]]  # None: no SMTP login (never generated)
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,7 @@ class GeoNodeSettings:
     upload_size: str  # nginx notation: 100m
     open_signup: bool
     admin_email: str
+    mail: GeoNodeMail
     tls_secret: str
     cert_issuer: str
     ingress_class: str

@@ -181,9 +181,11 @@ class PythonCode:
 class Secret:
     """A credential: read with `get_secret`, so it stays an encrypted Output end to end.
 
-    Unset means generated once (pulumi_random) and kept in the stack's state.
+    Unset means generated once (pulumi_random) and kept in the stack's state, unless
+    `generated` is false: then unset means none (an optional login's password).
     """
 
+    generated: bool = True
     type: str = "string"
     allowed: str = "a secret set with `pulumi config set --secret`"
 

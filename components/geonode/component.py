@@ -46,7 +46,8 @@ class GeoNode(pulumi.ComponentResource):
             return target.deploy(workload, parent=self)
 
         django_image = self._django_image(name, images.django, images.prebuilt, target)
-        options = DjangoOptions(admin_email=settings.admin_email, extra_settings=settings.extra_settings)
+        options = DjangoOptions(admin_email=settings.admin_email, mail=settings.mail,
+                                extra_settings=settings.extra_settings)
         database = deploy(services.database(names, images.postgis, volumes, credentials, resources.database))
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))

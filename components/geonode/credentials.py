@@ -46,4 +46,6 @@ def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, parent: pulumi.Res
         oauth_client_id=pick(secrets.oauth_client_id, "oauth-client-id", 40),
         oauth_client_secret=pick(secrets.oauth_client_secret, "oauth-client-secret", 64),
         api_key=pick(secrets.api_key, "api-key", 40),
+        # Optional and never generated: a made-up password would log in nowhere.
+        email_password=None if secrets.email_password is None else pulumi.Output.secret(secrets.email_password),
     )

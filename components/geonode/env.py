@@ -7,6 +7,7 @@ into Kubernetes Secret references or Pulumi-secret Docker env entries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 from urllib.parse import quote
 
 import pulumi
@@ -26,6 +27,7 @@ from components.geonode.names import (
     ServiceNames,
 )
 from components.nginx_conf import nginx_size_bytes
+from components.settings import GeoNodeMail
 
 Env = dict[str, str]
 SecretEnv = dict[str, pulumi.Output[str]]
@@ -45,6 +47,7 @@ class Credentials:
     oauth_client_id: pulumi.Output[str]
     oauth_client_secret: pulumi.Output[str]
     api_key: pulumi.Output[str]
+    email_password: Optional[pulumi.Output[str]] = None  # only for an SMTP server that wants a login
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class DjangoOptions:
     """Choices beyond the site that shape what Django, Celery and the init task are told."""
 
     admin_email: str
+    mail: GeoNodeMail
     extra_settings: str = ""  # Python for geostack_settings to run; empty: none
 
 
@@ -125,6 +129,23 @@ def django_env(names: ServiceNames, site: Site, options: DjangoOptions, celery: 
         "CSRF_COOKIE_SECURE": str(site.tls),
         # GeoNode lets anyone sign up by default; a site opens sign-up only when asked to.
         "ACCOUNT_OPEN_SIGNUP": str(site.open_signup),
+        **_mail_env(options.mail, site),
+    }
+
+
+def _mail_env(mail: GeoNodeMail, site: Site) -> Env:
+    """GeoNode reads the SMTP settings only with EMAIL_ENABLE; without it Django prints mail to the log."""
+    if not mail.host:
+        return {"EMAIL_ENABLE": "False"}
+    return {
+        "EMAIL_ENABLE": "True",
+        "DJANGO_EMAIL_HOST": mail.host,
+        "DJANGO_EMAIL_PORT": str(mail.port),
+        "DJANGO_EMAIL_HOST_USER": mail.user,
+        "DJANGO_EMAIL_USE_TLS": str(mail.tls),
+        # Implicit TLS (port 465) excludes STARTTLS in Django; geostack offers STARTTLS only.
+        "DJANGO_EMAIL_USE_SSL": "False",
+        "DEFAULT_FROM_EMAIL": mail.sender or f"GeoNode <no-reply@{site.host}>",
     }
 
 
@@ -169,6 +190,7 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
         "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
         # Unset, GeoNode serves /api/users, /api/roles and /api/adminRole to anonymous callers.
         "OAUTH2_API_KEY": c.api_key,
+        **({"DJANGO_EMAIL_HOST_PASSWORD": c.email_password} if c.email_password is not None else {}),
     }
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from offline.program_run import run_program
 from tests.unit.test_config_errors import run_expecting_error
-from tests.unit.test_geonode import DJANGO_LIKE, GEONODE_ON, workloads
+from tests.unit.test_geonode import DJANGO_LIKE, GEONODE_ON, SECRET, secret_value, workloads
+from tests.unit.test_geonode import _strings as strings
 
 UPSTREAM = {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"}
 EXTRA = "TIME_ZONE = 'Europe/Rome'\nLANGUAGE_CODE = 'it'\n"
@@ -58,3 +59,101 @@ def test_django_trusts_the_sites_origin_for_csrf(stack, overrides, origin):
     # Behind a TLS-terminating Ingress Django sees HTTP; without this the login POST gets a CSRF 403.
     for name, env in django_like_env(overrides, stack).items():
         assert env["CSRF_TRUSTED_ORIGINS"] == origin, name
+
+
+SMTP = {"geostack:geonodeEmailHost": "smtp.example.org", "geostack:geonodeEmailUser": "maps@example.org"}
+SMTP_PASSWORD = {"geostack:geonodeEmailPassword": "Smtp-pass:with/url@chars"}
+
+
+def test_mail_is_off_unless_a_server_is_configured():
+    run = run_program("staging")
+    found = workloads(run)
+    for name in DJANGO_LIKE:
+        env = found[name]["env"]
+        assert env["EMAIL_ENABLE"] == "False", f"{name}: GeoNode then uses Django's console backend"
+        assert not [key for key in env if key.startswith("DJANGO_EMAIL_")], name
+        assert "DJANGO_EMAIL_HOST_PASSWORD" not in found[name]["refs"], name
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_mail_settings_reach_django_celery_and_the_init_task(stack):
+    run = run_program(stack, {**GEONODE_ON[stack], **SMTP}, secrets=SMTP_PASSWORD)
+    found = workloads(run)
+    host = {"dev": "localhost", "staging": "geonode.staging.internal"}[stack]
+    password = SMTP_PASSWORD["geostack:geonodeEmailPassword"]
+    for name in DJANGO_LIKE:
+        env = found[name]["env"]
+        plain = {key: env[key] for key in env if "EMAIL" in key and key != "ADMIN_EMAIL"}
+        if stack == "dev":  # Docker's env list holds the secret entries too (as secrets: see below)
+            assert plain.pop("DJANGO_EMAIL_HOST_PASSWORD") == password
+        assert plain == {
+            "EMAIL_ENABLE": "True",
+            "DJANGO_EMAIL_HOST": "smtp.example.org",
+            "DJANGO_EMAIL_PORT": "587",
+            "DJANGO_EMAIL_HOST_USER": "maps@example.org",
+            "DJANGO_EMAIL_USE_TLS": "True",
+            "DJANGO_EMAIL_USE_SSL": "False",
+            "DEFAULT_FROM_EMAIL": f"GeoNode <no-reply@{host}>",
+        }, name
+        assert secret_value(run, found[name], "DJANGO_EMAIL_HOST_PASSWORD") == password, name
+    assert "DJANGO_EMAIL_HOST" not in found["geonode-geoserver"]["env"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_the_smtp_password_travels_only_as_a_secret(stack):
+    password = SMTP_PASSWORD["geostack:geonodeEmailPassword"]
+    run = run_program(stack, {**GEONODE_ON[stack], **SMTP}, secrets=SMTP_PASSWORD)
+    in_secret_inputs = 0
+    for resource in run.resources:
+        if resource.type == SECRET:
+            continue
+        for path, text in strings(resource.inputs):
+            if password in text:
+                assert path.split(".")[1].split("[")[0] in resource.secret_inputs, \
+                    f"{resource.type} {resource.name}{path} holds the SMTP password in plaintext"
+                in_secret_inputs += 1
+    # Docker: a secret env entry of each Django-like container; Kubernetes: only the Secrets.
+    assert in_secret_inputs == (len(DJANGO_LIKE) if stack == "dev" else 0)
+    secrets = [s for s in run.of_type(SECRET) if "DJANGO_EMAIL_HOST_PASSWORD" in s.inputs["stringData"]]
+    assert {s.inputs["metadata"]["name"] for s in secrets} == ({f"{name}-env" for name in DJANGO_LIKE}
+                                                               if stack == "staging" else set())
+    assert all("stringData" in s.secret_inputs for s in secrets)
+
+
+def test_a_configured_sender_port_and_plain_smtp():
+    env = django_like_env({**SMTP, "geostack:geonodeEmailFrom": "Maps <maps@example.org>",
+                           "geostack:geonodeEmailPort": "2525", "geostack:geonodeEmailTls": "false"})["geonode-django"]
+    assert env["DEFAULT_FROM_EMAIL"] == "Maps <maps@example.org>"
+    assert env["DJANGO_EMAIL_PORT"] == "2525" and env["DJANGO_EMAIL_USE_TLS"] == "False"
+
+
+@pytest.mark.parametrize("overrides, secrets, expected", [
+    ({"geostack:geonodeEmailUser": "maps"}, {},
+     "geostack:geonodeEmailUser must be empty when geostack:geonodeEmailHost is empty (no SMTP server to use it "
+     "with), got 'maps'"),
+    ({"geostack:geonodeEmailFrom": "maps@example.org"}, {},
+     "geostack:geonodeEmailFrom must be empty when geostack:geonodeEmailHost is empty (no SMTP server to use it "
+     "with), got 'maps@example.org'"),
+    ({}, SMTP_PASSWORD,
+     "geostack:geonodeEmailPassword must be unset when geostack:geonodeEmailHost is empty (no SMTP server to log "
+     "in to), got a value"),
+    ({"geostack:geonodeEmailHost": "smtp.example.org"}, SMTP_PASSWORD,
+     "geostack:geonodeEmailUser must be set when geostack:geonodeEmailPassword is (Django logs in to the SMTP "
+     "server only with both), got ''"),
+    ({**SMTP, "geostack:geonodeEmailPort": "0"}, {},
+     "geostack:geonodeEmailPort must be an integer from 1 to 65535, got '0'"),
+    ({**SMTP, "geostack:geonodeEmailFrom": "GeoNode"}, {},
+     "geostack:geonodeEmailFrom must be an address, optionally with a name: Maps <maps@example.org> (or empty), "
+     "got 'GeoNode'"),
+])
+def test_bad_mail_settings_name_the_key(overrides, secrets, expected):
+    run = run_program("staging", overrides, secrets=secrets, raise_errors=False)
+    assert str(run.error) == expected
+    assert run.resources == [], "nothing is declared before the config is valid"
+    assert "Smtp-pass" not in str(run.error)
+
+
+def test_the_smtp_password_must_be_set_as_a_secret():
+    message = run_expecting_error("staging", {**SMTP, **SMTP_PASSWORD})
+    assert message == ("geostack:geonodeEmailPassword must be set with `pulumi config set --secret "
+                       "geostack:geonodeEmailPassword` so it is stored encrypted, got a plaintext value")
