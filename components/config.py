@@ -24,6 +24,7 @@ from components.settings import (
     KUBERNETES_TARGETS,
     DockerSettings,
     EksSettings,
+    GeoNodeDatabase,
     GeoNodeImages,
     GeoNodeMail,
     GeoNodeResources,
@@ -234,7 +235,7 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
     if v["target"] == "docker" and v["qgisEnabled"] and v["geonodeHostPort"] == v["dockerHostPort"]:
         errors.append(f"geostack:geonodeHostPort must differ from geostack:dockerHostPort "
                       f"({v['dockerHostPort']}), got {v['geonodeHostPort']}")
-    return errors + _mail_checks(v)
+    return errors + _mail_checks(v) + _database_checks(v)
 
 
 def _mail_checks(v: Mapping[str, Any]) -> list[str]:
@@ -253,6 +254,24 @@ def _mail_checks(v: Mapping[str, Any]) -> list[str]:
     return errors
 
 
+def _database_checks(v: Mapping[str, Any]) -> list[str]:
+    """An existing server's users already have passwords: geostack can neither generate nor set them."""
+    if not v["geonodeDatabaseHost"]:
+        return [f"geostack:{key} must stay {_SETTINGS_BY_KEY[key].default!r} unless geostack:geonodeDatabaseHost "
+                f"names an existing server (it applies to no other), got {v[key]!r}"
+                for key in ("geonodeDatabasePort", "geonodeDatabaseSslMode") if v[key] != _SETTINGS_BY_KEY[key].default]
+    errors = []
+    missing = [f"geostack:{key}" for key in ("geonodeDatabasePassword", "geonodeGeodatabasePassword") if v[key] is None]
+    if missing:
+        errors.append("geostack:geonodeDatabasePassword and geostack:geonodeGeodatabasePassword must be set with "
+                      "`pulumi config set --secret` when geostack:geonodeDatabaseHost names an existing server (the "
+                      f"passwords its geonode and geonode_data users have), missing: {', '.join(missing)}")
+    if v["geonodePostgresPassword"] is not None:
+        errors.append("geostack:geonodePostgresPassword must be unset when geostack:geonodeDatabaseHost is set "
+                      "(geostack runs no PostgreSQL server to give it to), got a value")
+    return errors
+
+
 def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
     return GeoNodeSettings(
         enabled=v["geonodeEnabled"],
@@ -267,6 +286,11 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             user=v["geonodeEmailUser"],
             tls=v["geonodeEmailTls"],
             sender=v["geonodeEmailFrom"],
+        ),
+        database=GeoNodeDatabase(
+            host=v["geonodeDatabaseHost"],
+            port=v["geonodeDatabasePort"],
+            ssl_mode=v["geonodeDatabaseSslMode"],
         ),
         tls_secret=v["geonodeTlsSecret"],
         cert_issuer=v["geonodeCertIssuer"],

@@ -23,6 +23,7 @@ _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 _HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 # A bare address, or a display name and the address in angle brackets.
 _SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
 
@@ -197,6 +198,14 @@ SETTINGS: tuple[Setting, ...] = (
             "geonode/postgis:15-3.5-v1", "GeoNode: PostGIS image (creates the geonode and geonode_data databases)."),
     Setting("geonodeRedisImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "redis:7.4.11-alpine", "GeoNode: Redis image (Celery's broker)."),
+    Setting("geonodeDatabaseHost", Text(_HOST, "a host name such as geonode.abc123.eu-west-1.rds.amazonaws.com",
+                                        allow_empty=True), "",
+            "GeoNode: an existing PostgreSQL server (such as RDS) with the geonode and geonode_data databases, used "
+            "instead of PostGIS beside GeoNode; needs geonodeDatabasePassword and geonodeGeodatabasePassword. "
+            "Empty: run PostGIS."),
+    Setting("geonodeDatabasePort", Integer(1, 65535), 5432, "GeoNode with geonodeDatabaseHost: that server's port."),
+    Setting("geonodeDatabaseSslMode", Choice(SSL_MODES), "prefer",
+            "GeoNode with geonodeDatabaseHost: libpq sslmode of Django's and Celery's connections to it."),
     Setting("geonodeDatabaseSize", Quantity("storage"), "10Gi", "GeoNode: PostGIS volume size."),
     Setting("geonodeGeoserverDataSize", Quantity("storage"), "10Gi", "GeoNode: GeoServer data directory volume size."),
     Setting("geonodeStaticsSize", Quantity("storage"), "10Gi",

@@ -124,6 +124,19 @@ class GeoNodeResources:
 
 
 @dataclass(frozen=True)
+class GeoNodeDatabase:
+    """Where GeoNode's two databases live: an existing server, or (no host) PostGIS beside GeoNode."""
+
+    host: str  # empty: geostack runs PostGIS
+    port: int
+    ssl_mode: str  # libpq sslmode towards an existing server
+
+    @property
+    def external(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
 class GeoNodeMail:
     """The SMTP server GeoNode sends through; no host: no mail (Django's console backend)."""
 
@@ -162,6 +175,7 @@ class GeoNodeSettings:
     open_signup: bool
     admin_email: str
     mail: GeoNodeMail
+    database: GeoNodeDatabase
     tls_secret: str
     cert_issuer: str
     ingress_class: str

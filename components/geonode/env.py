@@ -27,7 +27,7 @@ from components.geonode.names import (
     ServiceNames,
 )
 from components.nginx_conf import nginx_size_bytes
-from components.settings import GeoNodeMail
+from components.settings import GeoNodeDatabase, GeoNodeMail
 
 Env = dict[str, str]
 SecretEnv = dict[str, pulumi.Output[str]]
@@ -40,7 +40,7 @@ class Credentials:
     secret_key: pulumi.Output[str]
     admin_password: pulumi.Output[str]
     geoserver_admin_password: pulumi.Output[str]
-    postgres_password: pulumi.Output[str]
+    postgres_password: Optional[pulumi.Output[str]]  # None: an existing server, not our PostGIS
     database_password: pulumi.Output[str]
     geodatabase_password: pulumi.Output[str]
     broker_password: pulumi.Output[str]
@@ -72,7 +72,21 @@ class DjangoOptions:
 
     admin_email: str
     mail: GeoNodeMail
+    database: GeoNodeDatabase
     extra_settings: str = ""  # Python for geostack_settings to run; empty: none
+
+
+def database_address(names: ServiceNames, database: GeoNodeDatabase) -> tuple[str, int]:
+    """Host and port of the PostgreSQL server: an existing one, else geostack's PostGIS."""
+    return (database.host, database.port) if database.external else (names.database, POSTGRES_PORT)
+
+
+def _database_url(names: ServiceNames, database: GeoNodeDatabase, name: str, password: pulumi.Output[str]):
+    """A connection URL for one database; its user has the database's name."""
+    host, port = database_address(names, database)
+    # dj-database-url hands query parameters to libpq; our own PostGIS keeps libpq's default.
+    query = f"?sslmode={database.ssl_mode}" if database.external else ""
+    return _secret_url("postgis", name, password, host, port, f"{name}{query}")
 
 
 def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str, port: int, path: str):
@@ -87,6 +101,7 @@ def django_env(names: ServiceNames, site: Site, options: DjangoOptions, celery: 
     `own_image`: geostack's image, whose settings module (geostack_settings) wraps GeoNode's.
     """
     geoserver_public = f"{site.url}geoserver/"
+    database_host, database_port = database_address(names, options.database)
     return {
         **(_own_image_env(site, options) if own_image else _upstream_image_env()),
         "DEBUG": "False",
@@ -103,8 +118,8 @@ def django_env(names: ServiceNames, site: Site, options: DjangoOptions, celery: 
         "GEOSERVER_PUBLIC_LOCATION": geoserver_public,
         "GEOSERVER_WEB_UI_LOCATION": geoserver_public,
         "GEOSERVER_ADMIN_USER": "admin",
-        "DATABASE_HOST": names.database,
-        "DATABASE_PORT": str(POSTGRES_PORT),
+        "DATABASE_HOST": database_host,
+        "DATABASE_PORT": str(database_port),
         "GEONODE_DATABASE": DATABASE,
         "GEONODE_DATABASE_USER": DATABASE,
         "GEONODE_GEODATABASE": GEODATABASE,
@@ -170,7 +185,7 @@ def _upstream_image_env() -> Env:
     }
 
 
-def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEnv:
+def django_secret_env(names: ServiceNames, credentials: Credentials, database: GeoNodeDatabase) -> SecretEnv:
     c = credentials
     return {
         "SECRET_KEY": c.secret_key,
@@ -178,9 +193,8 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
         "GEOSERVER_ADMIN_PASSWORD": c.geoserver_admin_password,
         "GEONODE_DATABASE_PASSWORD": c.database_password,
         "GEONODE_GEODATABASE_PASSWORD": c.geodatabase_password,
-        "DATABASE_URL": _secret_url("postgis", DATABASE, c.database_password, names.database, POSTGRES_PORT, DATABASE),
-        "GEODATABASE_URL": _secret_url("postgis", GEODATABASE, c.geodatabase_password, names.database,
-                                       POSTGRES_PORT, GEODATABASE),
+        "DATABASE_URL": _database_url(names, database, DATABASE, c.database_password),
+        "GEODATABASE_URL": _database_url(names, database, GEODATABASE, c.geodatabase_password),
         # Redis's default user: no name, only the password (Redis's requirepass).
         "BROKER_URL": _secret_url("redis", "", c.broker_password, names.broker, REDIS_PORT, "0"),
         # Task results (GeoNode's settings default to redis://localhost, where nothing listens),
@@ -194,7 +208,8 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
     }
 
 
-def geoserver_env(names: ServiceNames, site: Site, heap: str) -> Env:
+def geoserver_env(names: ServiceNames, site: Site, heap: str, database: GeoNodeDatabase) -> Env:
+    database_host, database_port = database_address(names, database)
     return {
         "SITEURL": site.url,
         "NGINX_BASE_URL": site.origin,  # GeoServer's proxy base URL
@@ -203,8 +218,8 @@ def geoserver_env(names: ServiceNames, site: Site, heap: str) -> Env:
         "GEOSERVER_LB_HOST_IP": names.geoserver,
         "GEOSERVER_LB_PORT": str(GEOSERVER_PORT),
         "GEOSERVER_ADMIN_USER": "admin",
-        "DATABASE_HOST": names.database,
-        "DATABASE_PORT": str(POSTGRES_PORT),
+        "DATABASE_HOST": database_host,
+        "DATABASE_PORT": str(database_port),
         "GEONODE_GEODATABASE": GEODATABASE,
         "GEONODE_GEODATABASE_USER": GEODATABASE,
         "GEONODE_GEODATABASE_SCHEMA": "public",

@@ -8,6 +8,7 @@ that never overwrites an existing catalogue.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 
@@ -38,6 +39,7 @@ from components.geonode.names import (
     ServiceNames,
 )
 from components.nginx_conf import nginx_size_bytes
+from components.settings import GeoNodeDatabase
 from components.settings_types import parse_quantity
 from components.workload import (
     CommandCheck,
@@ -86,7 +88,7 @@ SEED_MARKER = ".geostack-initialised"
 
 @dataclass(frozen=True)
 class Volumes:
-    database: Volume
+    database: Optional[Volume]  # None: the databases live on an existing server
     broker: Volume
     geoserver_data: Volume
     statics: Volume
@@ -250,7 +252,7 @@ def _django_like(names: ServiceNames, image: DjangoImage, site: Site, options: D
     common = dict(
         image=image.ref,
         env=django_env(names, site, options, celery=celery, own_image=image.own),
-        secret_env=django_secret_env(names, credentials),
+        secret_env=django_secret_env(names, credentials, options.database),
         writable_paths=("/tmp",),
         scratch_size=upload_scratch(site.upload_size),
     )
@@ -338,13 +340,13 @@ def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, options:
     )
 
 
-def geoserver(names: ServiceNames, image: str, site: Site, credentials: Credentials, volumes: Volumes,
-              resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+def geoserver(names: ServiceNames, image: str, site: Site, database: GeoNodeDatabase, credentials: Credentials,
+              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.geoserver,
         image=image,
         ports=(Port("http", GEOSERVER_PORT),),
-        env=geoserver_env(names, site, java_heap(resources.memory_limit)),
+        env=geoserver_env(names, site, java_heap(resources.memory_limit), database),
         secret_env=geoserver_secret_env(credentials),
         mounts=volumes.app_mounts(),
         # Tomcat is slow to start: alive while it accepts connections, ready once OWS answers.

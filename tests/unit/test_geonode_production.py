@@ -6,7 +6,16 @@ import pytest
 
 from offline.program_run import run_program
 from tests.unit.test_config_errors import run_expecting_error
-from tests.unit.test_geonode import DJANGO_LIKE, GEONODE_ON, SECRET, secret_value, workloads
+from tests.unit.test_geonode import (
+    CONTAINER,
+    DJANGO_LIKE,
+    GEONODE_ON,
+    NETWORK_POLICY,
+    RANDOM,
+    SECRET,
+    secret_value,
+    workloads,
+)
 from tests.unit.test_geonode import _strings as strings
 
 UPSTREAM = {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"}
@@ -147,13 +156,94 @@ def test_a_configured_sender_port_and_plain_smtp():
      "got 'GeoNode'"),
 ])
 def test_bad_mail_settings_name_the_key(overrides, secrets, expected):
-    run = run_program("staging", overrides, secrets=secrets, raise_errors=False)
-    assert str(run.error) == expected
-    assert run.resources == [], "nothing is declared before the config is valid"
-    assert "Smtp-pass" not in str(run.error)
+    assert run_expecting_error("staging", overrides, secrets) == expected
 
 
 def test_the_smtp_password_must_be_set_as_a_secret():
     message = run_expecting_error("staging", {**SMTP, **SMTP_PASSWORD})
     assert message == ("geostack:geonodeEmailPassword must be set with `pulumi config set --secret "
                        "geostack:geonodeEmailPassword` so it is stored encrypted, got a plaintext value")
+
+
+RDS = "geonode.abc123.eu-west-1.rds.amazonaws.com"
+EXTERNAL = {"geostack:geonodeDatabaseHost": RDS, "geostack:geonodeDatabasePort": "6543",
+            "geostack:geonodeDatabaseSslMode": "require"}
+USER_PASSWORDS = {"geostack:geonodeDatabasePassword": "Db-pass:with/url@chars",
+                  "geostack:geonodeGeodatabasePassword": "Geodb-pass"}
+
+
+@pytest.mark.parametrize("stack", GEONODE_ON)
+def test_an_existing_database_server_replaces_postgis(stack):
+    run = run_program(stack, {**GEONODE_ON[stack], **EXTERNAL}, secrets=USER_PASSWORDS)
+    found = workloads(run)
+    assert "geonode-db" not in found
+    assert not [r.name for r in run.resources if r.name.startswith(("geonode-db", "geonode-dbdata"))]
+    assert not [r.name for r in run.of_type(RANDOM) if "postgres" in r.name or "database" in r.name], \
+        "the superuser is not ours and the users' passwords are given"
+    for name in (*DJANGO_LIKE, "geonode-geoserver"):
+        env = found[name]["env"]
+        assert (env["DATABASE_HOST"], env["DATABASE_PORT"]) == (RDS, "6543"), name
+    for name in DJANGO_LIKE:
+        assert secret_value(run, found[name], "DATABASE_URL") == (
+            f"postgis://geonode:Db-pass%3Awith%2Furl%40chars@{RDS}:6543/geonode?sslmode=require"), name
+        assert secret_value(run, found[name], "GEODATABASE_URL") == (
+            f"postgis://geonode_data:Geodb-pass@{RDS}:6543/geonode_data?sslmode=require"), name
+    # GeoNode's nginx still routes to Django and GeoServer, which no longer wait for a database workload.
+    conf = run.nginx_config("geonode")
+    assert "proxy_pass http://geonode-django:8000;" in conf and "proxy_pass http://geonode-geoserver:8080;" in conf
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_nothing_waits_for_a_database_pod_when_the_server_is_external(stack):
+    run = run_program(stack, EXTERNAL, secrets=USER_PASSWORDS)
+    found = workloads(run)
+    for name in (*DJANGO_LIKE, "geonode-geoserver"):
+        scripts = " ".join(c["command"][2] for c in found[name]["pod"].get("initContainers", []))
+        assert "geonode-db" not in scripts, name
+    assert "nc -z -w 2 geonode-redis 6379" in " ".join(
+        c["command"][2] for c in found["geonode-django-init"]["pod"]["initContainers"])
+    policies = {p.inputs["metadata"]["name"] for p in run.of_type(NETWORK_POLICY)}
+    assert "geonode-db" not in policies and "geonode-redis" in policies
+    assert found["geonode-django-init"]["resource"].urn in found["geonode-django"]["resource"].dependencies
+
+
+def test_on_docker_the_init_task_no_longer_depends_on_a_database_container():
+    run = run_program("dev", {**GEONODE_ON["dev"], **EXTERNAL}, secrets=USER_PASSWORDS)
+    found = workloads(run)
+    init = found["geonode-django-init"]["resource"]
+    assert [run.by_urn(urn).name for urn in init.dependencies if run.by_urn(urn).type == CONTAINER] == \
+        ["geonode-redis"]
+    assert {v.name for v in run.of_type("docker:index/volume:Volume")} == {
+        "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
+
+
+def test_an_existing_server_defaults_to_sslmode_prefer():
+    run = run_program("staging", {"geostack:geonodeDatabaseHost": RDS}, secrets=USER_PASSWORDS)
+    django = workloads(run)["geonode-django"]
+    assert secret_value(run, django, "DATABASE_URL").endswith(f"@{RDS}:5432/geonode?sslmode=prefer")
+
+
+@pytest.mark.parametrize("overrides, secrets, expected", [
+    ({"geostack:geonodeDatabaseHost": RDS}, {},
+     "geostack:geonodeDatabasePassword and geostack:geonodeGeodatabasePassword must be set with `pulumi config set "
+     "--secret` when geostack:geonodeDatabaseHost names an existing server (the passwords its geonode and "
+     "geonode_data users have), missing: geostack:geonodeDatabasePassword, geostack:geonodeGeodatabasePassword"),
+    ({"geostack:geonodeDatabaseHost": RDS}, {"geostack:geonodeDatabasePassword": "x"},
+     "geostack:geonodeDatabasePassword and geostack:geonodeGeodatabasePassword must be set with `pulumi config set "
+     "--secret` when geostack:geonodeDatabaseHost names an existing server (the passwords its geonode and "
+     "geonode_data users have), missing: geostack:geonodeGeodatabasePassword"),
+    ({"geostack:geonodeDatabaseHost": RDS}, {**USER_PASSWORDS, "geostack:geonodePostgresPassword": "x"},
+     "geostack:geonodePostgresPassword must be unset when geostack:geonodeDatabaseHost is set (geostack runs no "
+     "PostgreSQL server to give it to), got a value"),
+    ({"geostack:geonodeDatabasePort": "6543"}, {},
+     "geostack:geonodeDatabasePort must stay 5432 unless geostack:geonodeDatabaseHost names an existing server "
+     "(it applies to no other), got 6543"),
+    ({"geostack:geonodeDatabaseSslMode": "require"}, {},
+     "geostack:geonodeDatabaseSslMode must stay 'prefer' unless geostack:geonodeDatabaseHost names an existing "
+     "server (it applies to no other), got 'require'"),
+    ({"geostack:geonodeDatabaseHost": RDS, "geostack:geonodeDatabaseSslMode": "on"}, USER_PASSWORDS,
+     "geostack:geonodeDatabaseSslMode must be one of disable, allow, prefer, require, verify-ca, verify-full, "
+     "got 'on'"),
+])
+def test_bad_database_settings_name_the_keys(overrides, secrets, expected):
+    assert run_expecting_error("prod", overrides, secrets) == expected
