@@ -296,6 +296,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         cert_issuer=v["geonodeCertIssuer"],
         ingress_class=v["geonodeIngressClass"],
         django_replicas=v["geonodeDjangoReplicas"],
+        init_timeout_minutes=v["geonodeInitTimeoutMinutes"],
         extra_settings=v["geonodeExtraSettings"],
         images=GeoNodeImages(
             django=v["geonodeDjangoImage"],

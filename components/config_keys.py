@@ -174,6 +174,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeIngressClass", Text(_DNS_LABEL, "an IngressClass name", allow_empty=True), "",
             "GeoNode on Kubernetes: IngressClass; empty uses `public` on microk8s and `nginx` on EKS."),
     Setting("geonodeDjangoReplicas", Integer(1, 20), 1, "GeoNode: Django (uwsgi) replicas."),
+    Setting("geonodeInitTimeoutMinutes", Integer(1, 1440), 30,
+            "GeoNode: how long a rollout waits for the init task (migrations, collectstatic) and for Django to "
+            "become ready before it fails (Kubernetes; on Docker, Django's healthcheck)."),
     Setting("geonodeImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
                                  "an image reference pinned by digest, such as registry/geostack/geonode@sha256:<64 hex>",
                                  allow_empty=True),

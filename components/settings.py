@@ -180,6 +180,7 @@ class GeoNodeSettings:
     cert_issuer: str
     ingress_class: str
     django_replicas: int
+    init_timeout_minutes: int  # the first migrations on a small cluster outlast pulumi-kubernetes' 10 minutes
     extra_settings: str  # Python run after GeoNode's settings (geostack's image only); empty: none
     images: GeoNodeImages
     sizes: GeoNodeVolumeSizes

@@ -55,9 +55,11 @@ class GeoNode(pulumi.ComponentResource):
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
         init = deploy(services.init_task(names, django_image, site, options, credentials, volumes,
-                                         resources.django, after=(*postgis, broker)))
+                                         resources.django, after=(*postgis, broker),
+                                         timeout_minutes=settings.init_timeout_minutes))
         django = deploy(services.django(names, django_image, site, options, credentials, volumes,
-                                        settings.django_replicas, resources.django, after=(init, *postgis, broker)))
+                                        settings.django_replicas, resources.django, after=(init, *postgis, broker),
+                                        timeout_minutes=settings.init_timeout_minutes))
         for worker in services.celery_workers(names, django_image, site, options, credentials,
                                               volumes, resources.celery, after=(init, *postgis, broker)):
             deploy(worker)

@@ -263,7 +263,9 @@ def _django_like(names: ServiceNames, image: DjangoImage, site: Site, options: D
 
 
 def init_task(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials,
-              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...],
+              timeout_minutes: int = 0) -> Workload:
+    """`timeout_minutes`: how long the first run (every migration) may take; 0: the target's default."""
     return Workload(
         name=names.init,
         ports=(),
@@ -273,12 +275,14 @@ def init_task(names: ServiceNames, image: DjangoImage, site: Site, options: Djan
         resources=resources,
         after=after,
         task=True,
+        ready_timeout_minutes=timeout_minutes,
         **_django_like(names, image, site, options, credentials, celery=False),
     )
 
 
 def django(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials,
-           volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+           volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...],
+           timeout_minutes: int = 0) -> Workload:
     return Workload(
         name=names.django,
         ports=(Port("http", DJANGO_PORT),),
@@ -296,6 +300,7 @@ def django(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoO
         # GeoServer authenticates GeoNode users against Django.
         allow_from=(names.nginx, names.geoserver),
         after=after,
+        ready_timeout_minutes=timeout_minutes,
         **_django_like(names, image, site, options, credentials, celery=False),
     )
 

@@ -10,6 +10,7 @@ from tests.unit.test_geonode import (
     CONTAINER,
     DJANGO_LIKE,
     GEONODE_ON,
+    JOB,
     NETWORK_POLICY,
     RANDOM,
     SECRET,
@@ -247,3 +248,28 @@ def test_an_existing_server_defaults_to_sslmode_prefer():
 ])
 def test_bad_database_settings_name_the_keys(overrides, secrets, expected):
     assert run_expecting_error("prod", overrides, secrets) == expected
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_first_rollout_may_outlast_pulumi_kubernetes_ten_minutes(stack):
+    # Migrations and collectstatic on a small cluster take longer than the provider's default wait.
+    found = workloads(run_program(stack))
+    for name in ("geonode-django-init", "geonode-django"):
+        assert found[name]["resource"].custom_timeouts == {"create": "30m", "update": "30m"}, name
+    for name in ("geonode-celery", "geonode-geoserver", "geonode-redis", "geonode"):
+        assert found[name]["resource"].custom_timeouts == {}, f"{name} keeps the provider's default"
+    longer = workloads(run_program(stack, {"geostack:geonodeInitTimeoutMinutes": "90"}))
+    assert longer["geonode-django-init"]["resource"].type == JOB
+    for name in ("geonode-django-init", "geonode-django"):
+        assert longer[name]["resource"].custom_timeouts == {"create": "90m", "update": "90m"}, name
+
+
+def test_on_docker_the_limit_is_how_long_djangos_healthcheck_may_take():
+    found = workloads(run_program("dev", {**GEONODE_ON["dev"], "geostack:geonodeInitTimeoutMinutes": "45"}))
+    assert found["geonode-django"]["inputs"]["waitTimeout"] == 45 * 60
+    assert found["geonode-geoserver"]["inputs"]["waitTimeout"] == 300, "others keep the default"
+
+
+def test_the_init_timeout_must_be_whole_minutes_in_range():
+    message = run_expecting_error("staging", {"geostack:geonodeInitTimeoutMinutes": "0"})
+    assert message == "geostack:geonodeInitTimeoutMinutes must be an integer from 1 to 1440, got '0'"
