@@ -24,7 +24,9 @@ from components.settings import (
     KUBERNETES_TARGETS,
     DockerSettings,
     EksSettings,
+    GeoNodeDatabase,
     GeoNodeImages,
+    GeoNodeMail,
     GeoNodeResources,
     GeoNodeSecrets,
     GeoNodeSettings,
@@ -221,6 +223,9 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
                       "(the stack would deploy nothing), got False")
     if not v["geonodeEnabled"]:
         return errors
+    if v["geonodeExtraSettings"] and v["geonodeDjangoImage"]:
+        errors.append("geostack:geonodeExtraSettings must be empty when geostack:geonodeDjangoImage is set "
+                      "(only geostack's GeoNode image loads it), got a value")
     if v["geonodeTlsSecret"] and v["geonodeCertIssuer"]:
         errors.append("geostack:geonodeCertIssuer must be empty when geostack:geonodeTlsSecret is set "
                       f"(one source of TLS), got {v['geonodeCertIssuer']!r}")
@@ -230,6 +235,40 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
     if v["target"] == "docker" and v["qgisEnabled"] and v["geonodeHostPort"] == v["dockerHostPort"]:
         errors.append(f"geostack:geonodeHostPort must differ from geostack:dockerHostPort "
                       f"({v['dockerHostPort']}), got {v['geonodeHostPort']}")
+    return errors + _mail_checks(v) + _database_checks(v)
+
+
+def _mail_checks(v: Mapping[str, Any]) -> list[str]:
+    """A login or sender without an SMTP server would be silently ignored; so would a password without a user."""
+    password_set = v["geonodeEmailPassword"] is not None
+    if v["geonodeEmailHost"]:
+        if password_set and not v["geonodeEmailUser"]:
+            return ["geostack:geonodeEmailUser must be set when geostack:geonodeEmailPassword is "
+                    "(Django logs in to the SMTP server only with both), got ''"]
+        return []
+    errors = [f"geostack:{key} must be empty when geostack:geonodeEmailHost is empty (no SMTP server "
+              f"to use it with), got {v[key]!r}" for key in ("geonodeEmailUser", "geonodeEmailFrom") if v[key]]
+    if password_set:
+        errors.append("geostack:geonodeEmailPassword must be unset when geostack:geonodeEmailHost is empty "
+                      "(no SMTP server to log in to), got a value")
+    return errors
+
+
+def _database_checks(v: Mapping[str, Any]) -> list[str]:
+    """An existing server's users already have passwords: geostack can neither generate nor set them."""
+    if not v["geonodeDatabaseHost"]:
+        return [f"geostack:{key} must stay {_SETTINGS_BY_KEY[key].default!r} unless geostack:geonodeDatabaseHost "
+                f"names an existing server (it applies to no other), got {v[key]!r}"
+                for key in ("geonodeDatabasePort", "geonodeDatabaseSslMode") if v[key] != _SETTINGS_BY_KEY[key].default]
+    errors = []
+    missing = [f"geostack:{key}" for key in ("geonodeDatabasePassword", "geonodeGeodatabasePassword") if v[key] is None]
+    if missing:
+        errors.append("geostack:geonodeDatabasePassword and geostack:geonodeGeodatabasePassword must be set with "
+                      "`pulumi config set --secret` when geostack:geonodeDatabaseHost names an existing server (the "
+                      f"passwords its geonode and geonode_data users have), missing: {', '.join(missing)}")
+    if v["geonodePostgresPassword"] is not None:
+        errors.append("geostack:geonodePostgresPassword must be unset when geostack:geonodeDatabaseHost is set "
+                      "(geostack runs no PostgreSQL server to give it to), got a value")
     return errors
 
 
@@ -241,10 +280,24 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         upload_size=v["geonodeUploadSize"],
         open_signup=v["geonodeOpenSignup"],
         admin_email=v["geonodeAdminEmail"],
+        mail=GeoNodeMail(
+            host=v["geonodeEmailHost"],
+            port=v["geonodeEmailPort"],
+            user=v["geonodeEmailUser"],
+            tls=v["geonodeEmailTls"],
+            sender=v["geonodeEmailFrom"],
+        ),
+        database=GeoNodeDatabase(
+            host=v["geonodeDatabaseHost"],
+            port=v["geonodeDatabasePort"],
+            ssl_mode=v["geonodeDatabaseSslMode"],
+        ),
         tls_secret=v["geonodeTlsSecret"],
         cert_issuer=v["geonodeCertIssuer"],
         ingress_class=v["geonodeIngressClass"],
         django_replicas=v["geonodeDjangoReplicas"],
+        init_timeout_minutes=v["geonodeInitTimeoutMinutes"],
+        extra_settings=v["geonodeExtraSettings"],
         images=GeoNodeImages(
             django=v["geonodeDjangoImage"],
             prebuilt=v["geonodeImage"],
@@ -274,6 +327,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             oauth_client_id=v["geonodeOauthClientId"],
             oauth_client_secret=v["geonodeOauthClientSecret"],
             api_key=v["geonodeApiKey"],
+            email_password=v["geonodeEmailPassword"],
         ),
     )
 

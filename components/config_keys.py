@@ -5,13 +5,27 @@ config declarations) and the README's config reference (`scripts/config_referenc
 """
 from __future__ import annotations
 
-from components.settings_types import Boolean, Choice, Integer, Quantity, ResourceSpec, Secret, Setting, Text
+from components.settings_types import (
+    Boolean,
+    Choice,
+    Integer,
+    PythonCode,
+    Quantity,
+    ResourceSpec,
+    Secret,
+    Setting,
+    Text,
+)
 
 TARGETS = ("docker", "microk8s", "eks")
 
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
+_HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
+# A bare address, or a display name and the address in angle brackets.
+_SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
 
 def _scaling(workload: str, label: str) -> tuple[Setting, ...]:
     """Availability keys shared by every workload that can run several pods."""
@@ -131,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
             "EKS: ReadWriteMany storage class (EFS, via the EFS CSI driver) for volumes GeoNode's services share."),
     Setting("geonodeEnabled", Boolean(), False,
             "Deploy GeoNode (nginx, Django, Celery, GeoServer, PostGIS, Redis) beside or instead of QGIS."),
-    Setting("geonodeSiteHost", Text(r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?", "a host name such as maps.example.org"),
+    Setting("geonodeSiteHost", Text(_HOST, "a host name such as maps.example.org"),
             "localhost", "GeoNode: public host name (SITEURL, ALLOWED_HOSTS, the Ingress host)."),
     Setting("geonodeHostPort", Integer(1, 65535), 8000, "GeoNode on Docker: host port published for its nginx."),
     Setting("geonodeUploadSize", Text(r"[1-9][0-9]*[kmg]?", "an nginx size such as 100m or 2g"), "100m",
@@ -141,6 +155,18 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoNode: let anyone create an account (GeoNode's own default is open; geostack's is closed)."),
     Setting("geonodeAdminEmail", Text(r"[^@\s]+@[^@\s]+", "an e-mail address"), "admin@localhost",
             "GeoNode: e-mail of the `admin` user."),
+    Setting("geonodeEmailHost", Text(_HOST, "an SMTP server host name such as smtp.example.org",
+                                     allow_empty=True), "",
+            "GeoNode: SMTP server it sends mail through (sign-up, password resets, notifications). "
+            "Empty: no mail; Django's console backend writes each message to the log instead."),
+    Setting("geonodeEmailPort", Integer(1, 65535), 587,
+            "GeoNode: port of the SMTP server (587: submission with STARTTLS)."),
+    Setting("geonodeEmailUser", Text(r"\S+", "an SMTP user name (no spaces)", allow_empty=True), "",
+            "GeoNode: user it logs in to the SMTP server as, with geonodeEmailPassword; empty: no login."),
+    Setting("geonodeEmailTls", Boolean(), True, "GeoNode: STARTTLS to the SMTP server (DJANGO_EMAIL_USE_TLS)."),
+    Setting("geonodeEmailFrom", Text(_SENDER, "an address, optionally with a name: Maps <maps@example.org>",
+                                     allow_empty=True), "",
+            "GeoNode: sender of its mail (DEFAULT_FROM_EMAIL). Empty: `GeoNode <no-reply@<geonodeSiteHost>>`."),
     Setting("geonodeTlsSecret", Text(_DNS_LABEL, "a Secret name (DNS label)", allow_empty=True), "",
             "GeoNode on Kubernetes: existing TLS Secret for the Ingress host."),
     Setting("geonodeCertIssuer", Text(_DNS_LABEL, "a cert-manager ClusterIssuer name", allow_empty=True), "",
@@ -148,6 +174,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeIngressClass", Text(_DNS_LABEL, "an IngressClass name", allow_empty=True), "",
             "GeoNode on Kubernetes: IngressClass; empty uses `public` on microk8s and `nginx` on EKS."),
     Setting("geonodeDjangoReplicas", Integer(1, 20), 1, "GeoNode: Django (uwsgi) replicas."),
+    Setting("geonodeInitTimeoutMinutes", Integer(1, 1440), 30,
+            "GeoNode: how long a rollout waits for the init task (migrations, collectstatic) and for Django to "
+            "become ready before it fails (Kubernetes; on Docker, Django's healthcheck)."),
     Setting("geonodeImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
                                  "an image reference pinned by digest, such as registry/geostack/geonode@sha256:<64 hex>",
                                  allow_empty=True),
@@ -158,6 +187,9 @@ SETTINGS: tuple[Setting, ...] = (
                                        allow_empty=True),
             "", "GeoNode: run this upstream image (such as geonode/geonode:5.1.1, which runs as root with a "
                 "writable root filesystem) for Django, Celery and the init task instead of geostack's."),
+    Setting("geonodeExtraSettings", PythonCode(), "",
+            "GeoNode with geostack's image: Python statements run after GeoNode's Django settings, such as "
+            "`TIME_ZONE = 'Europe/Rome'` (plain config, visible in the pod spec: never a credential)."),
     Setting("geonodeGeoserverImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "geonode/geoserver:2.24.4-v2", "GeoNode: GeoServer image."),
     Setting("geonodeGeoserverDataImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",),
@@ -169,6 +201,14 @@ SETTINGS: tuple[Setting, ...] = (
             "geonode/postgis:15-3.5-v1", "GeoNode: PostGIS image (creates the geonode and geonode_data databases)."),
     Setting("geonodeRedisImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "redis:7.4.11-alpine", "GeoNode: Redis image (Celery's broker)."),
+    Setting("geonodeDatabaseHost", Text(_HOST, "a host name such as geonode.abc123.eu-west-1.rds.amazonaws.com",
+                                        allow_empty=True), "",
+            "GeoNode: an existing PostgreSQL server (such as RDS) with the geonode and geonode_data databases, used "
+            "instead of PostGIS beside GeoNode; needs geonodeDatabasePassword and geonodeGeodatabasePassword. "
+            "Empty: run PostGIS."),
+    Setting("geonodeDatabasePort", Integer(1, 65535), 5432, "GeoNode with geonodeDatabaseHost: that server's port."),
+    Setting("geonodeDatabaseSslMode", Choice(SSL_MODES), "prefer",
+            "GeoNode with geonodeDatabaseHost: libpq sslmode of Django's and Celery's connections to it."),
     Setting("geonodeDatabaseSize", Quantity("storage"), "10Gi", "GeoNode: PostGIS volume size."),
     Setting("geonodeGeoserverDataSize", Quantity("storage"), "10Gi", "GeoNode: GeoServer data directory volume size."),
     Setting("geonodeStaticsSize", Quantity("storage"), "10Gi",
@@ -197,4 +237,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeOauthClientSecret", Secret(), None, "GeoNode: client secret of that OAuth2 application."),
     Setting("geonodeApiKey", Secret(), None,
             "GeoNode: key for its admin API (/api/users, /api/roles), sent as `Authorization: apikey <key>`."),
+    Setting("geonodeEmailPassword", Secret(generated=False), None,
+            "GeoNode: password of geonodeEmailUser on the SMTP server; only for servers that want a login."),
 )

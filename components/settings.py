@@ -124,6 +124,30 @@ class GeoNodeResources:
 
 
 @dataclass(frozen=True)
+class GeoNodeDatabase:
+    """Where GeoNode's two databases live: an existing server, or (no host) PostGIS beside GeoNode."""
+
+    host: str  # empty: geostack runs PostGIS
+    port: int
+    ssl_mode: str  # libpq sslmode towards an existing server
+
+    @property
+    def external(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class GeoNodeMail:
+    """The SMTP server GeoNode sends through; no host: no mail (Django's console backend)."""
+
+    host: str
+    port: int
+    user: str  # empty: no login
+    tls: bool  # STARTTLS
+    sender: str  # DEFAULT_FROM_EMAIL; empty: no-reply at the site's host
+
+
+@dataclass(frozen=True)
 class GeoNodeSecrets:
     """Credentials from `pulumi config set --secret`; None means generate one."""
 
@@ -137,11 +161,12 @@ class GeoNodeSecrets:
     oauth_client_id: Optional[pulumi.Output[str]]
     oauth_client_secret: Optional[pulumi.Output[str]]
     api_key: Optional[pulumi.Output[str]]
+    email_password: Optional[pulumi.Output[str]]  # None: no SMTP login (never generated)
 
 
 @dataclass(frozen=True)
 class GeoNodeSettings:
-    """GeoNode 4.4 and the services it needs."""
+    """GeoNode 5.1 and the services it needs."""
 
     enabled: bool
     site_host: str
@@ -149,10 +174,14 @@ class GeoNodeSettings:
     upload_size: str  # nginx notation: 100m
     open_signup: bool
     admin_email: str
+    mail: GeoNodeMail
+    database: GeoNodeDatabase
     tls_secret: str
     cert_issuer: str
     ingress_class: str
     django_replicas: int
+    init_timeout_minutes: int  # the first migrations on a small cluster outlast pulumi-kubernetes' 10 minutes
+    extra_settings: str  # Python run after GeoNode's settings (geostack's image only); empty: none
     images: GeoNodeImages
     sizes: GeoNodeVolumeSizes
     resources: GeoNodeResources

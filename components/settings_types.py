@@ -161,12 +161,31 @@ class ResourceSpec:
 
 
 @dataclass(frozen=True)
+class PythonCode:
+    """Python statements, compiled here so a syntax error stops the program before anything is deployed."""
+
+    type: str = "string"
+    allowed: str = "Python statements that compile (or empty)"
+
+    def parse(self, raw: Any) -> str:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        try:
+            compile(raw, "<config>", "exec")
+        except (SyntaxError, ValueError) as error:  # ValueError: a NUL byte
+            raise ValueError(raw) from error
+        return raw
+
+
+@dataclass(frozen=True)
 class Secret:
     """A credential: read with `get_secret`, so it stays an encrypted Output end to end.
 
-    Unset means generated once (pulumi_random) and kept in the stack's state.
+    Unset means generated once (pulumi_random) and kept in the stack's state, unless
+    `generated` is false: then unset means none (an optional login's password).
     """
 
+    generated: bool = True
     type: str = "string"
     allowed: str = "a secret set with `pulumi config set --secret`"
 
@@ -179,7 +198,7 @@ class Setting:
     """One `geostack:<key>` config key."""
 
     key: str
-    kind: Integer | Boolean | Choice | Text | Quantity | ResourceSpec | Secret
+    kind: Integer | Boolean | Choice | Text | Quantity | ResourceSpec | PythonCode | Secret
     default: Any
     description: str = field(default="")
 

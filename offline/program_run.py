@@ -101,6 +101,7 @@ class Registration:
     inputs: dict[str, Any]
     secret_inputs: set[str] = field(default_factory=set)  # top-level input keys holding a secret
     raw_inputs: dict[str, Any] = field(default_factory=dict)  # secrets still wrapped in Pulumi's marker
+    custom_timeouts: dict[str, str] = field(default_factory=dict)  # the customTimeouts option: operation -> limit
 
 
 @dataclass
@@ -193,6 +194,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=reveal(rpc.deserialize_properties(request.object)),
                 raw_inputs=rpc.deserialize_properties(request.object),
                 secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},
+                custom_timeouts={key: value for key in ("create", "update", "delete")
+                                 if (value := getattr(request.customTimeouts, key))},
             ))
         return response
 

@@ -52,7 +52,7 @@ def markdown_table() -> str:
     rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
     for setting in SETTINGS:
         if setting.secret:
-            default = "(generated)"
+            default = "(generated)" if setting.kind.generated else "(unset)"
         elif setting.default == "":
             default = "(empty)"
         else:

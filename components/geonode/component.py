@@ -1,4 +1,4 @@
-"""GeoNode: the component that ties GeoNode 4.4's six services together on any target."""
+"""GeoNode: the component that ties GeoNode 5.1's services together on any target."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,13 +7,13 @@ import pulumi
 
 from components.geonode import services
 from components.geonode.credentials import resolve_credentials
-from components.geonode.env import Site
+from components.geonode.env import DjangoOptions, Site
 from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, ServiceNames
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
 from components.settings import GeoNodeSettings
 from components.targets import Target
 from components.targets.base import context_build
-from components.workload import Exposure, Ingress, VolumeSpec
+from components.workload import DeployedWorkload, Exposure, Ingress, VolumeSpec
 
 DJANGO_CONTEXT = "docker/geonode"  # relative to the project root, like the QGIS image's context
 
@@ -29,7 +29,8 @@ class GeoNodeArgs:
 
 
 class GeoNode(pulumi.ComponentResource):
-    """PostGIS, Redis, GeoServer, Django, Celery (workers and beat) and GeoNode's nginx.
+    """PostGIS (unless the databases live on an existing server), Redis, GeoServer, Django, Celery
+    (workers and beat) and GeoNode's nginx.
 
     `url` is the site URL; `admin_password` is a secret Output for the first login.
     """
@@ -39,25 +40,31 @@ class GeoNode(pulumi.ComponentResource):
         settings, target, site = args.settings, args.target, args.site
         names = ServiceNames.for_component(name)
         images, resources = settings.images, settings.resources
-        credentials = resolve_credentials(name, settings.secrets, parent=self)
+        credentials = resolve_credentials(name, settings.secrets, settings.database.external, parent=self)
         volumes = self._volumes(name, settings, target, args.production)
 
         def deploy(workload):
             return target.deploy(workload, parent=self)
 
         django_image = self._django_image(name, images.django, images.prebuilt, target)
-        database = deploy(services.database(names, images.postgis, volumes, credentials, resources.database))
+        options = DjangoOptions(admin_email=settings.admin_email, mail=settings.mail, database=settings.database,
+                                extra_settings=settings.extra_settings)
+        postgis: tuple[DeployedWorkload, ...] = ()  # none with an existing server: nothing to wait for
+        if not settings.database.external:
+            postgis = (deploy(services.database(names, images.postgis, volumes, credentials, resources.database)),)
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
-        init = deploy(services.init_task(names, django_image, site, settings.admin_email, credentials, volumes,
-                                         resources.django, after=(database, broker)))
-        django = deploy(services.django(names, django_image, site, settings.admin_email, credentials, volumes,
-                                        settings.django_replicas, resources.django, after=(init, database, broker)))
-        for worker in services.celery_workers(names, django_image, site, settings.admin_email, credentials,
-                                              volumes, resources.celery, after=(init, database, broker)):
+        init = deploy(services.init_task(names, django_image, site, options, credentials, volumes,
+                                         resources.django, after=(*postgis, broker),
+                                         timeout_minutes=settings.init_timeout_minutes))
+        django = deploy(services.django(names, django_image, site, options, credentials, volumes,
+                                        settings.django_replicas, resources.django, after=(init, *postgis, broker),
+                                        timeout_minutes=settings.init_timeout_minutes))
+        for worker in services.celery_workers(names, django_image, site, options, credentials,
+                                              volumes, resources.celery, after=(init, *postgis, broker)):
             deploy(worker)
-        geoserver = deploy(services.geoserver(names, images.geoserver, site, credentials, volumes,
-                                              resources.geoserver, after=(seed, database, django)))
+        geoserver = deploy(services.geoserver(names, images.geoserver, site, settings.database, credentials, volumes,
+                                              resources.geoserver, after=(seed, *postgis, django)))
         self.nginx_config: pulumi.Output[str] = pulumi.Output.all(django.host, geoserver.host).apply(
             lambda hosts: render_geonode_nginx_conf(GeoNodeNginxConf(
                 listen_port=NGINX_PORT,
@@ -96,7 +103,7 @@ class GeoNode(pulumi.ComponentResource):
                                         parent=self)
 
         return services.Volumes(
-            database=volume("dbdata", sizes.database, shared=False),
+            database=None if settings.database.external else volume("dbdata", sizes.database, shared=False),
             broker=volume("redis", sizes.redis, shared=False),
             geoserver_data=volume("geoserver-data", sizes.geoserver_data, shared=True),
             statics=volume("statics", sizes.statics, shared=True),

@@ -31,7 +31,10 @@ def _configured_or_generated(value: Optional[pulumi.Output[str]], name: str, len
     return pulumi.Output.secret(value if value is not None else _generated(name, length, parent))
 
 
-def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, parent: pulumi.Resource) -> Credentials:
+def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, external_database: bool,
+                        parent: pulumi.Resource) -> Credentials:
+    """`external_database`: no PostGIS of ours, so no superuser password to make up (config checks
+    that the two users' passwords are given)."""
     def pick(value: Optional[pulumi.Output[str]], suffix: str, length: int = 32) -> pulumi.Output[str]:
         return _configured_or_generated(value, f"{prefix}-{suffix}", length, parent)
 
@@ -39,11 +42,13 @@ def resolve_credentials(prefix: str, secrets: GeoNodeSecrets, parent: pulumi.Res
         secret_key=pick(secrets.secret_key, "secret-key", 50),
         admin_password=pick(secrets.admin_password, "admin-password", 24),
         geoserver_admin_password=pick(secrets.geoserver_admin_password, "geoserver-admin-password", 24),
-        postgres_password=pick(secrets.postgres_password, "postgres-password"),
+        postgres_password=None if external_database else pick(secrets.postgres_password, "postgres-password"),
         database_password=pick(secrets.database_password, "database-password"),
         geodatabase_password=pick(secrets.geodatabase_password, "geodatabase-password"),
         broker_password=pick(secrets.broker_password, "broker-password"),
         oauth_client_id=pick(secrets.oauth_client_id, "oauth-client-id", 40),
         oauth_client_secret=pick(secrets.oauth_client_secret, "oauth-client-secret", 64),
         api_key=pick(secrets.api_key, "api-key", 40),
+        # Optional and never generated: a made-up password would log in nowhere.
+        email_password=None if secrets.email_password is None else pulumi.Output.secret(secrets.email_password),
     )

@@ -7,6 +7,7 @@ into Kubernetes Secret references or Pulumi-secret Docker env entries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 from urllib.parse import quote
 
 import pulumi
@@ -26,6 +27,7 @@ from components.geonode.names import (
     ServiceNames,
 )
 from components.nginx_conf import nginx_size_bytes
+from components.settings import GeoNodeDatabase, GeoNodeMail
 
 Env = dict[str, str]
 SecretEnv = dict[str, pulumi.Output[str]]
@@ -38,13 +40,14 @@ class Credentials:
     secret_key: pulumi.Output[str]
     admin_password: pulumi.Output[str]
     geoserver_admin_password: pulumi.Output[str]
-    postgres_password: pulumi.Output[str]
+    postgres_password: Optional[pulumi.Output[str]]  # None: an existing server, not our PostGIS
     database_password: pulumi.Output[str]
     geodatabase_password: pulumi.Output[str]
     broker_password: pulumi.Output[str]
     oauth_client_id: pulumi.Output[str]
     oauth_client_secret: pulumi.Output[str]
     api_key: pulumi.Output[str]
+    email_password: Optional[pulumi.Output[str]] = None  # only for an SMTP server that wants a login
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,34 @@ class Site:
     upload_size: str  # nginx notation
     open_signup: bool = False  # anyone may create an account
 
+    @property
+    def origin(self) -> str:
+        """scheme://host[:port], as browsers send it in the Origin header."""
+        return self.url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class DjangoOptions:
+    """Choices beyond the site that shape what Django, Celery and the init task are told."""
+
+    admin_email: str
+    mail: GeoNodeMail
+    database: GeoNodeDatabase
+    extra_settings: str = ""  # Python for geostack_settings to run; empty: none
+
+
+def database_address(names: ServiceNames, database: GeoNodeDatabase) -> tuple[str, int]:
+    """Host and port of the PostgreSQL server: an existing one, else geostack's PostGIS."""
+    return (database.host, database.port) if database.external else (names.database, POSTGRES_PORT)
+
+
+def _database_url(names: ServiceNames, database: GeoNodeDatabase, name: str, password: pulumi.Output[str]):
+    """A connection URL for one database; its user has the database's name."""
+    host, port = database_address(names, database)
+    # dj-database-url hands query parameters to libpq; our own PostGIS keeps libpq's default.
+    query = f"?sslmode={database.ssl_mode}" if database.external else ""
+    return _secret_url("postgis", name, password, host, port, f"{name}{query}")
+
 
 def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str, port: int, path: str):
     # A configured password may hold "@", "/" or ":"; dj-database-url and kombu unquote it.
@@ -64,17 +95,21 @@ def _secret_url(scheme: str, user: str, password: pulumi.Output[str], host: str,
     return pulumi.Output.secret(pulumi.Output.concat(f"{scheme}://{user}:", encoded, f"@{host}:{port}/{path}"))
 
 
-def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) -> Env:
-    """Django, Celery and the init task (GeoNode's settings read all of these)."""
+def django_env(names: ServiceNames, site: Site, options: DjangoOptions, celery: bool, own_image: bool) -> Env:
+    """Django, Celery and the init task (GeoNode's settings read all of these).
+
+    `own_image`: geostack's image, whose settings module (geostack_settings) wraps GeoNode's.
+    """
     geoserver_public = f"{site.url}geoserver/"
+    database_host, database_port = database_address(names, options.database)
     return {
-        "DJANGO_SETTINGS_MODULE": "geonode.settings",
+        **(_own_image_env(site, options) if own_image else _upstream_image_env()),
         "DEBUG": "False",
         "SITEURL": site.url,
         "ALLOWED_HOSTS": repr([names.django, names.nginx, site.host, "localhost"]),
         "HTTP_HOST": "" if site.tls else site.host,
         "HTTPS_HOST": site.host if site.tls else "",
-        "NGINX_BASE_URL": site.url.rstrip("/"),
+        "NGINX_BASE_URL": site.origin,
         "GEONODE_LB_HOST_IP": names.django,
         "GEONODE_LB_PORT": str(DJANGO_PORT),
         "GEOSERVER_LB_HOST_IP": names.geoserver,
@@ -83,8 +118,8 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "GEOSERVER_PUBLIC_LOCATION": geoserver_public,
         "GEOSERVER_WEB_UI_LOCATION": geoserver_public,
         "GEOSERVER_ADMIN_USER": "admin",
-        "DATABASE_HOST": names.database,
-        "DATABASE_PORT": str(POSTGRES_PORT),
+        "DATABASE_HOST": database_host,
+        "DATABASE_PORT": str(database_port),
         "GEONODE_DATABASE": DATABASE,
         "GEONODE_DATABASE_USER": DATABASE,
         "GEONODE_GEODATABASE": GEODATABASE,
@@ -97,12 +132,11 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "MEDIA_ROOT": MEDIA_ROOT,
         "ASSETS_ROOT": ASSETS_ROOT,
         "ADMIN_USERNAME": ADMIN_USER,
-        "ADMIN_EMAIL": admin_email,
+        "ADMIN_EMAIL": options.admin_email,
         "DEFAULT_MAX_UPLOAD_SIZE": str(nginx_size_bytes(site.upload_size)),
         "INVOKE_LOG_STDOUT": "true",
         "FORCE_REINIT": "false",
         "IS_CELERY": "True" if celery else "False",
-        "C_FORCE_ROOT": "1",  # GeoNode's image runs Celery as root
         "CELERY__LOG_FILE": "/dev/stdout",
         # GeoNode 5 marks its cookies Secure unless told otherwise; over plain HTTP clients
         # would then never send them back, so the flags follow the site's scheme.
@@ -110,10 +144,48 @@ def django_env(names: ServiceNames, site: Site, admin_email: str, celery: bool) 
         "CSRF_COOKIE_SECURE": str(site.tls),
         # GeoNode lets anyone sign up by default; a site opens sign-up only when asked to.
         "ACCOUNT_OPEN_SIGNUP": str(site.open_signup),
+        **_mail_env(options.mail, site),
     }
 
 
-def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEnv:
+def _mail_env(mail: GeoNodeMail, site: Site) -> Env:
+    """GeoNode reads the SMTP settings only with EMAIL_ENABLE; without it Django prints mail to the log."""
+    if not mail.host:
+        return {"EMAIL_ENABLE": "False"}
+    return {
+        "EMAIL_ENABLE": "True",
+        "DJANGO_EMAIL_HOST": mail.host,
+        "DJANGO_EMAIL_PORT": str(mail.port),
+        "DJANGO_EMAIL_HOST_USER": mail.user,
+        "DJANGO_EMAIL_USE_TLS": str(mail.tls),
+        # Implicit TLS (port 465) excludes STARTTLS in Django; geostack offers STARTTLS only.
+        "DJANGO_EMAIL_USE_SSL": "False",
+        "DEFAULT_FROM_EMAIL": mail.sender or f"GeoNode <no-reply@{site.host}>",
+    }
+
+
+def _own_image_env(site: Site, options: DjangoOptions) -> Env:
+    """What geostack's settings module reads beyond GeoNode's own settings."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "geostack_settings",
+        # Django sees plain HTTP behind the Ingress that terminates TLS, so it would refuse every
+        # form POST (the login too) from `Origin: https://...` with a CSRF 403 unless it trusts it.
+        "CSRF_TRUSTED_ORIGINS": site.origin,
+    }
+    if options.extra_settings:
+        env["GEOSTACK_EXTRA_SETTINGS"] = options.extra_settings
+    return env
+
+
+def _upstream_image_env() -> Env:
+    """An upstream image loads GeoNode's settings as they are: no trusted origins, no extra settings."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "geonode.settings",
+        "C_FORCE_ROOT": "1",  # the upstream image runs Celery as root, which Celery refuses without it
+    }
+
+
+def django_secret_env(names: ServiceNames, credentials: Credentials, database: GeoNodeDatabase) -> SecretEnv:
     c = credentials
     return {
         "SECRET_KEY": c.secret_key,
@@ -121,9 +193,8 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
         "GEOSERVER_ADMIN_PASSWORD": c.geoserver_admin_password,
         "GEONODE_DATABASE_PASSWORD": c.database_password,
         "GEONODE_GEODATABASE_PASSWORD": c.geodatabase_password,
-        "DATABASE_URL": _secret_url("postgis", DATABASE, c.database_password, names.database, POSTGRES_PORT, DATABASE),
-        "GEODATABASE_URL": _secret_url("postgis", GEODATABASE, c.geodatabase_password, names.database,
-                                       POSTGRES_PORT, GEODATABASE),
+        "DATABASE_URL": _database_url(names, database, DATABASE, c.database_password),
+        "GEODATABASE_URL": _database_url(names, database, GEODATABASE, c.geodatabase_password),
         # Redis's default user: no name, only the password (Redis's requirepass).
         "BROKER_URL": _secret_url("redis", "", c.broker_password, names.broker, REDIS_PORT, "0"),
         # Task results (GeoNode's settings default to redis://localhost, where nothing listens),
@@ -133,20 +204,22 @@ def django_secret_env(names: ServiceNames, credentials: Credentials) -> SecretEn
         "OAUTH2_CLIENT_SECRET": c.oauth_client_secret,
         # Unset, GeoNode serves /api/users, /api/roles and /api/adminRole to anonymous callers.
         "OAUTH2_API_KEY": c.api_key,
+        **({"DJANGO_EMAIL_HOST_PASSWORD": c.email_password} if c.email_password is not None else {}),
     }
 
 
-def geoserver_env(names: ServiceNames, site: Site, heap: str) -> Env:
+def geoserver_env(names: ServiceNames, site: Site, heap: str, database: GeoNodeDatabase) -> Env:
+    database_host, database_port = database_address(names, database)
     return {
         "SITEURL": site.url,
-        "NGINX_BASE_URL": site.url.rstrip("/"),  # GeoServer's proxy base URL
+        "NGINX_BASE_URL": site.origin,  # GeoServer's proxy base URL
         "GEONODE_LB_HOST_IP": names.django,
         "GEONODE_LB_PORT": str(DJANGO_PORT),
         "GEOSERVER_LB_HOST_IP": names.geoserver,
         "GEOSERVER_LB_PORT": str(GEOSERVER_PORT),
         "GEOSERVER_ADMIN_USER": "admin",
-        "DATABASE_HOST": names.database,
-        "DATABASE_PORT": str(POSTGRES_PORT),
+        "DATABASE_HOST": database_host,
+        "DATABASE_PORT": str(database_port),
         "GEONODE_GEODATABASE": GEODATABASE,
         "GEONODE_GEODATABASE_USER": GEODATABASE,
         "GEONODE_GEODATABASE_SCHEMA": "public",

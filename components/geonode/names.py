@@ -1,4 +1,4 @@
-"""Service names, ports and paths GeoNode 4.4's images expect (from geonode-project 4.4.x)."""
+"""Service names, ports and paths GeoNode 5.1's services expect (from geonode-project's compose file)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +21,9 @@ INIT_LOCK = f"{STATICS_DIR}/geonode_init.lock"  # written by GeoNode's `invoke i
 
 DATABASE = "geonode"
 GEODATABASE = "geonode_data"  # GeoNode's init script expects each user named as its database
-ADMIN_USER = "admin"  # GeoNode 4.4's `updateadmin` task hard-codes this name
+# Both init tasks make this user the admin: geostack's reads it from ADMIN_USERNAME; the upstream
+# image's `invoke updateadmin` hard-codes the same name.
+ADMIN_USER = "admin"
 
 
 @dataclass(frozen=True)

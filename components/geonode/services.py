@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pulumi
 
 from components.geonode.env import (
     Credentials,
+    DjangoOptions,
     Site,
     django_env,
     django_secret_env,
@@ -38,6 +40,7 @@ from components.geonode.names import (
     ServiceNames,
 )
 from components.nginx_conf import nginx_size_bytes
+from components.settings import GeoNodeDatabase
 from components.settings_types import parse_quantity
 from components.workload import (
     CommandCheck,
@@ -86,7 +89,7 @@ SEED_MARKER = ".geostack-initialised"
 
 @dataclass(frozen=True)
 class Volumes:
-    database: Volume
+    database: Optional[Volume]  # None: the databases live on an existing server
     broker: Volume
     geoserver_data: Volume
     statics: Volume
@@ -240,12 +243,12 @@ SITE_SETUP
 """
 
 
-def _django_like(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
-                 celery: bool) -> dict:
+def _django_like(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions,
+                 credentials: Credentials, celery: bool) -> dict:
     common = dict(
         image=image.ref,
-        env=django_env(names, site, admin_email, celery=celery),
-        secret_env=django_secret_env(names, credentials),
+        env=django_env(names, site, options, celery=celery, own_image=image.own),
+        secret_env=django_secret_env(names, credentials, options.database),
         writable_paths=("/tmp",),
         scratch_size=upload_scratch(site.upload_size),
     )
@@ -255,8 +258,10 @@ def _django_like(names: ServiceNames, image: DjangoImage, site: Site, admin_emai
     return {**common, "read_only_root": False}
 
 
-def init_task(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
-              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+def init_task(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials,
+              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...],
+              timeout_minutes: int = 0) -> Workload:
+    """`timeout_minutes`: how long the first run (every migration) may take; 0: the target's default."""
     return Workload(
         name=names.init,
         ports=(),
@@ -266,12 +271,14 @@ def init_task(names: ServiceNames, image: DjangoImage, site: Site, admin_email: 
         resources=resources,
         after=after,
         task=True,
-        **_django_like(names, image, site, admin_email, credentials, celery=False),
+        ready_timeout_minutes=timeout_minutes,
+        **_django_like(names, image, site, options, credentials, celery=False),
     )
 
 
-def django(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
-           volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+def django(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials,
+           volumes: Volumes, replicas: int, resources: Resources, after: tuple[DeployedWorkload, ...],
+           timeout_minutes: int = 0) -> Workload:
     return Workload(
         name=names.django,
         ports=(Port("http", DJANGO_PORT),),
@@ -289,12 +296,13 @@ def django(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str
         # GeoServer authenticates GeoNode users against Django.
         allow_from=(names.nginx, names.geoserver),
         after=after,
-        **_django_like(names, image, site, admin_email, credentials, celery=False),
+        ready_timeout_minutes=timeout_minutes,
+        **_django_like(names, image, site, options, credentials, celery=False),
     )
 
 
 def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, singleton: bool, names: ServiceNames,
-            image: DjangoImage, site: Site, admin_email: str, credentials: Credentials, volumes: Volumes,
+            image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials, volumes: Volumes,
             resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=name,
@@ -310,14 +318,15 @@ def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, single
         resources=resources,
         singleton=singleton,
         after=after,
-        **_django_like(names, image, site, admin_email, credentials, celery=True),
+        **_django_like(names, image, site, options, credentials, celery=True),
     )
 
 
-def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, admin_email: str, credentials: Credentials,
-                   volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> tuple[Workload, ...]:
+def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions,
+                   credentials: Credentials, volumes: Volumes, resources: Resources,
+                   after: tuple[DeployedWorkload, ...]) -> tuple[Workload, ...]:
     """The worker for every queue but harvesting, the harvesting worker, and beat (exactly one)."""
-    shared = dict(names=names, image=image, site=site, admin_email=admin_email, credentials=credentials,
+    shared = dict(names=names, image=image, site=site, options=options, credentials=credentials,
                   volumes=volumes, resources=resources, after=after)
     return (
         _celery(names.celery, _worker_command("worker", ("-X", HARVESTING_QUEUE), 4),
@@ -332,13 +341,13 @@ def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, admin_em
     )
 
 
-def geoserver(names: ServiceNames, image: str, site: Site, credentials: Credentials, volumes: Volumes,
-              resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+def geoserver(names: ServiceNames, image: str, site: Site, database: GeoNodeDatabase, credentials: Credentials,
+              volumes: Volumes, resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
     return Workload(
         name=names.geoserver,
         image=image,
         ports=(Port("http", GEOSERVER_PORT),),
-        env=geoserver_env(names, site, java_heap(resources.memory_limit)),
+        env=geoserver_env(names, site, java_heap(resources.memory_limit), database),
         secret_env=geoserver_secret_env(credentials),
         mounts=volumes.app_mounts(),
         # Tomcat is slow to start: alive while it accepts connections, ready once OWS answers.

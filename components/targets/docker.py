@@ -27,6 +27,10 @@ from components.workload import (
 )
 
 
+# How long a container may take to report healthy when its workload sets no limit of its own.
+DEFAULT_WAIT_SECONDS = 300
+
+
 def mebibytes(quantity: str) -> int:
     """A Kubernetes memory quantity (256Mi, 1Gi) in whole MiB, as Docker's tmpfs and shm sizes take it."""
     return int(parse_quantity(quantity, "memory") // 2**20)
@@ -158,7 +162,8 @@ class DockerTarget(Target):
             # A task runs once to completion; dependents are created after it exits.
             dict(restart="no", must_run=False, attach=True, logs=True) if workload.task
             # Dependents are created only once this container reports healthy.
-            else dict(restart="unless-stopped", wait=healthcheck is not None, wait_timeout=300)
+            else dict(restart="unless-stopped", wait=healthcheck is not None,
+                      wait_timeout=workload.ready_timeout_minutes * 60 or DEFAULT_WAIT_SECONDS)
         )
         return docker.Container(
             f"{workload.name}{suffix}",

@@ -54,6 +54,14 @@ def pod_security_labels(restricted: bool) -> dict[str, str]:
     }
 
 
+def wait_limit(workload: Workload) -> dict[str, Any]:
+    """Resource options that let pulumi-kubernetes wait longer than its default for readiness."""
+    if not workload.ready_timeout_minutes:
+        return {}
+    limit = f"{workload.ready_timeout_minutes}m"
+    return {"custom_timeouts": pulumi.CustomTimeouts(create=limit, update=limit)}
+
+
 class KubernetesTarget(Target):
     """Shared Kubernetes realizer; subclasses provide the provider, storage and exposure."""
 
@@ -162,7 +170,7 @@ class KubernetesTarget(Target):
                 "selector": {"match_labels": selector(workload.name, self.stack)},
                 "template": {"metadata": {"labels": pod_labels, "annotations": annotations}, "spec": pod_spec},
             },
-            opts=self.child_opts(parent, depends_on=after),
+            opts=self.child_opts(parent, depends_on=after, **wait_limit(workload)),
         )
         self._availability(workload, parent, deployment)
         if not workload.ports:  # a worker nobody connects to needs no Service
@@ -285,7 +293,7 @@ class KubernetesTarget(Target):
                     "spec": {**pod_spec, "restart_policy": "OnFailure"},
                 },
             },
-            opts=self.child_opts(parent, depends_on=after, delete_before_replace=True),
+            opts=self.child_opts(parent, depends_on=after, delete_before_replace=True, **wait_limit(workload)),
         )
         return DeployedWorkload(host=job.metadata.name, port=0, resources=(job,), task=True)
 

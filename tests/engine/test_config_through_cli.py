@@ -60,6 +60,33 @@ def test_a_config_mistake_stops_pulumi_up_before_any_resource(workspace, mistake
     assert set(workspace.resource_types("dev")) <= NO_RESOURCES
 
 
+def test_geonode_rules_between_keys_stop_pulumi_up_before_any_resource(workspace):
+    """Cross-key rules, including secrets that must or must not be set, hold when the CLI sets the values."""
+    workspace.select("dev")
+    workspace.ok("config", "set", "geostack:geonodeEnabled", "true")
+    workspace.ok("config", "set", "geostack:geonodeDatabaseHost", "db.example.org")
+    workspace.ok("config", "set", "--secret", "geostack:geonodeEmailPassword", "hunter2")
+
+    up = workspace.run("up", "--yes", "--skip-preview")
+    assert up.returncode != 0
+    assert "missing: geostack:geonodeDatabasePassword, geostack:geonodeGeodatabasePassword" in up.output
+    assert "geostack:geonodeEmailPassword must be unset when geostack:geonodeEmailHost is empty" in up.output
+    assert "hunter2" not in up.output
+    assert set(workspace.resource_types("dev")) <= NO_RESOURCES
+
+
+def test_extra_settings_from_a_file_reach_django_line_for_line(workspace):
+    """`pulumi config set geostack:geonodeExtraSettings < file`, as the README shows, keeps every line."""
+    settings = "TIME_ZONE = 'Europe/Rome'\nLANGUAGE_CODE = 'it'\n"
+    workspace.select("staging")
+    workspace.ok("config", "set", "geostack:geonodeExtraSettings", stdin=settings)
+
+    run = run_program("staging", config=workspace.config_values("staging"))
+    django = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name == "geonode-django-deployment")
+    env = {e["name"]: e.get("value") for e in django.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["GEOSTACK_EXTRA_SETTINGS"] == settings.rstrip("\n")
+
+
 def readme_config_lines() -> list[list[str]]:
     """`pulumi config set` lines in the README's code blocks, with concrete keys and values."""
     blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), re.S)

@@ -7,9 +7,9 @@ from components.config import ConfigError
 from offline.program_run import run_program
 
 
-def run_expecting_error(stack: str, overrides: dict[str, str]) -> str:
+def run_expecting_error(stack: str, overrides: dict[str, str], secrets: dict[str, str] | None = None) -> str:
     """Run the program with bad config; return the error text after checking nothing was declared."""
-    run = run_program(stack, overrides, raise_errors=False)
+    run = run_program(stack, overrides, raise_errors=False, secrets=secrets)
     assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
     assert run.resources == [], "resources were declared despite invalid config"
     return str(run.error)
