@@ -71,6 +71,7 @@ class GeoNode(pulumi.ComponentResource):
                 django=f"{hosts[0]}:{DJANGO_PORT}",
                 geoserver=f"{hosts[1]}:{GEOSERVER_PORT}",
                 upload_size=settings.upload_size,
+                resolver=target.peer_resolver,
             )))
         exposure = Exposure(
             port=NGINX_PORT,

@@ -1,6 +1,6 @@
 """GeoNode's nginx configuration, rendered by a pure function (no secrets ever enter it).
 
-Routes as GeoNode 4.4's own nginx image does: /geoserver to GeoServer, /static/ and
+Routes as GeoNode's own nginx image does: /geoserver to GeoServer, /static/ and
 /uploaded/ straight from the shared statics volume, everything else to Django. One
 upload-size setting caps request bodies everywhere.
 """
@@ -21,6 +21,9 @@ class GeoNodeNginxConf:
     django: str  # host:port
     geoserver: str  # host:port
     upload_size: str  # nginx notation, e.g. 100m
+    # A DNS server to look Django and GeoServer up with on every request (valid 10 s) instead of
+    # once at start; empty: once. Docker gives a restarted container a new address.
+    resolver: str = ""
 
 
 # $http_host, not $host: $host drops the port, and Django's CSRF check compares the
@@ -35,7 +38,15 @@ proxy_http_version 1.1;
 proxy_request_buffering off;"""
 
 
+def _proxy_pass(variable: str, address: str, resolver: str) -> str:
+    # nginx resolves a name in proxy_pass once, unless the address comes from a variable.
+    if not resolver:
+        return f"proxy_pass http://{address};"
+    return f"set ${variable} {address};\n    proxy_pass http://${variable};"
+
+
 def render_geonode_nginx_conf(conf: GeoNodeNginxConf) -> str:
+    resolver = f"\nresolver {conf.resolver} valid=10s ipv6=off;" if conf.resolver else ""
     http_extra = f"""# Static files need real types: browsers refuse scripts and styles sent as octet-stream.
 include mime.types;
 
@@ -50,10 +61,10 @@ send_timeout 600s;
 map $http_x_forwarded_proto $forwarded_proto {{
     default $http_x_forwarded_proto;
     "" $scheme;
-}}"""
+}}{resolver}"""
     locations = f"""location /geoserver {{
 {indent(_PROXY_HEADERS, 4)}
-    proxy_pass http://{conf.geoserver};
+    {_proxy_pass("geoserver", conf.geoserver, conf.resolver)}
 }}
 
 location /static/ {{
@@ -69,7 +80,7 @@ location /uploaded/ {{
 
 location / {{
 {indent(_PROXY_HEADERS, 4)}
-    proxy_pass http://{conf.django};
+    {_proxy_pass("django", conf.django, conf.resolver)}
 }}"""
     return nginx_main(conf.listen_port, locations, http_extra, source="components/geonode/nginx_conf.py",
                       gzip_types=GEONODE_GZIP_TYPES)

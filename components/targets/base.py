@@ -25,6 +25,9 @@ class Target(pulumi.ComponentResource, ABC):
     """Where workloads run. Subclasses: DockerTarget, Microk8sTarget, EksTarget."""
 
     kind: str
+    # A DNS server proxies must ask on every request, where a peer's address changes when it
+    # restarts; empty where names stay put (Kubernetes Services).
+    peer_resolver: str = ""
 
     @abstractmethod
     def deploy(self, workload: Workload, parent: pulumi.Resource) -> DeployedWorkload:

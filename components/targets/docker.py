@@ -72,6 +72,7 @@ class DockerTarget(Target):
     """Runs workloads on the Docker engine that DOCKER_HOST (or the default socket) points at."""
 
     kind = "docker"
+    peer_resolver = "127.0.0.11"  # the engine's DNS on user-defined networks
 
     def __init__(self, name: str, prefix: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:targets:DockerTarget", name, None, opts)

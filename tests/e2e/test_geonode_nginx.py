@@ -70,9 +70,9 @@ def site():
         (statics / "uploaded" / "documents" / "report.txt").write_text("uploaded report")
         port = free_port()
         conf = replace_once(conf, "listen 8080;", f"listen 127.0.0.1:{port};")
-        conf = replace_once(conf, "proxy_pass http://geonode-django:8000;", f"proxy_pass http://127.0.0.1:{django_port};")
-        conf = replace_once(conf, "proxy_pass http://geonode-geoserver:8080;",
-                            f"proxy_pass http://127.0.0.1:{geoserver_port};")
+        # dev is Docker: peers' addresses come from variables, looked up per request.
+        conf = replace_once(conf, "set $django geonode-django:8000;", f"set $django 127.0.0.1:{django_port};")
+        conf = replace_once(conf, "set $geoserver geonode-geoserver:8080;", f"set $geoserver 127.0.0.1:{geoserver_port};")
         # Scratch paths first: the statics directory itself lives under /tmp.
         conf = conf.replace(" /tmp/", f" {scratch}/").replace(" /mnt/volumes/statics/", f" {statics}/")
         with nginx(conf, port, scratch) as url:
