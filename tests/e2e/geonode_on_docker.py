@@ -1,0 +1,77 @@
+"""GeoNode's dev stack deployed on a real Docker engine, for tests/e2e/test_docker_geonode_stack.py.
+
+`up()` runs the program with RealizingMocks, so every container is created as `pulumi up`
+would create it; calling it again with changed config replaces what changed. Images no
+registry can give us here are stand-ins built from Debian's packages (tests/e2e/images),
+tagged with the names the stack declares and labelled `org.geostack.stand-in`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import docker
+
+from offline.program_run import PROJECT_ROOT, ProgramRun, run_program, stack_config
+from tests.e2e.browser import Browser
+from tests.e2e.docker_realizer import DockerRealizer
+from tests.e2e.image_cache import cached_image
+from tests.e2e.realizing_mocks import RealizingMocks
+
+IMAGES = PROJECT_ROOT / "tests" / "e2e" / "images"
+STAND_INS = (  # (build context in tests/e2e/images, the config keys of the images it stands in for)
+    ("postgis-debian", ("geonodePostgisImage",)),
+    ("redis-debian", ("geonodeRedisImage",)),
+    ("nginx-debian", ("geonodeNginxImage",)),
+    ("geoserver-standin", ("geonodeGeoserverImage", "geonodeGeoserverDataImage")),
+)
+
+
+def tag_stand_ins(client: docker.DockerClient, config: dict[str, str]) -> dict[str, str]:
+    """Build each stand-in and tag it as the image the stack declares; {declared image: what stands in}."""
+    stood_in = {}
+    for context, keys in STAND_INS:
+        local = f"geostack-test/{context}:e2e"
+        cached_image(client, IMAGES / context, context, local)
+        image = client.images.get(local)
+        for key in keys:
+            repository, tag = config[f"geostack:{key}"].rsplit(":", 1)
+            image.tag(repository, tag)
+            stood_in[f"{repository}:{tag}"] = image.labels["org.geostack.stand-in"]
+    return stood_in
+
+
+@dataclass
+class GeoNodeOnDocker:
+    client: docker.DockerClient
+    port: int
+    config: dict[str, str] = field(default_factory=dict)
+    realizer: DockerRealizer = None
+    run: ProgramRun | None = None
+
+    def __post_init__(self):
+        self.realizer = DockerRealizer(self.client, host_ports={self.port: self.port})
+        self.config = {**stack_config("dev"), "geostack:geonodeEnabled": "true", "geostack:qgisEnabled": "false",
+                       "geostack:geonodeHostPort": str(self.port), **self.config}
+
+    def up(self, **overrides: str) -> ProgramRun:
+        """`pulumi up` with these config values changed; the run carries the program's error, if any."""
+        self.config.update({f"geostack:{key}": value for key, value in overrides.items()})
+        self.run = run_program("dev", config=self.config, mocks=RealizingMocks(self.realizer), raise_errors=False)
+        return self.run
+
+    def container(self, workload: str):
+        return self.client.containers.get(self.realizer.containers[workload])
+
+    def logs(self, workload: str) -> str:
+        return self.container(workload).logs().decode(errors="replace")
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def browser(self) -> Browser:
+        return Browser(self.url)
+
+    @property
+    def admin_password(self) -> str:
+        return self.run.outputs["geonodeAdminPassword"]

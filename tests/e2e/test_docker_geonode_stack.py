@@ -1,0 +1,208 @@
+"""GeoNode on the docker target for real: the dev stack with GeoNode on, deployed on a Docker
+engine the way `pulumi up` deploys it (tests/e2e/realizing_mocks.py), and checked through the
+published port as a user would check it.
+
+geostack's GeoNode image is built from docker/geonode. PostGIS, Redis and nginx are stand-ins
+built from Debian's packages, and GeoServer is an HTTP stand-in (GeoServer cannot be obtained
+here); each is labelled `org.geostack.stand-in` (tests/e2e/geonode_on_docker.py). The tests
+share one deployment and run in file order; later ones restart and replace its containers.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from offline.loopback import free_port, wait_until
+from offline.program_run import PROJECT_ROOT
+from tests.e2e.docker_engine import docker_engine, ensure_base_image
+from tests.e2e.geonode_on_docker import GeoNodeOnDocker, tag_stand_ins
+
+pytestmark = pytest.mark.timeout(3000)
+
+FIGURES = PROJECT_ROOT / "build" / "figures" / "docker-geonode.json"
+UPLOAD_SIZE_MB = 2
+SERVICES = ("geonode-db", "geonode-redis", "geonode-django", "geonode-celery", "geonode-celery-harvester",
+            "geonode-celery-beat", "geonode-geoserver", "geonode")
+SURVEYOR = ("surveyor", "Surveyor-pass-1234")  # a user the admin creates, to find again later
+
+
+@pytest.fixture(scope="module")
+def geonode():
+    with docker_engine() as client:
+        ensure_base_image(client)
+        deployment = GeoNodeOnDocker(client, free_port(), {"geostack:geonodeUploadSize": f"{UPLOAD_SIZE_MB}m"})
+        stand_ins = tag_stand_ins(client, deployment.config)
+        print("\nstand-ins: " + json.dumps(stand_ins, indent=1))
+        started = time.monotonic()
+        try:
+            run = deployment.up()
+            assert run.error is None, f"pulumi up failed: {run.error}"
+            deployment.realizer.timings["up"] = time.monotonic() - started
+            yield deployment
+        finally:
+            FIGURES.parent.mkdir(parents=True, exist_ok=True)
+            FIGURES.write_text(json.dumps({k: round(v, 1) for k, v in deployment.realizer.timings.items()},
+                                          indent=1, sort_keys=True) + "\n")
+            deployment.realizer.destroy()
+
+
+def signed_in(geonode: GeoNodeOnDocker, username: str = "admin", password: str | None = None):
+    """A browser that signed in through the login form: GET it, then POST it with the CSRF
+    token and the site's Origin, as a browser does."""
+    browser = geonode.browser()
+    page = browser.get("/account/login/")
+    assert page.status == 200 and browser.cookie("csrftoken"), page.status
+    answer = browser.submit("/account/login/", {"login": username, "password": password or geonode.admin_password},
+                            page)
+    assert answer.status == 302, (answer.status, answer.text[:2000])
+    assert browser.cookie("sessionid"), "no session after signing in"
+    return browser
+
+
+def test_every_service_runs_and_the_init_task_succeeded_once(geonode):
+    for name in SERVICES:
+        state = geonode.container(name).attrs["State"]
+        assert state["Status"] == "running", (name, state)
+        assert state.get("Health", {}).get("Status", "healthy") == "healthy", (name, state["Health"])
+    init = geonode.container("geonode-django-init").attrs["State"]
+    assert (init["Status"], init["ExitCode"]) == ("exited", 0)
+    logs = geonode.logs("geonode-django-init")
+    assert re.search(r"Applying base\.\w+\.\.\. OK", logs) and "static files copied" in logs, logs[-3000:]
+    assert "GeoServer's OAuth2 client are set up" in logs, logs[-3000:]
+    # geostack's image runs as its own user on a read-only root; the stand-ins are labelled.
+    django = geonode.container("geonode-django").attrs
+    assert (django["Config"]["User"], django["HostConfig"]["ReadonlyRootfs"]) == ("10002", True)
+    for name in ("geonode-db", "geonode-redis", "geonode-geoserver", "geonode"):
+        image = geonode.client.images.get(geonode.container(name).attrs["Config"]["Image"])
+        assert "org.geostack.stand-in" in image.labels, name
+
+
+def test_the_admin_signs_in_through_nginx_with_a_csrf_round_trip(geonode):
+    browser = signed_in(geonode)
+    # Still signed in on the next request (GeoNode signs out users it could not give a
+    # GeoServer token), and allowed into Django's admin.
+    assert browser.get("/en-us/admin/").status == 200
+    me = json.loads(browser.get("/api/v2/users?filter{username}=admin").body)
+    assert [user["username"] for user in me["users"]] == ["admin"]
+    # The same POST without the CSRF token is refused.
+    anonymous = geonode.browser()
+    anonymous.get("/account/login/")
+    refused = anonymous.request("POST", "/account/login/", b"login=admin&password=x",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert refused.status == 403
+
+
+def test_the_rest_api_lists_resources_and_refuses_anonymous_admin_calls(geonode):
+    browser = geonode.browser()
+    listing = browser.get("/api/v2/resources")
+    assert listing.status == 200 and listing.headers["Content-Type"] == "application/json"
+    assert {"resources", "total"} <= json.loads(listing.body).keys()
+    for path in ("/api/users", "/api/roles", "/api/adminRole"):
+        assert browser.get(path).status == 401, path
+
+
+def test_static_files_are_served_by_nginx_with_their_types(geonode):
+    browser = geonode.browser()
+    for path, content_type in (("/static/geonode/css/base.css", "text/css"),
+                               ("/static/admin/js/core.js", "application/javascript"),
+                               ("/static/rest_framework/fonts/glyphicons-halflings-regular.svg", "image/svg+xml"),
+                               ("/static/rest_framework/fonts/glyphicons-halflings-regular.woff2", "font/woff2")):
+        answer = browser.get(path)
+        assert answer.status == 200 and answer.body, path
+        assert answer.headers["Content-Type"].split(";")[0] == content_type, (path, answer.headers["Content-Type"])
+
+
+def test_an_upload_larger_than_the_limit_is_refused_with_413(geonode):
+    browser = signed_in(geonode)
+    too_big = b"x" * ((UPLOAD_SIZE_MB + 1) * 2**20)
+    answer = browser.request("POST", "/api/v2/uploads/upload", too_big, headers={
+        "Content-Type": "application/octet-stream", "X-CSRFToken": browser.cookie("csrftoken"),
+        "Origin": geonode.url})
+    assert answer.status == 413, answer.status
+
+
+def celery_round_trip(geonode, queue: str, timeout: int = 120) -> str:
+    """Send Celery's built-in `accumulate` task from Django's container through Redis to the
+    worker that consumes `queue`, and print the result it sends back."""
+    script = ("from geonode.celery_app import app; "
+              f"print(app.send_task('celery.accumulate', args=[7, 'seven'], queue='{queue}').get(timeout={timeout}))")
+    result = geonode.container("geonode-django").exec_run(["python", "-c", "import django; django.setup(); " + script])
+    assert result.exit_code == 0, result.output.decode(errors="replace")[-3000:]
+    return result.output.decode().strip().splitlines()[-1]
+
+
+def test_celery_tasks_run_through_redis_and_their_results_come_back(geonode):
+    assert celery_round_trip(geonode, "default") == "[7, 'seven']"
+    # Only the harvesting worker consumes this queue.
+    assert celery_round_trip(geonode, "harvesting") == "[7, 'seven']"
+
+
+def test_the_admin_creates_a_user_through_the_admin_site(geonode):
+    browser = signed_in(geonode)
+    form = browser.get("/en-us/admin/people/profile/add/")
+    assert form.status == 200
+    username, password = SURVEYOR
+    created = browser.submit("/en-us/admin/people/profile/add/",
+                             {"username": username, "password1": password, "password2": password}, form)
+    assert created.status == 302, created.text[:3000]
+    signed_in(geonode, username, password)
+
+
+def test_a_queued_task_survives_a_redis_restart(geonode):
+    worker = geonode.container("geonode-celery")
+    worker.stop(timeout=30)
+    try:
+        django = geonode.container("geonode-django")
+        queued = django.exec_run(["python", "-c", "import django; django.setup(); from geonode.celery_app import app; "
+                                  "print(app.send_task('celery.accumulate', args=[42], queue='default').id)"])
+        assert queued.exit_code == 0, queued.output.decode(errors="replace")[-2000:]
+        task_id = queued.output.decode().split()[-1]
+        time.sleep(2)  # Redis appends to its file every second
+        geonode.container("geonode-redis").restart(timeout=30)
+        wait_until(lambda: geonode.container("geonode-redis").attrs["State"].get("Health", {}).get("Status")
+                   == "healthy", timeout=120, what="Redis healthy after its restart")
+    finally:
+        worker.start()
+    fetched = django.exec_run(["python", "-c", "import django; django.setup(); from geonode.celery_app import app; "
+                               f"print(app.AsyncResult('{task_id}').get(timeout=180))"])
+    assert fetched.exit_code == 0, fetched.output.decode(errors="replace")[-2000:]
+    assert fetched.output.decode().split()[-1] == "[42]"
+
+
+def test_data_survives_restarts_and_up_with_changed_config(geonode):
+    for name in ("geonode-db", "geonode-django"):
+        geonode.container(name).restart(timeout=30)
+    wait_until(lambda: geonode.container("geonode-django").attrs["State"]["Health"]["Status"] == "healthy",
+               timeout=300, what="Django healthy after a restart")
+    signed_in(geonode, *SURVEYOR)
+    # A new admin e-mail changes the environment of Django, Celery and the init task, so
+    # `up` replaces their containers and runs the init task again.
+    before = {name: geonode.realizer.containers[name] for name in ("geonode-django", "geonode-django-init")}
+    run = geonode.up(geonodeAdminEmail="maps-admin@example.org")
+    assert run.error is None, run.error
+    for name, old in before.items():
+        assert geonode.realizer.containers[name] != old, f"{name} was not replaced"
+    init = geonode.logs("geonode-django-init")
+    assert "No migrations to apply." in init and "Applying" not in init, init[-3000:]
+    signed_in(geonode, *SURVEYOR)
+    me = json.loads(signed_in(geonode).get("/api/v2/users?filter{username}=admin").body)
+    assert me["users"][0]["email"] == "maps-admin@example.org"
+
+
+def test_a_failing_migration_fails_up_naming_the_task(geonode):
+    db = geonode.container("geonode-db")
+    # Forget that a migration ran, so the init task applies it again and fails on its existing table.
+    forget = "DELETE FROM django_migrations WHERE app = 'favorite' AND name = '0001_initial'"
+    assert db.exec_run(["psql", "-U", "postgres", "-d", "geonode", "-c", forget]).exit_code == 0
+    django_before = geonode.realizer.containers["geonode-django"]
+    run = geonode.up(geonodeAdminEmail="someone-else@example.org")
+    assert run.error is not None
+    assert "task geonode-django-init exited with code 1" in str(run.error), run.error
+    assert "docker logs geostack-dev-geonode-django-init" in str(run.error)
+    # Django, which waits for the task, was not replaced and still serves the site.
+    assert geonode.realizer.containers["geonode-django"] == django_before
+    assert geonode.browser().get("/").status == 200
+    assert "already exists" in geonode.logs("geonode-django-init")
