@@ -24,6 +24,7 @@ from docker.errors import DockerException, ImageNotFound
 
 from offline.program_run import PROJECT_ROOT
 
+
 BASE_IMAGE = "debian:bookworm-slim"
 DEBIAN_MIRROR = os.environ.get("GEOSTACK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "geostack"
@@ -122,8 +123,3 @@ def ensure_base_image(client: docker.DockerClient) -> None:
     with open(BASE_TARBALL, "rb") as tarball:
         client.api.import_image_from_data(tarball.read(), repository=repository, tag=tag)
 
-
-def ensure_nginx_image(client: docker.DockerClient, name: str) -> None:
-    """The configured nginx image name, built from Debian's nginx when the engine lacks it."""
-    if not has_image(client, name):
-        client.images.build(path=str(NGINX_STAND_IN), tag=name, rm=True, forcerm=True)

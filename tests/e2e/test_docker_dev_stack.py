@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.docker_engine import docker_engine, ensure_base_image, ensure_nginx_image
+from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
+from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
 from offline.loopback import free_port, wait_until
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_answer,
@@ -36,7 +37,8 @@ def deployed(engine):
     run = run_program("dev", {"geostack:qgisProcesses": str(PROCESSES)})
     nginx = run.one(CONTAINER, "qgis-nginx")
     ensure_base_image(engine)
-    ensure_nginx_image(engine, nginx.inputs["image"])
+    # The configured nginx image, stood in for by Debian's nginx (no registry is reachable).
+    cached_image(engine, NGINX_STAND_IN, "nginx-debian", nginx.inputs["image"])
     declared_port = int(nginx.inputs["ports"][0]["external"])
     realizer = DockerRealizer(engine, run, host_ports={declared_port: free_port()})
     figures: dict[str, float] = {}
