@@ -6,7 +6,8 @@
 - Debian's etcd, and kube-apiserver, kube-controller-manager and kube-scheduler built by
   toolchain/install-cluster.sh, with client certificates and Pod Security admission on;
 - Debian's containerd (runc, the CNI bridge plugin) with a locally built pause image;
-- kubelet and kube-proxy (iptables), and CoreDNS on the node address for cluster.local.
+- kubelet and kube-proxy (iptables), and CoreDNS on the node address for cluster.local;
+- the `microk8s-hostpath` storage class and its provisioner (hostpath_storage.py).
 
 It yields once the node is Ready, and on the way out, pass or fail, stops every process,
 removes the pods' containers, network namespaces, mounts, cgroups, iptables chains and the
@@ -25,6 +26,7 @@ from typing import Iterator
 
 from offline.loopback import free_port, http_get
 from tests.cluster import configs, pki, teardown
+from tests.cluster.hostpath_storage import HostpathProvisioner
 from tests.cluster.pause.image import build_pause_archive
 
 BIN_ENV = "GEOSTACK_CLUSTER_BIN"
@@ -37,9 +39,10 @@ class LocalCluster:
     kubeconfig: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 120,
+                input: str | None = None) -> subprocess.CompletedProcess:
         result = subprocess.run([str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
-                                capture_output=True, text=True, timeout=timeout)
+                                capture_output=True, text=True, timeout=timeout, input=input)
         if check and result.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed:\n{result.stderr}")
         return result
@@ -100,10 +103,13 @@ def local_cluster() -> Iterator[LocalCluster]:
     os.chmod(root, 0o755)  # pods' users read their volumes' files below it
     namespaces_before = teardown.network_namespaces()
     cluster = LocalCluster(root=root, bin_dir=bin_dir, kubeconfig=root / "kubeconfigs" / "admin.yaml")
+    storage = HostpathProvisioner(cluster, root / "hostpath-storage")
     try:
         _start(cluster)
+        storage.start()
         yield cluster
     finally:
+        storage.stop()
         teardown.stop_all(root, cluster.processes, bin_dir, namespaces_before)
 
 
