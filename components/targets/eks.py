@@ -10,7 +10,7 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from components.settings import EksSettings
-from components.targets.kubernetes import KubernetesTarget
+from components.targets.kubernetes import IN_PLACE_CONTENT, KubernetesTarget
 from components.workload import Exposure, ImageBuild
 
 
@@ -69,7 +69,8 @@ class EksTarget(KubernetesTarget):
         config = pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities).apply(
             lambda values: kubeconfig(self.settings.cluster_name, values[0], values[1][0]["data"],
                                       self.settings.region))
-        return k8s.Provider(f"{name}-provider", kubeconfig=config, opts=pulumi.ResourceOptions(parent=self))
+        return k8s.Provider(f"{name}-provider", kubeconfig=config, **IN_PLACE_CONTENT,
+                           opts=pulumi.ResourceOptions(parent=self))
 
     def storage_class(self, shared: bool) -> str | None:
         # EBS volumes attach to one node; ReadWriteMany needs an EFS-backed class.

@@ -43,6 +43,13 @@ from components.workload import (
 ACME_SOLVER_PORT = 8089
 
 
+# The provider treats a changed Secret or ConfigMap as a replacement by default. Ours have
+# fixed names, so that is delete-then-create, and Pulumi then replaces every Deployment that
+# reads them too: all of GeoNode down at once for a changed password. Updated in place, the
+# content checksums on the pod templates roll the readers one pod at a time instead.
+IN_PLACE_CONTENT = {"enable_secret_mutable": True, "enable_config_map_mutable": True}
+
+
 def pod_security_labels(restricted: bool) -> dict[str, str]:
     """Enforce the "restricted" Pod Security Standard when every workload complies; otherwise
     enforce "baseline" and report what falls short of "restricted"."""

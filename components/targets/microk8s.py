@@ -9,7 +9,7 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from components.settings import Microk8sSettings
-from components.targets.kubernetes import KubernetesTarget
+from components.targets.kubernetes import IN_PLACE_CONTENT, KubernetesTarget
 from components.workload import Exposure, ImageBuild
 
 
@@ -30,6 +30,7 @@ class Microk8sTarget(KubernetesTarget):
             f"{name}-provider",
             kubeconfig=kubeconfig,
             context=self.settings.context or None,
+            **IN_PLACE_CONTENT,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
