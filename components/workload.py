@@ -174,6 +174,9 @@ class Workload:
     fs_group: Optional[int] = None  # group that owns mounted volumes (Kubernetes fsGroup)
     # One pod at a time (Recreate): for single-writer volumes and processes that must not double up.
     singleton: bool = False
+    # Kubernetes rollouts: start each new pod before stopping an old one (True), or stop first.
+    # Stopping first needs no spare capacity; it suits queue consumers, whose work waits in the broker.
+    surge: bool = True
     # Kubernetes, with more than one replica: pods that must stay up during voluntary disruptions.
     min_available: int = 1
     autoscale: Optional[Autoscale] = None

@@ -10,6 +10,7 @@ from components.geonode.credentials import resolve_credentials
 from components.geonode.env import DjangoOptions, Site
 from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, ServiceNames
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
+from components.geonode.postgis import database
 from components.settings import GeoNodeSettings
 from components.targets import Target
 from components.targets.base import context_build
@@ -51,7 +52,7 @@ class GeoNode(pulumi.ComponentResource):
                                 extra_settings=settings.extra_settings)
         postgis: tuple[DeployedWorkload, ...] = ()  # none with an existing server: nothing to wait for
         if not settings.database.external:
-            postgis = (deploy(services.database(names, images.postgis, volumes, credentials, resources.database)),)
+            postgis = (deploy(database(names, images.postgis, volumes, credentials, resources.database)),)
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
         init = deploy(services.init_task(names, django_image, site, options, credentials, volumes,

@@ -21,8 +21,6 @@ from components.geonode.env import (
     django_secret_env,
     geoserver_env,
     geoserver_secret_env,
-    postgis_env,
-    postgis_secret_env,
     redis_secret_env,
 )
 from components.geonode.names import (
@@ -31,8 +29,6 @@ from components.geonode.names import (
     GEOSERVER_PORT,
     INIT_LOCK,
     NGINX_PORT,
-    POSTGRES_DATA_DIR,
-    POSTGRES_PORT,
     REDIS_DATA_DIR,
     REDIS_PORT,
     STATICS_DIR,
@@ -57,7 +53,7 @@ from components.workload import (
     Workload,
 )
 
-POSTGRES_UID = 70  # the postgres user of the Alpine-based PostGIS image
+DJANGO_PRE_STOP_SECONDS = 5
 REDIS_UID, REDIS_GID = 999, 1000  # the redis user of the Alpine-based image
 NGINX_UID = 10101  # any UID works: geostack's config keeps nginx's files in /tmp
 
@@ -65,13 +61,6 @@ NGINX_UID = 10101  # any UID works: geostack's config keeps nginx's files in /tm
 def java_heap(memory_limit: str) -> str:
     """-Xmx for a JVM in a container: 70% of its memory limit, leaving room for metaspace and threads."""
     return f"{int(parse_quantity(memory_limit, 'memory') * 7 // 10 // 2**20)}m"
-
-
-def postgres_shm(memory_limit: str) -> str:
-    """/dev/shm for PostgreSQL: a quarter of its memory limit. Parallel queries allocate their
-    shared memory there, and Docker's default 64 MiB fails them ("could not resize shared memory
-    segment") on real GeoNode layers."""
-    return f"{int(parse_quantity(memory_limit, 'memory') // 4 // 2**20)}Mi"
 
 
 def upload_scratch(upload_size: str) -> str:
@@ -151,29 +140,6 @@ def _worker_command(node: str, queues: tuple[str, ...], concurrency: int) -> tup
 
 def _ping(node: str) -> tuple[str, ...]:
     return ("sh", "-c", f"celery {' '.join(CELERY_APP)} inspect ping --timeout 10 -d {node}@$HOSTNAME")
-
-
-def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
-             resources: Resources) -> Workload:
-    ready = CommandCheck(("pg_isready", "-U", "postgres", "-h", "127.0.0.1"))
-    return Workload(
-        name=names.database,
-        image=image,
-        ports=(Port("postgres", POSTGRES_PORT),),
-        env=postgis_env(),
-        secret_env=postgis_secret_env(credentials),
-        command=("postgres", "-c", "max_connections=200"),
-        mounts=(VolumeMount(volumes.database, POSTGRES_DATA_DIR),),
-        liveness=Probe(ready, initial_delay_seconds=30, period_seconds=30, failure_threshold=6),
-        readiness=Probe(ready, initial_delay_seconds=5, period_seconds=10),
-        resources=resources,
-        allow_from=names.database_clients,
-        user=POSTGRES_UID,
-        fs_group=POSTGRES_UID,
-        writable_paths=("/var/run/postgresql", "/tmp"),
-        shm_size=postgres_shm(resources.memory_limit),
-        singleton=True,
-    )
 
 
 # Appendonly: queued tasks survive a restart. The password comes from the environment so it
@@ -293,6 +259,11 @@ def django(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoO
                         initial_delay_seconds=30, period_seconds=15, timeout_seconds=10),
         replicas=replicas,
         resources=resources,
+        # Keep serving while the Service drops the old pod during a rollout; without the wait a
+        # credential rollout on a real cluster answered 1 of 225 page requests with 502
+        # (tests/kubernetes/test_staging_geonode.py), as QGIS Server did before its wait.
+        pre_stop_seconds=DJANGO_PRE_STOP_SECONDS,
+        termination_grace_seconds=DJANGO_PRE_STOP_SECONDS + 30,
         # GeoServer authenticates GeoNode users against Django.
         allow_from=(names.nginx, names.geoserver),
         after=after,
@@ -303,7 +274,7 @@ def django(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoO
 
 def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, singleton: bool, names: ServiceNames,
             image: DjangoImage, site: Site, options: DjangoOptions, credentials: Credentials, volumes: Volumes,
-            resources: Resources, after: tuple[DeployedWorkload, ...]) -> Workload:
+            resources: Resources, after: tuple[DeployedWorkload, ...], surge: bool = True) -> Workload:
     return Workload(
         name=name,
         ports=(),
@@ -317,6 +288,7 @@ def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, single
         readiness=readiness,
         resources=resources,
         singleton=singleton,
+        surge=surge,
         after=after,
         **_django_like(names, image, site, options, credentials, celery=True),
     )
@@ -325,20 +297,31 @@ def _celery(name: str, command: tuple[str, ...], readiness: Probe | None, single
 def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, options: DjangoOptions,
                    credentials: Credentials, volumes: Volumes, resources: Resources,
                    after: tuple[DeployedWorkload, ...]) -> tuple[Workload, ...]:
-    """The worker for every queue but harvesting, the harvesting worker, and beat (exactly one)."""
+    """The worker for every queue but harvesting, the harvesting worker, and beat (exactly one).
+
+    The workers roll without a surge pod: their tasks wait in Redis while one restarts (the
+    Docker test checks that a queued task survives), and a rollout of GeoNode then needs spare
+    CPU for Django's surge pod and the init task only, which fits on a two-core node."""
     shared = dict(names=names, image=image, site=site, options=options, credentials=credentials,
-                  volumes=volumes, resources=resources, after=after)
+                  volumes=volumes, after=after)
     return (
         _celery(names.celery, _worker_command("worker", ("-X", HARVESTING_QUEUE), 4),
                 Probe(CommandCheck(_ping("worker")), initial_delay_seconds=30, period_seconds=60, timeout_seconds=30),
-                singleton=False, **shared),
+                singleton=False, resources=resources, surge=False, **shared),
         _celery(names.harvester, _worker_command("harvester", ("-Q", HARVESTING_QUEUE), 2),
                 Probe(CommandCheck(_ping("harvester")), initial_delay_seconds=30, period_seconds=60,
                       timeout_seconds=30),
-                singleton=False, **shared),
+                singleton=False, resources=resources, surge=False, **shared),
         # Two schedulers would send every periodic task twice; beat answers no ping.
-        _celery(names.beat, BEAT_COMMAND, None, singleton=True, **shared),
+        _celery(names.beat, BEAT_COMMAND, None, singleton=True, resources=beat_resources(resources), **shared),
     )
+
+
+def beat_resources(celery: Resources) -> Resources:
+    """Beat only sends the periodic tasks (at rest on the test cluster: under 1m CPU, 190 MiB),
+    so it reserves a fifth of a worker's CPU and a quarter of its memory, within the same limits."""
+    return Resources(cpu_request="50m", memory_request="256Mi", cpu_limit=celery.cpu_limit,
+                     memory_limit=celery.memory_limit)
 
 
 def geoserver(names: ServiceNames, image: str, site: Site, database: GeoNodeDatabase, credentials: Credentials,

@@ -18,6 +18,7 @@ from django.core.management import call_command  # noqa: E402
 from oauth2_provider.models import get_application_model  # noqa: E402
 
 from geonode.base.models import TopicCategory  # noqa: E402
+from geonode.upload.models import UploadSizeLimit  # noqa: E402
 
 # The admin: created on the first run; its e-mail and password follow the config on every run.
 admin, _ = get_user_model().objects.get_or_create(username=os.environ["ADMIN_USERNAME"])
@@ -47,9 +48,17 @@ get_application_model().objects.update_or_create(
     },
 )
 
+# GeoNode copies DEFAULT_MAX_UPLOAD_SIZE (geonodeUploadSize) into its database once, in a
+# migration, and checks uploads against those rows: without this a changed geonodeUploadSize
+# would only move nginx's limit. The config is the source of truth on every rollout.
+UPLOAD_LIMITS = ("dataset_upload_size", "document_upload_size", "asset_upload_size")
+for slug in UPLOAD_LIMITS:
+    UploadSizeLimit.objects.update_or_create(slug=slug, defaults={"max_size": settings.DEFAULT_MAX_UPLOAD_SIZE})
+
 # Categories, licences, regions and the other lists metadata forms offer: loaded on the first
 # run only, so an administrator's later edits stay.
 if not TopicCategory.objects.exists():
     call_command("loaddata", "initial_data")
 
-print(f"geostack: admin {admin.username}, site {host} and GeoServer's OAuth2 client are set up")
+print(f"geostack: admin {admin.username}, site {host}, GeoServer's OAuth2 client and upload limits "
+      f"({settings.DEFAULT_MAX_UPLOAD_SIZE} bytes) are set up")

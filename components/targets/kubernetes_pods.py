@@ -156,6 +156,8 @@ def rollout_strategy(workload: Workload) -> dict[str, Any]:
     if workload.singleton:
         # A single-writer volume cannot attach to the old and the new pod at once.
         return {"type": "Recreate"}
+    if not workload.surge:
+        return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 1, "max_surge": 0}}
     # Start the new pod before stopping an old one, so capacity never drops.
     return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
 

@@ -45,6 +45,7 @@ class GeoNodeOnDocker:
     client: docker.DockerClient
     port: int
     config: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
     realizer: DockerRealizer = None
     run: ProgramRun | None = None
 
@@ -53,10 +54,13 @@ class GeoNodeOnDocker:
         self.config = {**stack_config("dev"), "geostack:geonodeEnabled": "true", "geostack:qgisEnabled": "false",
                        "geostack:geonodeHostPort": str(self.port), **self.config}
 
-    def up(self, **overrides: str) -> ProgramRun:
-        """`pulumi up` with these config values changed; the run carries the program's error, if any."""
+    def up(self, secrets: dict[str, str] | None = None, **overrides: str) -> ProgramRun:
+        """`pulumi up` with these config values changed (`secrets` as `pulumi config set --secret`
+        sets them); the run carries the program's error, if any."""
         self.config.update({f"geostack:{key}": value for key, value in overrides.items()})
-        self.run = run_program("dev", config=self.config, mocks=RealizingMocks(self.realizer), raise_errors=False)
+        self.secrets.update({f"geostack:{key}": value for key, value in (secrets or {}).items()})
+        self.run = run_program("dev", config=self.config, secrets=self.secrets, mocks=RealizingMocks(self.realizer),
+                               raise_errors=False)
         return self.run
 
     def container(self, workload: str):

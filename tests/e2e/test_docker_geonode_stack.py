@@ -50,16 +50,7 @@ def geonode():
 
 
 def signed_in(geonode: GeoNodeOnDocker, username: str = "admin", password: str | None = None):
-    """A browser that signed in through the login form: GET it, then POST it with the CSRF
-    token and the site's Origin, as a browser does."""
-    browser = geonode.browser()
-    page = browser.get("/account/login/")
-    assert page.status == 200 and browser.cookie("csrftoken"), page.status
-    answer = browser.submit("/account/login/", {"login": username, "password": password or geonode.admin_password},
-                            page)
-    assert answer.status == 302, (answer.status, answer.text[:2000])
-    assert browser.cookie("sessionid"), "no session after signing in"
-    return browser
+    return geonode.browser().sign_in(username, password or geonode.admin_password)
 
 
 def test_every_service_runs_and_the_init_task_succeeded_once(geonode):
@@ -71,7 +62,13 @@ def test_every_service_runs_and_the_init_task_succeeded_once(geonode):
     assert (init["Status"], init["ExitCode"]) == ("exited", 0)
     logs = geonode.logs("geonode-django-init")
     assert re.search(r"Applying base\.\w+\.\.\. OK", logs) and "static files copied" in logs, logs[-3000:]
-    assert "GeoServer's OAuth2 client are set up" in logs, logs[-3000:]
+    assert "GeoServer's OAuth2 client and upload limits" in logs, logs[-3000:]
+    # Nothing left to migrate: the models and the migrations in the wheel agree.
+    check = geonode.container("geonode-django").exec_run(["django-admin", "migrate", "--check", "--noinput"])
+    assert check.exit_code == 0, check.output.decode(errors="replace")[-3000:]
+    django_log = geonode.logs("geonode-django")
+    assert "spawned uWSGI worker" in django_log and "Illegal seek" not in django_log, django_log[:3000]
+    assert "celery beat v" in geonode.logs("geonode-celery-beat")
     # geostack's image runs as its own user on a read-only root; the stand-ins are labelled.
     django = geonode.container("geonode-django").attrs
     assert (django["Config"]["User"], django["HostConfig"]["ReadonlyRootfs"]) == ("10002", True)
@@ -102,6 +99,8 @@ def test_the_rest_api_lists_resources_and_refuses_anonymous_admin_calls(geonode)
     assert {"resources", "total"} <= json.loads(listing.body).keys()
     for path in ("/api/users", "/api/roles", "/api/adminRole"):
         assert browser.get(path).status == 401, path
+    # A host the site does not serve is refused, not answered.
+    assert browser.get("/", headers={"Host": "evil.example"}).status == 400
 
 
 def test_static_files_are_served_by_nginx_with_their_types(geonode):
@@ -190,6 +189,31 @@ def test_data_survives_restarts_and_up_with_changed_config(geonode):
     signed_in(geonode, *SURVEYOR)
     me = json.loads(signed_in(geonode).get("/api/v2/users?filter{username}=admin").body)
     assert me["users"][0]["email"] == "maps-admin@example.org"
+
+
+def _postgres_accepts(geonode: GeoNodeOnDocker, user: str, password: str, database: str) -> bool:
+    """Whether PostgreSQL lets `user` in with `password` over TCP, as Django connects."""
+    check = geonode.container("geonode-db").exec_run(
+        ["psql", "-h", "127.0.0.1", "-U", user, "-d", database, "-c", "SELECT 1"], environment={"PGPASSWORD": password})
+    return check.exit_code == 0
+
+
+def test_changed_database_passwords_and_upload_size_apply_to_the_existing_site(geonode):
+    # PostGIS reads its passwords only when it creates the database, and GeoNode copies the
+    # upload limit into its database once; both must follow the config on a later `up`.
+    passwords = {"geonodePostgresPassword": ("postgres", "postgres"), "geonodeDatabasePassword": ("geonode", "geonode"),
+                 "geonodeGeodatabasePassword": ("geonode_data", "geonode_data")}
+    new = {key: f"changed-{key}-{time.monotonic_ns()}" for key in passwords}
+    run = geonode.up(secrets=new, geonodeUploadSize=f"{UPLOAD_SIZE_MB + 1}m")
+    assert run.error is None, run.error
+    for key, (user, database) in passwords.items():
+        assert _postgres_accepts(geonode, user, new[key], database), f"{key}: the new password does not log {user} in"
+    assert not _postgres_accepts(geonode, "postgres", "not-the-password", "postgres")
+    signed_in(geonode, *SURVEYOR)  # Django reaches the same database with its new password
+    limits = json.loads(signed_in(geonode).get("/api/v2/upload-size-limits").body)["upload-size-limits"]
+    sizes = {limit["slug"]: limit["max_size"] for limit in limits}
+    expected = (UPLOAD_SIZE_MB + 1) * 2**20
+    assert {sizes[slug] for slug in ("dataset_upload_size", "document_upload_size", "asset_upload_size")} == {expected}
 
 
 def test_a_failing_migration_fails_up_naming_the_task(geonode):

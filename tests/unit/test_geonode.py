@@ -351,7 +351,9 @@ def test_probes(runs, stack):
     live, ready = probes("geonode-geoserver")
     assert ready["httpGet"]["path"] == "/geoserver/ows" and live["tcpSocket"] == {"port": 8080}
     live, ready = probes("geonode-db")
-    assert ready["exec"]["command"][0] == "pg_isready" and live["exec"]["command"][0] == "pg_isready"
+    # Ready only once the configured passwords hold (components/geonode/postgis.py).
+    assert live["exec"]["command"][0] == "pg_isready" and "pg_isready" in ready["exec"]["command"][2]
+    assert "test -e /tmp/geostack-passwords-set" in ready["exec"]["command"][2]
     assert live["failureThreshold"] > ready["failureThreshold"], "restart only after a long outage"
     live, ready = probes("geonode-redis")
     assert live["tcpSocket"] == {"port": 6379} and "redis-cli ping" in ready["exec"]["command"][2]
@@ -598,3 +600,32 @@ def test_bad_resource_specs_name_the_key(value):
     run = run_program("staging", {"geostack:geonodeCeleryResources": value}, raise_errors=False)
     assert str(run.error) == (f"geostack:geonodeCeleryResources must be requests and limits as cpu/memory/cpu/memory, "
                               f"such as 250m/512Mi/2/2Gi, with limits at least the requests, got {value!r}")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_rollout_needs_spare_cpu_for_django_and_the_init_task_only(runs, stack):
+    found = workloads(runs[stack])
+
+    def strategy(name):
+        return found[name]["resource"].inputs["spec"]["strategy"]
+
+    # Celery's tasks wait in Redis while a worker restarts: no surge pod; Django keeps serving.
+    for name in ("geonode-celery", "geonode-celery-harvester"):
+        assert strategy(name)["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}, name
+    assert strategy("geonode-django")["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    beat = found["geonode-celery-beat"]["container"]["resources"]
+    worker = found["geonode-celery"]["container"]["resources"]
+    assert beat["requests"] == {"cpu": "50m", "memory": "256Mi"} and beat["limits"] == worker["limits"]
+    # The old Django pod keeps serving while the Service drops it (a 502 on a real cluster without).
+    django = found["geonode-django"]
+    assert django["container"]["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "5"]}}}
+    assert django["pod"]["terminationGracePeriodSeconds"] == 35
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_secrets_and_config_maps_are_updated_in_place(runs, stack):
+    # Replaced, the fixed-name Secrets would take every Deployment that reads them down with them.
+    providers = [r for r in runs[stack].resources if r.type == "pulumi:providers:kubernetes"]
+    assert providers and all(p.inputs.get("enableSecretMutable") in (True, "true") and
+                             p.inputs.get("enableConfigMapMutable") in (True, "true") for p in providers), \
+        [p.inputs for p in providers]
