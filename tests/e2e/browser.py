@@ -27,14 +27,20 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Browser:
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, address: str | None = None):
+        """`base_url` is the site as its users name it; `address` (host:port), if given, is
+        where to connect instead, as a browser would through DNS (a Service's cluster IP)."""
         self.base_url = base_url.rstrip("/")
+        split = urllib.parse.urlsplit(self.base_url)
+        self._connect_url = f"{split.scheme}://{address}" if address else self.base_url
+        self._host = split.netloc
         self.cookies = CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect)
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 timeout: float = 60) -> Response:
-        request = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers or {})
+        request = urllib.request.Request(self._connect_url + path, data=body, method=method,
+                                         headers={"Host": self._host, **(headers or {})})
         try:
             with self._opener.open(request, timeout=timeout) as answer:
                 return Response(answer.status, dict(answer.headers), answer.read())
@@ -60,3 +66,13 @@ class Browser:
             "Origin": self.base_url,
             "Referer": self.base_url + path,
         })
+
+    def sign_in(self, username: str, password: str) -> "Browser":
+        """Sign in through GeoNode's login form as a person does: GET it, then POST it with the
+        CSRF token and the site's Origin; the session must be there afterwards."""
+        page = self.get("/account/login/")
+        assert page.status == 200 and self.cookie("csrftoken"), page.status
+        answer = self.submit("/account/login/", {"login": username, "password": password}, page)
+        assert answer.status == 302, (answer.status, answer.text[:2000])
+        assert self.cookie("sessionid"), "no session after signing in"
+        return self

@@ -1,16 +1,14 @@
-"""geostack's GeoNode image (docker/geonode) on a real Docker engine against a real PostGIS.
+"""geostack's GeoNode image (docker/geonode) by itself on a real Docker engine: its user, its
+read-only root and writable mounts, the libraries GeoNode loads at run time, and its settings
+module. Every container runs as the deployment runs it: UID 10002, read-only root, tmpfs /tmp
+and volumes for the statics and /data, next to a PostGIS and a Redis built from Debian's
+packages.
 
-The image is built (or loaded from the cache, see image_cache), then every GeoNode
-container runs as the deployment runs it: UID 10002, read-only root, tmpfs /tmp and volumes
-for the statics and /data. Migrations and collectstatic run against Debian's PostgreSQL with
-PostGIS, uWSGI serves GeoNode's pages on :8000, and a Celery worker and beat run against a
-Redis broker. Stand-ins for the database and the broker are built from Debian's packages.
-The tests share one database and statics volume and run in file order, each building on
-the last (migrate, collectstatic, then serve).
+What the image does in the stack (migrations, collectstatic, uWSGI through nginx, Celery
+through Redis) is checked by test_docker_geonode_stack.py, which deploys it as `pulumi up` does.
 """
 from __future__ import annotations
 
-import re
 import secrets
 import time
 import uuid
@@ -19,7 +17,7 @@ from dataclasses import dataclass, field
 import docker
 import pytest
 
-from offline.loopback import free_port, http_get, wait_until
+from offline.loopback import free_port, wait_until
 from offline.program_run import PROJECT_ROOT
 from tests.e2e.docker_engine import docker_engine, ensure_base_image
 from tests.e2e.image_cache import cached_image, local_ca_certs
@@ -32,7 +30,6 @@ GEONODE_CONTEXT = PROJECT_ROOT / "docker" / "geonode"
 GEONODE_IMAGE = "geostack/geonode:e2e"
 UID = "10002"
 STATICS = "/mnt/volumes/statics"
-CELERY = ("celery", "-A", "geonode.celery_app:app")
 
 
 @dataclass
@@ -189,81 +186,3 @@ def test_settings_module_adds_trusted_origins_and_the_extra_settings_hook(stack)
         "geostack_settings", "https://maps.example.org,https://b.example", "hooked", "https://x/"]
     # Docker's HTTP healthchecks run curl inside the container.
     assert stack.task(["curl", "--version"]).startswith("curl ")
-
-
-def test_migrate_creates_geonode_schema_in_postgis(stack):
-    logs = stack.task(["django-admin", "migrate", "--noinput"], timeout=900)
-    assert re.search(r"Applying base\.\w+\.\.\. OK", logs) or "No migrations to apply" in logs, logs[-3000:]
-    tables = stack.db.exec_run(["psql", "-U", "postgres", "-d", "geonode", "-Atc",
-                                "select count(*) from information_schema.tables where table_schema='public' "
-                                "and table_name in ('base_resourcebase', 'layers_dataset', 'people_profile')"])
-    assert tables.output.decode().strip() == "3", tables.output
-    postgis = stack.db.exec_run(["psql", "-U", "postgres", "-d", "geonode_data", "-Atc",
-                                 "select extname from pg_extension where extname='postgis'"])
-    assert postgis.output.decode().strip() == "postgis"
-    # Nothing left to migrate: the models and the migrations in the wheel agree.
-    check = stack.task(["django-admin", "migrate", "--check", "--noinput"])
-    assert "Traceback" not in check
-
-
-def test_collectstatic_fills_the_statics_volume(stack):
-    stack.task(["django-admin", "collectstatic", "--noinput", "-v", "0"], timeout=900)
-    listing = stack.task(["sh", "-c", f"cd {STATICS}/static && find . -type f | wc -l && "
-                                      "ls geonode/js admin/css/base.css mapstore/dist >/dev/null && echo present"])
-    count, present = listing.split()
-    assert present == "present"
-    assert int(count) > 1000, listing
-
-
-def test_uwsgi_serves_geonode_pages(stack):
-    django = stack.geonode(None, ports={"8000/tcp": ("127.0.0.1", stack.port)})
-    base = f"http://127.0.0.1:{stack.port}"
-
-    def answers() -> bool:
-        django.reload()
-        assert django.status == "running", django.logs().decode(errors="replace")[-4000:]
-        try:
-            return http_get(f"{base}/", headers={"Host": f"localhost:{stack.port}"}, timeout=10)[0] == 200
-        except OSError:
-            return False
-
-    wait_until(answers, timeout=180, what="GeoNode through uWSGI")
-    status, _, body = http_get(f"{base}/", headers={"Host": f"localhost:{stack.port}"})
-    assert status == 200 and b"GeoNode" in body, body[:500]
-    status, headers, body = http_get(f"{base}/api/v2/", headers={"Host": f"localhost:{stack.port}"})
-    assert status == 200 and "json" in headers["Content-Type"], (status, body[:500])
-    # A host Django does not serve is refused, not answered.
-    assert http_get(f"{base}/", headers={"Host": "evil.example"})[0] == 400
-    logs = django.logs(stdout=True, stderr=False).decode(errors="replace")
-    assert "bound to TCP address :8000" in logs and "spawned uWSGI worker 4 (pid: " in logs, logs[:3000]
-    assert "GET / => generated" in logs, "request log missing from stdout"
-    assert "Illegal seek" not in logs and "Traceback" not in logs.split("evil.example")[0], logs[:3000]
-    django.stop(timeout=20)
-    django.reload()
-    assert django.attrs["State"]["ExitCode"] == 0, django.logs().decode(errors="replace")[-2000:]
-
-
-def test_celery_worker_and_beat_run_against_the_broker(stack):
-    worker = stack.geonode([*CELERY, "worker", "--loglevel=INFO", "-n", "worker1@%h", "--concurrency=2",
-                            "--without-gossip", "--without-mingle"])
-    beat = stack.geonode([*CELERY, "beat", "--loglevel=INFO", "--schedule=/tmp/celerybeat-schedule",
-                          "--pidfile="])
-
-    def pong() -> bool:
-        for container in (worker, beat):
-            container.reload()
-            assert container.status == "running", container.logs().decode(errors="replace")[-4000:]
-        result = worker.exec_run([*CELERY, "inspect", "ping", "--timeout", "5"])
-        return result.exit_code == 0 and b"pong" in result.output
-
-    wait_until(pong, timeout=180, what="Celery worker answering ping")
-    # Beat has opened its schedule on the tmpfs (the root filesystem is read-only) and stays up.
-    wait_until(lambda: beat.exec_run(["sh", "-c", "ls /tmp/celerybeat-schedule*"]).exit_code == 0,
-               timeout=60, what="Celery beat's schedule file")
-    logs = beat.logs().decode(errors="replace")
-    assert "celery beat v" in logs and "broker -> redis://" in logs, logs[-3000:]
-    time.sleep(3)
-    beat.reload()
-    assert beat.status == "running", beat.logs().decode(errors="replace")[-3000:]
-    for container in (worker, beat):
-        container.stop(timeout=30)

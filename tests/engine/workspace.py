@@ -71,8 +71,8 @@ class Workspace:
                               input=stdin, capture_output=True, text=True, timeout=timeout)
         return Result(done.returncode, done.stdout + done.stderr)
 
-    def ok(self, *args: str, stdin: str | None = None) -> str:
-        result = self.run(*args, stdin=stdin)
+    def ok(self, *args: str, stdin: str | None = None, timeout: int = 600) -> str:
+        result = self.run(*args, stdin=stdin, timeout=timeout)
         assert result.returncode == 0, f"pulumi {' '.join(args)} failed:\n{result.output}"
         return result.output
 

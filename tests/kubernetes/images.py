@@ -1,9 +1,10 @@
 """The images the staging tests push to the cluster's registry (localhost:32000), by digest.
 
 - the QGIS Server image, built from docker/qgis-server, the build context the product ships;
-- stand-ins, labelled as such, for the two images no registry here can give: the nginx image
-  (Debian's nginx, tests/e2e/images/nginx-debian) and the wait image (busybox's `nc`,
-  tests/cluster/images/netcat-debian).
+- stand-ins, labelled as such, for the images no registry here can give: the nginx image
+  (Debian's nginx, tests/e2e/images/nginx-debian), the wait image (busybox's `nc`,
+  tests/cluster/images/netcat-debian), and GeoNode's PostGIS, Redis, nginx and GeoServer
+  (the same stand-ins as the Docker test's, tests/e2e/geonode_on_docker.py).
 
 The real pulumi-docker provider would build and push the QGIS image itself, but the Go module
 proxy serves no build of it (toolchain/README.md); the test builds the same context with the
@@ -19,6 +20,7 @@ import docker
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
 from tests.e2e.docker_engine import NGINX_STAND_IN, ensure_base_image
+from tests.e2e.geonode_on_docker import IMAGES, STAND_INS
 from tests.e2e.image_cache import cached_image, local_ca_certs
 
 QGIS_CONTEXT = PROJECT_ROOT / "docker" / "qgis-server"
@@ -32,11 +34,14 @@ class PushedImages:
     nginx_stand_in: str
     wait_stand_in: str
     geonode: str  # geostack's GeoNode image (docker/geonode), built or loaded from the test cache
+    geonode_stand_ins: dict[str, str]  # {config key, e.g. "geonodePostgisImage": reference by digest}
 
 
-def build_and_push(client: docker.DockerClient, context, repository: str, tag: str) -> str:
-    """Build `context`, push it to the cluster's registry and return its reference by digest."""
-    client.images.build(path=str(context), tag=f"{REGISTRY}/{repository}:{tag}", rm=True, forcerm=True)
+def cached_push(client: docker.DockerClient, context, repository: str, tag: str,
+                buildargs: dict[str, str] | None = None) -> str:
+    """Build `context` (or load it from the test image cache), push it to the cluster's registry
+    and return its reference by digest."""
+    cached_image(client, context, context.name, f"{REGISTRY}/{repository}:{tag}", buildargs=buildargs)
     return push(client, repository, tag)
 
 
@@ -53,16 +58,15 @@ def push(client: docker.DockerClient, repository: str, tag: str) -> str:
 
 def push_images(client: docker.DockerClient) -> PushedImages:
     ensure_base_image(client)
+    stand_ins = {}
+    for context, keys in STAND_INS:
+        reference = cached_push(client, IMAGES / context, f"stand-in/{context}", "1")
+        stand_ins.update({key: reference for key in keys})
     return PushedImages(
-        qgis=build_and_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test"),
-        nginx_stand_in=build_and_push(client, NGINX_STAND_IN, "stand-in/nginx-debian", "1"),
-        wait_stand_in=build_and_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
-        geonode=_push_geonode(client),
+        qgis=cached_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test"),
+        nginx_stand_in=cached_push(client, NGINX_STAND_IN, "stand-in/nginx-debian", "1"),
+        wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
+        geonode=cached_push(client, GEONODE_CONTEXT, "geostack/geonode", "staging-test",
+                            buildargs={"EXTRA_CA_CERTS": local_ca_certs()}),
+        geonode_stand_ins=stand_ins,
     )
-
-
-def _push_geonode(client: docker.DockerClient) -> str:
-    tag = "staging-test"
-    cached_image(client, GEONODE_CONTEXT, "geonode", f"{REGISTRY}/geostack/geonode:{tag}",
-                 buildargs={"EXTRA_CA_CERTS": local_ca_certs()})
-    return push(client, "geostack/geonode", tag)

@@ -1,13 +1,16 @@
-"""GeoNode's staging objects on the real API server: created by `pulumi up`, admitted under the
-namespace's Pod Security level, matching the offline review, and removed by `pulumi destroy`.
+"""GeoNode on the real single-node Kubernetes, deployed by `pulumi up` of the staging stack with
+the real CLI and kubernetes provider, and checked as a user would: every service Ready under
+the namespace's Pod Security level, the admin signs in through GeoNode's nginx Service, a
+changed credential rolls exactly its readers without taking the site down, and destroy.
 
 Django, Celery and the init task run geostack's GeoNode image, which the test pushes to the
 cluster's registry and hands over by digest (geonodeImage), as a CI that builds images does.
-GeoNode does not run here: the other images (geonode/geoserver, geonode/postgis, redis, ...)
-come from Docker Hub, which this machine cannot reach, and its claims use microk8s's hostpath
-storage class, which this cluster does not have. So the stack deploys GeoNode alone
-(qgisEnabled=false) through skip_await_main.py, which turns off the provider's readiness wait,
-and the test records each pod's state as "not running" in build/figures/staging.json.
+PostGIS, Redis, nginx and GeoServer are the labelled stand-ins of the Docker test, pushed the
+same way and named with their config keys (images.py). The claims use the cluster's
+`microk8s-hostpath` class (tests/cluster/hostpath_storage.py). `pulumi up` waits for every
+Deployment, Job and Service as usual; only the Ingress is not awaited, because the cluster has
+no ingress controller to publish its address (skip_ingress_await_main.py), so the site is
+reached through the nginx Service the Ingress points at.
 
 All ten GeoNode credentials are set with `pulumi config set --secret`, so nothing needs the
 pulumi-random plugin, which no reachable source serves (toolchain/README.md).
@@ -18,20 +21,23 @@ import base64
 import json
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from offline.loopback import wait_until
 from offline.program_run import run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
+from tests.e2e.browser import Browser
 from tests.engine.workspace import Workspace
 from tests.kubernetes.live_objects import destroy_and_wait_for_namespace, record, render_mismatches
 
 pytestmark = pytest.mark.timeout(1800)
-ENTRY_POINT = Path(__file__).with_name("skip_await_main.py")
+ENTRY_POINT = Path(__file__).with_name("skip_ingress_await_main.py")
 CREDENTIALS = ("geonodeSecretKey", "geonodeAdminPassword", "geonodeGeoserverAdminPassword", "geonodePostgresPassword",
                "geonodeDatabasePassword", "geonodeGeodatabasePassword", "geonodeBrokerPassword",
                "geonodeOauthClientId", "geonodeOauthClientSecret", "geonodeApiKey")
@@ -54,6 +60,15 @@ class GeoNodeStaging:
     def live(self, kind: str) -> list[dict]:
         return json.loads(self.cluster.kubectl("get", kind, "-n", self.namespace, "-o", "json").stdout)["items"]
 
+    def browser(self) -> Browser:
+        """A browser that names the site by its host and reaches it at GeoNode's nginx Service."""
+        service = next(s for s in self.live("services") if s["metadata"]["name"] == "geonode")
+        address = f"{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}"
+        return Browser(f"http://{self.config['geonodeSiteHost']}", address=address)
+
+    def signed_in(self) -> Browser:
+        return self.browser().sign_in("admin", self.credentials["geonodeAdminPassword"])
+
 
 @pytest.fixture(scope="module")
 def geonode(cluster, images, tmp_path_factory):
@@ -67,8 +82,10 @@ def geonode(cluster, images, tmp_path_factory):
         "kubernetesWaitImage": images.wait_stand_in,
         # geostack's GeoNode image, pushed by the test: no pulumi-docker here to build it.
         "geonodeImage": images.geonode,
+        **images.geonode_stand_ins,
         "qgisEnabled": "false",
         "kubernetesNamespace": "geostack-staging-geonode",
+        "geonodeSiteHost": "geonode.staging.internal",  # Pulumi.staging.yaml's, set again for the browser
     }
     credentials = {key: secrets.token_urlsafe(24) for key in CREDENTIALS}
     for key, value in config.items():
@@ -76,61 +93,69 @@ def geonode(cluster, images, tmp_path_factory):
     for key, value in credentials.items():
         workspace.ok("config", "set", "--secret", f"geostack:{key}", stdin=value)  # off the command line
     try:
-        workspace.ok("up", "--yes", "--skip-preview")
+        started = time.monotonic()
+        workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+        record(geonode_up_s=round(time.monotonic() - started))
         yield GeoNodeStaging(workspace, cluster, config, credentials, config["kubernetesNamespace"])
     finally:
         workspace.run("destroy", "--yes", "--skip-preview")
 
 
-def _owned_by(pod: dict, kind: str, names: set[str]) -> str | None:
-    for owner in pod["metadata"].get("ownerReferences", []):
-        if owner["kind"] == kind and owner["name"] in names:
-            return owner["name"]
-    return None
+def _ready(workload: dict) -> bool:
+    status = workload.get("status", {})
+    if workload["kind"] == "Job":
+        return status.get("succeeded", 0) >= 1
+    return status.get("readyReplicas", 0) == workload["spec"]["replicas"] == status.get("updatedReplicas", 0)
 
 
-def _pod_state(pod: dict) -> str:
-    statuses = pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])
-    waiting = sorted({s["state"]["waiting"]["reason"] for s in statuses if "waiting" in s.get("state", {})})
-    unscheduled = [c["message"] for c in pod["status"].get("conditions", [])
-                   if c["type"] == "PodScheduled" and c["status"] == "False"]
-    return "; ".join([pod["status"]["phase"], *waiting, *unscheduled])
-
-
-def test_every_geonode_workload_has_its_pods_admitted(geonode):
-    declared = geonode.declared()
-    namespace = next(m for m in declared if m["kind"] == "Namespace")
-    level = namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
-    live_namespace = json.loads(geonode.cluster.kubectl("get", "namespace", geonode.namespace, "-o", "json").stdout)
-    assert live_namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == level
-
-    deployments = {m["metadata"]["name"]: m["spec"].get("replicas", 1) for m in declared if m["kind"] == "Deployment"}
-    jobs = {m["metadata"]["name"] for m in declared if m["kind"] == "Job"}
-    assert {"geonode-db", "geonode-django", "geonode-celery", "geonode-geoserver", "geonode"} <= set(deployments)
-    assert jobs, "GeoNode's init task is a Job"
-    replica_sets = {rs["metadata"]["name"]: rs["metadata"]["ownerReferences"][0]["name"]
-                    for rs in geonode.live("replicasets")}
-    pods_of: dict[str, list[dict]] = {}
-    deadline = time.monotonic() + 120
-    while True:
-        pods_of = {name: [] for name in [*deployments, *jobs]}
-        for pod in geonode.live("pods"):
-            owner = _owned_by(pod, "Job", jobs) or replica_sets.get(_owned_by(pod, "ReplicaSet", set(replica_sets)))
-            if owner in pods_of:
-                pods_of[owner].append(pod)
-        missing = {name: len(pods) for name, pods in pods_of.items()
-                   if len(pods) < deployments.get(name, 1)}
-        if not missing or time.monotonic() > deadline:
-            break
-        time.sleep(2)
-        replica_sets = {rs["metadata"]["name"]: rs["metadata"]["ownerReferences"][0]["name"]
-                        for rs in geonode.live("replicasets")}
+def test_every_geonode_service_is_ready_after_up(geonode):
+    # `pulumi up` itself waited for them; this checks what it waited for, as a user would.
+    declared = {(m["kind"], m["metadata"]["name"]) for m in geonode.declared() if m["kind"] in ("Deployment", "Job")}
+    live = {(w["kind"], w["metadata"]["name"]): w for kind in ("deployments", "jobs") for w in geonode.live(kind)}
+    assert {"geonode-db", "geonode-redis", "geonode-django", "geonode-celery", "geonode-celery-harvester",
+            "geonode-celery-beat", "geonode-geoserver", "geonode"} <= {name for kind, name in declared}
+    assert set(live) == declared
+    assert [key for key, workload in live.items() if not _ready(workload)] == []
     refused = [e["message"] for e in geonode.live("events") if e["reason"] == "FailedCreate"]
     assert refused == [], refused
-    assert missing == {}, f"workloads without their pods after 120 s: {missing}"
-    record(geonode_pod_security_enforce=level,
-           geonode_not_running={pod["metadata"]["name"]: _pod_state(pod)
-                                for pods in pods_of.values() for pod in pods})
+
+
+def test_geostacks_own_image_meets_the_restricted_pod_security_standard(geonode):
+    """The namespace enforces "baseline" because GeoServer's image runs as root; every pod of
+    geostack's GeoNode image (Django, Celery, the init task) and of the other services is
+    admitted by a "restricted" namespace too (a server-side dry run there)."""
+    namespace = json.loads(geonode.cluster.kubectl("get", "namespace", geonode.namespace, "-o", "json").stdout)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    probe = "geostack-restricted-probe"
+    geonode.cluster.kubectl("create", "namespace", probe)
+    refused = {}
+    try:
+        geonode.cluster.kubectl("label", "namespace", probe, "pod-security.kubernetes.io/enforce=restricted")
+        # Pods name the namespace's default service account, which its controller creates shortly after.
+        wait_until(lambda: geonode.cluster.kubectl("get", "serviceaccount", "default", "-n", probe,
+                                                   check=False).returncode == 0, 60, "the probe's service account")
+        for pod in geonode.live("pods"):
+            app = pod["metadata"]["labels"]["app.kubernetes.io/name"]
+            copy = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod["metadata"]["name"], "namespace": probe},
+                    "spec": {k: v for k, v in pod["spec"].items() if k not in ("nodeName",)}}
+            admitted = geonode.cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(copy),
+                                               check=False)
+            if admitted.returncode != 0:
+                refused[app] = admitted.stderr.strip()
+    finally:
+        geonode.cluster.kubectl("delete", "namespace", probe, "--wait=false")
+    assert set(refused) == {"geonode-geoserver", "geonode-geoserver-data-init"}, refused
+    record(geonode_pod_security_enforce="baseline", geonode_not_restricted=sorted(refused))
+
+
+def test_the_admin_signs_in_through_the_nginx_service(geonode):
+    browser = geonode.signed_in()
+    me = json.loads(browser.get("/api/v2/users?filter{username}=admin").body)["users"][0]
+    assert me["is_superuser"] is True
+    assert browser.get("/en-us/admin/").status == 200
+    assert geonode.browser().get("/api/users").status == 401
+    css = geonode.browser().get("/static/geonode/css/base.css")
+    assert css.status == 200 and css.headers["Content-Type"].startswith("text/css")
 
 
 def test_geonode_credentials_live_only_in_secrets_and_encrypted_state(geonode):
@@ -144,22 +169,56 @@ def test_geonode_credentials_live_only_in_secrets_and_encrypted_state(geonode):
         "every configured credential reaches a Secret"
 
 
-def test_changing_a_credential_rolls_exactly_the_pods_that_read_it(geonode):
+class SiteLoad(threading.Thread):
+    """GeoNode's home page through nginx, one request after the other, counting failures."""
+
+    def __init__(self, geonode: GeoNodeStaging):
+        super().__init__(daemon=True)
+        self.browser, self.stop, self.ok, self.failed = geonode.browser(), threading.Event(), 0, []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                status = self.browser.get("/", timeout=30).status
+                self.ok += status == 200
+                if status != 200:
+                    self.failed.append(f"HTTP {status}")
+            except OSError as error:
+                self.failed.append(repr(error))
+            time.sleep(0.2)
+
+
+def test_changing_a_credential_rolls_exactly_its_readers_while_the_site_answers(geonode):
     def secret_versions() -> dict[str, str]:
         return {f"{w['kind']}/{w['metadata']['labels']['app.kubernetes.io/name']}":
                 w["spec"]["template"]["metadata"].get("annotations", {}).get("geostack/secret-version")
                 for kind in ("deployments", "jobs") for w in geonode.live(kind)}
 
     before = secret_versions()
+    deployment_uids = {d["metadata"]["name"]: d["metadata"]["uid"] for d in geonode.live("deployments")}
     new_key = secrets.token_urlsafe(40)
     geonode.workspace.ok("config", "set", "--secret", "geostack:geonodeSecretKey", stdin=new_key)
     geonode.credentials["geonodeSecretKey"] = new_key
-    geonode.workspace.ok("up", "--yes", "--skip-preview")
+    load = SiteLoad(geonode)
+    load.start()
+    started = time.monotonic()
+    try:
+        geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+    finally:
+        load.stop.set()
+        load.join()
+    record(geonode_credential_rollout_s=round(time.monotonic() - started),
+           geonode_rollout_requests=load.ok + len(load.failed), geonode_rollout_failed=len(load.failed))
     after = secret_versions()
     rolled = {name for name in before if before[name] != after.get(name)}
     # Django's SECRET_KEY is read by Django, the three Celery processes and the init task, and nothing else.
     assert rolled == {"Deployment/geonode-django", "Deployment/geonode-celery", "Deployment/geonode-celery-harvester",
                       "Deployment/geonode-celery-beat", "Job/geonode-django-init"}, rolled
+    # Rolled in place, not deleted and created again (which took the whole site down at once).
+    assert {d["metadata"]["name"]: d["metadata"]["uid"] for d in geonode.live("deployments")} == deployment_uids
+    assert load.ok > 20, f"too little load to judge the rollout: {load.ok} requests"
+    assert load.failed == [], f"{len(load.failed)} of {load.ok + len(load.failed)} requests failed: {load.failed[:5]}"
+    geonode.signed_in()  # the admin and the database came through the rollout
 
 
 def test_preview_right_after_up_shows_no_changes(geonode):
