@@ -204,6 +204,9 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
                       f"got {v['nginxReplicas']!r}")
     if target == "eks" and not v["eksClusterName"]:
         errors.append("geostack:eksClusterName must be set when geostack:target is eks, got ''")
+    if target == "eks" and not v["eksRegion"]:
+        errors.append("geostack:eksRegion (or aws:region) must be set when geostack:target is eks, so every "
+                      "machine deploys to the stack's region and not its own AWS_REGION, got ''")
     errors += _geonode_checks(v)
     if v["target"] in KUBERNETES_TARGETS:
         errors += _scaling_checks(v, "qgis") + _scaling_checks(v, "nginx")
@@ -435,6 +438,9 @@ def load_settings() -> StackSettings:
                "stored encrypted, got a plaintext value" for key in plaintext_credentials()]
     if not errors:
         values = resolve_automatic(values)
+        # The stack's own region, never the machine's AWS_REGION: a laptop and CI in different
+        # regions would otherwise see a different provider, which replaces everything under it.
+        values["eksRegion"] = values["eksRegion"] or pulumi.Config("aws").get("region") or ""
         errors = _cross_checks(values)
     if errors:
         raise ConfigError("\n".join(errors))

@@ -137,7 +137,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("eksClusterName", Text(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name", allow_empty=True), "",
             "EKS: name of the existing cluster to deploy into (required when target is eks)."),
     Setting("eksRegion", Text(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1", allow_empty=True), "",
-            "EKS: AWS region of the cluster and ECR repository; empty uses aws:region."),
+            "EKS: AWS region of the cluster and ECR repository, for the provider and `aws eks get-token`; "
+            "empty uses the stack's aws:region (one of them is required; the machine's AWS_REGION is never used)."),
     Setting("eksEcrKeepImages", Integer(1, 1000), 10, "EKS: images the ECR lifecycle policy keeps."),
     Setting("eksStorageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
             "EKS: storage class of single-writer claims (EBS); empty uses the cluster default."),

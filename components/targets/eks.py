@@ -59,7 +59,7 @@ class EksTarget(KubernetesTarget):
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         self.aws_provider = aws.Provider(
             f"{name}-aws",
-            region=self.settings.region or None,
+            region=self.settings.region,  # config.py requires one: never the machine's AWS_REGION
             opts=pulumi.ResourceOptions(parent=self),
         )
         cluster = aws.eks.get_cluster_output(

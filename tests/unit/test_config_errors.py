@@ -108,3 +108,9 @@ def test_config_error_prints_without_traceback():
     import pulumi
 
     assert issubclass(ConfigError, pulumi.RunError)
+
+
+def test_eks_needs_the_stacks_region():
+    # Without one, the AWS provider and `aws eks get-token` would follow each machine's AWS_REGION.
+    message = run_expecting_error("prod", {"aws:region": ""})
+    assert message.startswith("geostack:eksRegion (or aws:region) must be set when geostack:target is eks")

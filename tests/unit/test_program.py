@@ -1,6 +1,7 @@
 """The whole program, run for each committed stack file under mocks: what each target declares."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -325,3 +326,13 @@ def test_cache_switch_and_settings_reach_the_rendered_config():
     tuned = nginx_conf({"geostack:nginxCacheSize": "2g", "geostack:nginxCacheValidity": "1h"})
     assert "max_size=2g" in tuned and "fastcgi_cache_valid 200 1h;" in tuned
     assert "fastcgi_cache" not in nginx_conf({"geostack:nginxCache": "false"})
+
+
+@pytest.mark.parametrize("overrides, region", [({}, "eu-west-1"), ({"geostack:eksRegion": "us-east-2"}, "us-east-2")])
+def test_eks_uses_the_stacks_region_for_the_provider_and_get_token(overrides, region):
+    run = run_program("prod", overrides)
+    aws_provider = next(r for r in run.resources if r.type == "pulumi:providers:aws")
+    assert aws_provider.inputs["region"] == region
+    k8s_provider = next(r for r in run.resources if r.type == "pulumi:providers:kubernetes")
+    args = json.loads(k8s_provider.inputs["kubeconfig"])["users"][0]["user"]["exec"]["args"]
+    assert args[args.index("--region") + 1] == region
