@@ -417,10 +417,12 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             host=v["microk8sHost"],
             node_port=v["microk8sNodePort"],
             storage_class=v["microk8sStorageClass"],
+            image_platform=v["kubernetesImagePlatform"],
         ),
         eks=EksSettings(
             cluster_name=v["eksClusterName"],
             region=v["eksRegion"],
+            image_platform=v["kubernetesImagePlatform"],
             ecr_keep_images=v["eksEcrKeepImages"],
             storage_class=v["eksStorageClass"],
             shared_storage_class=v["eksSharedStorageClass"],

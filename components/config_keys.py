@@ -23,6 +23,7 @@ _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 _HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+IMAGE_PLATFORMS = ("linux/amd64", "linux/arm64")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 # A bare address, or a display name and the address in angle brackets.
 _SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
@@ -123,6 +124,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kubernetesWaitImage", Text(_IMAGE_REF, "a pinned image reference with nc, such as busybox:1.36.1",
                                          forbidden_suffixes=(":latest",), require_tag=True),
             "busybox:1.36.1", "Kubernetes: image of the init containers that wait for a dependency's port."),
+    Setting("kubernetesImagePlatform", Choice(IMAGE_PLATFORMS), "linux/amd64",
+            "microk8s and EKS: platform geostack's images are built for, the nodes' and not the building "
+            "machine's (an arm64 laptop would push images amd64 nodes cannot run). Docker builds for its engine."),
     Setting("microk8sKubeconfig", Text(r".*", "a file path", allow_empty=True), "",
             "microk8s: kubeconfig file (e.g. the output of `microk8s config`); empty uses $KUBECONFIG or ~/.kube/config."),
     Setting("microk8sContext", Text(r".*", "a kubeconfig context name", allow_empty=True), "microk8s",

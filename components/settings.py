@@ -82,12 +82,14 @@ class Microk8sSettings:
     host: str
     node_port: int
     storage_class: str
+    image_platform: str  # e.g. linux/amd64: the node's, not the building machine's
 
 
 @dataclass(frozen=True)
 class EksSettings:
     cluster_name: str
     region: str
+    image_platform: str
     ecr_keep_images: int
     storage_class: str
     shared_storage_class: str

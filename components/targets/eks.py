@@ -103,7 +103,7 @@ class EksTarget(KubernetesTarget):
             name,
             image_name=pulumi.Output.concat(repository.repository_url, ":", build.tag),
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         platform="linux/amd64"),
+                                         platform=self.settings.image_platform),
             registry=docker.RegistryArgs(
                 server=repository.repository_url,
                 username=token.user_name,

@@ -43,7 +43,8 @@ class Microk8sTarget(KubernetesTarget):
         image = docker.Image(
             name,
             image_name=f"{self.settings.registry}/{build.repository}:{build.tag}",
-            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile),
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
+                                         platform=self.settings.image_platform),
             registry=docker.RegistryArgs(server=self.settings.registry),
             opts=pulumi.ResourceOptions(parent=parent),
         )

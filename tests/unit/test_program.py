@@ -336,3 +336,12 @@ def test_eks_uses_the_stacks_region_for_the_provider_and_get_token(overrides, re
     k8s_provider = next(r for r in run.resources if r.type == "pulumi:providers:kubernetes")
     args = json.loads(k8s_provider.inputs["kubeconfig"])["users"][0]["user"]["exec"]["args"]
     assert args[args.index("--region") + 1] == region
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_cluster_images_are_built_for_the_nodes_platform(stack):
+    # An arm64 laptop would otherwise push arm64 images to amd64 nodes.
+    for overrides, platform in (({}, "linux/amd64"),
+                                ({"geostack:kubernetesImagePlatform": "linux/arm64"}, "linux/arm64")):
+        builds = [r for r in run_program(stack, overrides).resources if r.type == "docker:index/image:Image"]
+        assert builds and {b.inputs["build"]["platform"] for b in builds} == {platform}
