@@ -26,7 +26,7 @@ class GeoNodeArgs:
     site: Site
     host_port: int  # Docker: published port
     bind_address: str  # Docker: host address to publish on
-    production: bool = False  # volumes and the database survive `pulumi destroy`
+    production: bool = False  # protect the volumes: `pulumi destroy` stops before deleting them
 
 
 class GeoNode(pulumi.ComponentResource):
