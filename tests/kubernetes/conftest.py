@@ -79,3 +79,18 @@ def staging(cluster, images, tmp_path_factory):
         yield deployed
     finally:
         workspace.run("destroy", "--yes", "--skip-preview")
+
+
+GEONODE_TESTS = "tests/kubernetes/test_staging_geonode.py"
+
+
+def pytest_collection_modifyitems(items):
+    """GeoNode's stack runs last in this package, after test_staging_operations.py has destroyed
+    the QGIS staging stack: together they request 2.75 CPU, more than the test node's 2, and
+    GeoNode's pods would stay Pending."""
+    geonode = [item for item in items if item.nodeid.startswith(GEONODE_TESTS)]
+    if not geonode:
+        return
+    rest = [item for item in items if not item.nodeid.startswith(GEONODE_TESTS)]
+    last = max((index for index, item in enumerate(rest) if item.nodeid.startswith("tests/kubernetes/")), default=-1)
+    items[:] = rest[:last + 1] + geonode + rest[last + 1:]
