@@ -171,26 +171,6 @@ def test_a_queued_task_survives_a_redis_restart(geonode):
     assert fetched.output.decode().split()[-1] == "[42]"
 
 
-def test_data_survives_restarts_and_up_with_changed_config(geonode):
-    for name in ("geonode-db", "geonode-django"):
-        geonode.container(name).restart(timeout=30)
-    wait_until(lambda: geonode.container("geonode-django").attrs["State"]["Health"]["Status"] == "healthy",
-               timeout=300, what="Django healthy after a restart")
-    signed_in(geonode, *SURVEYOR)
-    # A new admin e-mail changes the environment of Django, Celery and the init task, so
-    # `up` replaces their containers and runs the init task again.
-    before = {name: geonode.realizer.containers[name] for name in ("geonode-django", "geonode-django-init")}
-    run = geonode.up(geonodeAdminEmail="maps-admin@example.org")
-    assert run.error is None, run.error
-    for name, old in before.items():
-        assert geonode.realizer.containers[name] != old, f"{name} was not replaced"
-    init = geonode.logs("geonode-django-init")
-    assert "No migrations to apply." in init and "Applying" not in init, init[-3000:]
-    signed_in(geonode, *SURVEYOR)
-    me = json.loads(signed_in(geonode).get("/api/v2/users?filter{username}=admin").body)
-    assert me["users"][0]["email"] == "maps-admin@example.org"
-
-
 def _postgres_accepts(geonode: GeoNodeOnDocker, user: str, password: str, database: str) -> bool:
     """Whether PostgreSQL lets `user` in with `password` over TCP, as Django connects."""
     check = geonode.container("geonode-db").exec_run(
@@ -198,22 +178,46 @@ def _postgres_accepts(geonode: GeoNodeOnDocker, user: str, password: str, databa
     return check.exit_code == 0
 
 
-def test_changed_database_passwords_and_upload_size_apply_to_the_existing_site(geonode):
-    # PostGIS reads its passwords only when it creates the database, and GeoNode copies the
-    # upload limit into its database once; both must follow the config on a later `up`.
+OAUTH_CLIENT_ID = ("from django.conf import settings; from oauth2_provider.models import get_application_model; "
+                   "print(get_application_model().objects.get(name=settings.OAUTH2_DEFAULT_BACKEND_CLIENT_NAME)"
+                   ".client_id)")
+
+
+def test_data_survives_restarts_and_an_up_that_changes_settings_and_credentials(geonode):
+    for name in ("geonode-db", "geonode-django"):
+        geonode.container(name).restart(timeout=30)
+    wait_until(lambda: geonode.container("geonode-django").attrs["State"]["Health"]["Status"] == "healthy",
+               timeout=300, what="Django healthy after a restart")
+    signed_in(geonode, *SURVEYOR)
+    # One `up` changes what a later deploy must apply to an existing site: the admin's e-mail
+    # (environment of Django, Celery and the init task, which it replaces), the three database
+    # passwords (PostGIS reads them only when it creates the database), GeoServer's OAuth2 client,
+    # and the upload size (GeoNode copied it into its database once).
     passwords = {"geonodePostgresPassword": ("postgres", "postgres"), "geonodeDatabasePassword": ("geonode", "geonode"),
                  "geonodeGeodatabasePassword": ("geonode_data", "geonode_data")}
-    new = {key: f"changed-{key}-{time.monotonic_ns()}" for key in passwords}
-    run = geonode.up(secrets=new, geonodeUploadSize=f"{UPLOAD_SIZE_MB + 1}m")
+    new = {key: f"changed-{key}-{time.monotonic_ns()}" for key in (*passwords, "geonodeOauthClientId",
+                                                                     "geonodeOauthClientSecret")}
+    before = {name: geonode.realizer.containers[name] for name in ("geonode-django", "geonode-django-init")}
+    run = geonode.up(secrets=new, geonodeAdminEmail="maps-admin@example.org",
+                     geonodeUploadSize=f"{UPLOAD_SIZE_MB + 1}m")
     assert run.error is None, run.error
+    for name, old in before.items():
+        assert geonode.realizer.containers[name] != old, f"{name} was not replaced"
+    init = geonode.logs("geonode-django-init")
+    assert "No migrations to apply." in init and "Applying" not in init, init[-3000:]
     for key, (user, database) in passwords.items():
         assert _postgres_accepts(geonode, user, new[key], database), f"{key}: the new password does not log {user} in"
     assert not _postgres_accepts(geonode, "postgres", "not-the-password", "postgres")
-    signed_in(geonode, *SURVEYOR)  # Django reaches the same database with its new password
-    limits = json.loads(signed_in(geonode).get("/api/v2/upload-size-limits").body)["upload-size-limits"]
+    signed_in(geonode, *SURVEYOR)  # Django reaches the same data with its new password
+    admin = signed_in(geonode)
+    me = json.loads(admin.get("/api/v2/users?filter{username}=admin").body)
+    assert me["users"][0]["email"] == "maps-admin@example.org"
+    limits = json.loads(admin.get("/api/v2/upload-size-limits").body)["upload-size-limits"]
     sizes = {limit["slug"]: limit["max_size"] for limit in limits}
     expected = (UPLOAD_SIZE_MB + 1) * 2**20
     assert {sizes[slug] for slug in ("dataset_upload_size", "document_upload_size", "asset_upload_size")} == {expected}
+    client = geonode.container("geonode-django").exec_run(["django-admin", "shell", "-c", OAUTH_CLIENT_ID])
+    assert client.output.decode().split()[-1] == new["geonodeOauthClientId"], client.output.decode()[-2000:]
 
 
 def test_a_failing_migration_fails_up_naming_the_task(geonode):
