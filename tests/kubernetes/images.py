@@ -19,7 +19,7 @@ import docker
 
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
-from tests.e2e.docker_engine import NGINX_STAND_IN, ensure_base_image
+from tests.e2e.docker_engine import ensure_base_image
 from tests.e2e.geonode_on_docker import IMAGES, STAND_INS
 from tests.e2e.image_cache import cached_image, local_ca_certs
 
@@ -64,7 +64,7 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         stand_ins.update({key: reference for key in keys})
     return PushedImages(
         qgis=cached_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test"),
-        nginx_stand_in=cached_push(client, NGINX_STAND_IN, "stand-in/nginx-debian", "1"),
+        nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
         geonode=cached_push(client, GEONODE_CONTEXT, "geostack/geonode", "staging-test",
                             buildargs={"EXTRA_CA_CERTS": local_ca_certs()}),
