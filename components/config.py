@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import pulumi
 
-from components.config_keys import SETTINGS
+from components.config_keys import DNS_LABEL, SETTINGS
 from components.settings_types import parse_quantity
 from components.settings import (
     KUBERNETES_TARGETS,
@@ -176,9 +176,19 @@ def resolve_automatic(v: Mapping[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def default_namespace(stack: str) -> str:
+    """geostack-<stack>: a namespace per stack, so two stacks on one cluster never share objects.
+    Left unresolved (empty) when the stack's name makes no DNS label; the cross-checks say so."""
+    name = "geostack-" + re.sub(r"[^a-z0-9-]", "-", stack.lower())  # stack names may hold '_' and '.'"
+    return name if re.fullmatch(DNS_LABEL, name) else ""
+
+
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
+    if v["target"] in KUBERNETES_TARGETS and not v["kubernetesNamespace"]:
+        errors.append("geostack:kubernetesNamespace must be set for this stack: its default, geostack-<stack name>, "
+                      "is not a DNS label (lowercase letters, digits, '-', at most 63 characters)")
     if v["geonodeImage"] and v["geonodeDjangoImage"]:
         errors.append("geostack:geonodeImage (geostack's image) and geostack:geonodeDjangoImage (an upstream "
                       "image) are alternatives: set one of them")
@@ -443,6 +453,7 @@ def load_settings() -> StackSettings:
         # The stack's own region, never the machine's AWS_REGION: a laptop and CI in different
         # regions would otherwise see a different provider, which replaces everything under it.
         values["eksRegion"] = values["eksRegion"] or pulumi.Config("aws").get("region") or ""
+        values["kubernetesNamespace"] = values["kubernetesNamespace"] or default_namespace(pulumi.get_stack())
         errors = _cross_checks(values)
     if errors:
         raise ConfigError("\n".join(errors))

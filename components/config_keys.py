@@ -19,7 +19,7 @@ from components.settings_types import (
 
 TARGETS = ("docker", "microk8s", "eks")
 
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 _HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
@@ -81,7 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Local directory with the QGIS project and its data (relative paths are relative to the project root)."),
     Setting("qgisProjectFile", Text(r"[^/].*", "a relative path such as sample.qgs"), "sample.qgs",
             "The .qgs/.qgz file to serve, relative to the project directory (or to the claim's root)."),
-    Setting("qgisDataClaim", Text(_DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
+    Setting("qgisDataClaim", Text(DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
             "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap."),
     Setting("qgisCpuRequest", Quantity("cpu"), "500m", "CPU request per QGIS pod (Kubernetes)."),
     Setting("qgisCpuLimit", Quantity("cpu"), "2", "CPU limit per QGIS pod (Kubernetes)."),
@@ -118,9 +118,10 @@ SETTINGS: tuple[Setting, ...] = (
             "127.0.0.1", "Docker: host address the nginx port is published on (0.0.0.0 for every interface)."),
     Setting("kubernetesVersion", Text(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.33"), "1.33",
             "Kubernetes version of the cluster; rendered objects are validated against its schema."),
-    Setting("kubernetesNamespace", Text(_DNS_LABEL, "a DNS label (lowercase letters, digits, '-')",
-                                         forbidden=("default",)),
-            "geostack", "Kubernetes namespace the stack creates and deploys into."),
+    Setting("kubernetesNamespace", Text(DNS_LABEL, "a DNS label (lowercase letters, digits, '-')",
+                                         forbidden=("default",), allow_empty=True),
+            "", "Kubernetes namespace the stack creates and deploys into. Empty: geostack-<stack name>, so "
+            "several stacks can share a cluster; another stack's namespace is refused at `pulumi up`."),
     Setting("kubernetesWaitImage", Text(_IMAGE_REF, "a pinned image reference with nc, such as busybox:1.36.1",
                                          forbidden_suffixes=(":latest",), require_tag=True),
             "busybox:1.36.1", "Kubernetes: image of the init containers that wait for a dependency's port."),
@@ -136,7 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("microk8sHost", Text(r"[A-Za-z0-9.:-]+", "a host name or address"), "localhost",
             "microk8s: host name of the node, used in the service URL output."),
     Setting("microk8sNodePort", Integer(30000, 32767), 30080, "microk8s: NodePort that exposes nginx."),
-    Setting("microk8sStorageClass", Text(_DNS_LABEL, "a storage class name"), "microk8s-hostpath",
+    Setting("microk8sStorageClass", Text(DNS_LABEL, "a storage class name"), "microk8s-hostpath",
             "microk8s: storage class of every claim (the hostpath addon also serves ReadWriteMany on one node)."),
     Setting("eksClusterName", Text(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name", allow_empty=True), "",
             "EKS: name of the existing cluster to deploy into (required when target is eks)."),
@@ -144,9 +145,9 @@ SETTINGS: tuple[Setting, ...] = (
             "EKS: AWS region of the cluster and ECR repository, for the provider and `aws eks get-token`; "
             "empty uses the stack's aws:region (one of them is required; the machine's AWS_REGION is never used)."),
     Setting("eksEcrKeepImages", Integer(1, 1000), 10, "EKS: images the ECR lifecycle policy keeps."),
-    Setting("eksStorageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
+    Setting("eksStorageClass", Text(DNS_LABEL, "a storage class name", allow_empty=True), "",
             "EKS: storage class of single-writer claims (EBS); empty uses the cluster default."),
-    Setting("eksSharedStorageClass", Text(_DNS_LABEL, "a storage class name", allow_empty=True), "",
+    Setting("eksSharedStorageClass", Text(DNS_LABEL, "a storage class name", allow_empty=True), "",
             "EKS: ReadWriteMany storage class (EFS, via the EFS CSI driver) for volumes GeoNode's services share."),
     Setting("geonodeEnabled", Boolean(), False,
             "Deploy GeoNode (nginx, Django, Celery, GeoServer, PostGIS, Redis) beside or instead of QGIS."),
@@ -172,11 +173,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeEmailFrom", Text(_SENDER, "an address, optionally with a name: Maps <maps@example.org>",
                                      allow_empty=True), "",
             "GeoNode: sender of its mail (DEFAULT_FROM_EMAIL). Empty: `GeoNode <no-reply@<geonodeSiteHost>>`."),
-    Setting("geonodeTlsSecret", Text(_DNS_LABEL, "a Secret name (DNS label)", allow_empty=True), "",
+    Setting("geonodeTlsSecret", Text(DNS_LABEL, "a Secret name (DNS label)", allow_empty=True), "",
             "GeoNode on Kubernetes: existing TLS Secret for the Ingress host."),
-    Setting("geonodeCertIssuer", Text(_DNS_LABEL, "a cert-manager ClusterIssuer name", allow_empty=True), "",
+    Setting("geonodeCertIssuer", Text(DNS_LABEL, "a cert-manager ClusterIssuer name", allow_empty=True), "",
             "GeoNode on Kubernetes: cert-manager ClusterIssuer that issues the Ingress certificate."),
-    Setting("geonodeIngressClass", Text(_DNS_LABEL, "an IngressClass name", allow_empty=True), "",
+    Setting("geonodeIngressClass", Text(DNS_LABEL, "an IngressClass name", allow_empty=True), "",
             "GeoNode on Kubernetes: IngressClass; empty uses `public` on microk8s and `nginx` on EKS."),
     Setting("geonodeDjangoReplicas", Integer(1, 20), 1, "GeoNode: Django (uwsgi) replicas."),
     Setting("geonodeInitTimeoutMinutes", Integer(1, 1440), 30,

@@ -84,7 +84,7 @@ class VolumeSpec:
     name: str  # Docker volume / PersistentVolumeClaim name
     size: str  # Kubernetes quantity, e.g. 10Gi
     shared: bool = False  # mounted by several workloads at once: ReadWriteMany on Kubernetes
-    protect: bool = False  # production data: `pulumi destroy` must not delete it
+    protect: bool = False  # production: the engine refuses to delete or replace it
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class Registration:
     secret_inputs: set[str] = field(default_factory=set)  # top-level input keys holding a secret
     raw_inputs: dict[str, Any] = field(default_factory=dict)  # secrets still wrapped in Pulumi's marker
     custom_timeouts: dict[str, str] = field(default_factory=dict)  # the customTimeouts option: operation -> limit
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -196,6 +197,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},
                 custom_timeouts={key: value for key in ("create", "update", "delete")
                                  if (value := getattr(request.customTimeouts, key))},
+                ignore_changes=list(request.ignoreChanges),
             ))
         return response
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from components.settings import StackSettings
-from components.targets.base import Target
+from components.targets.base import NamespaceSpec, Target
 
 
 def create_target(settings: StackSettings) -> Target:
@@ -12,16 +12,16 @@ def create_target(settings: StackSettings) -> Target:
         from components.targets.docker import DockerTarget
 
         return DockerTarget(name, prefix=f"{settings.project}-{settings.stack}")
+    namespace = NamespaceSpec(settings.namespace, settings.stack, restricted=settings.restricted,
+                              keeps_data=settings.geonode.enabled, protect=settings.production)
     if settings.target == "microk8s":
         from components.targets.microk8s import Microk8sTarget
 
-        return Microk8sTarget(name, settings.microk8s, settings.namespace, settings.stack, settings.wait_image,
-                              restricted=settings.restricted)
+        return Microk8sTarget(name, settings.microk8s, namespace, settings.wait_image)
     if settings.target == "eks":
         from components.targets.eks import EksTarget
 
-        return EksTarget(name, settings.eks, settings.namespace, settings.stack, settings.wait_image,
-                         restricted=settings.restricted, production=settings.production)
+        return EksTarget(name, settings.eks, namespace, settings.wait_image, production=settings.production)
     raise ValueError(f"unknown target {settings.target!r}")  # config validation makes this unreachable
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
@@ -19,6 +20,17 @@ from components.workload import DeployedWorkload, ImageBuild, Volume, VolumeSpec
 
 # Marks volumes of a production stack; the policy pack checks they are protected.
 PRODUCTION_LABEL = "geostack.io/production"
+
+
+@dataclass(frozen=True)
+class NamespaceSpec:
+    """The Kubernetes namespace a stack creates and deploys into."""
+
+    name: str
+    stack: str
+    restricted: bool  # every workload meets the "restricted" Pod Security Standard
+    keeps_data: bool  # it will hold claims: deleting it would delete them
+    protect: bool  # production
 
 
 class Target(pulumi.ComponentResource, ABC):

@@ -91,7 +91,9 @@ class DockerTarget(Target):
             spec.name,
             name=f"{self.prefix}-{spec.name}",
             labels=[docker.VolumeLabelArgs(label=PRODUCTION_LABEL, value="true")] if spec.protect else None,
-            opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect),
+            # Every volume holds data: `pulumi destroy` and a replacement leave it on the engine, and
+            # the next `up` finds it again (creating an existing named volume returns it).
+            opts=pulumi.ResourceOptions(parent=parent, protect=spec.protect, retain_on_delete=True),
         )
         return Volume(spec=spec, ref=volume.name)
 

@@ -10,6 +10,7 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from components.settings import EksSettings
+from components.targets.base import NamespaceSpec
 from components.targets.kubernetes import IN_PLACE_CONTENT, KubernetesTarget
 from components.workload import Exposure, ImageBuild
 
@@ -50,11 +51,11 @@ class EksTarget(KubernetesTarget):
     kind = "eks"
     default_ingress_class = "nginx"  # ingress-nginx: TLS from Secrets, body-size annotations
 
-    def __init__(self, name: str, settings: EksSettings, namespace: str, stack: str, wait_image: str,
-                 restricted: bool, production: bool, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, settings: EksSettings, namespace: NamespaceSpec, wait_image: str,
+                 production: bool, opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
         self.production = production
-        super().__init__("geostack:targets:EksTarget", name, namespace, stack, wait_image, restricted, opts)
+        super().__init__("geostack:targets:EksTarget", name, namespace, wait_image, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         self.aws_provider = aws.Provider(
@@ -85,9 +86,10 @@ class EksTarget(KubernetesTarget):
             name=build.repository,
             image_scanning_configuration={"scan_on_push": True},
             image_tag_mutability="IMMUTABLE",
-            # Outside production a destroy may remove the images with the repository.
-            force_delete=not self.production,
-            opts=pulumi.ResourceOptions(parent=parent, provider=self.aws_provider, protect=self.production),
+            # The images running pods pull: `pulumi destroy` leaves the repository (and a later
+            # `up` needs it imported, as the README says); production also refuses to delete it.
+            opts=pulumi.ResourceOptions(parent=parent, provider=self.aws_provider, protect=self.production,
+                                        retain_on_delete=True),
         )
         aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.targets.base import PRODUCTION_LABEL, Target, file_digest
+from components.targets.base import PRODUCTION_LABEL, NamespaceSpec, Target, file_digest
 from components.targets.kubernetes_pods import (
     container_spec,
     directory_items,
@@ -50,6 +50,17 @@ ACME_SOLVER_PORT = 8089
 IN_PLACE_CONTENT = {"enable_secret_mutable": True, "enable_config_map_mutable": True}
 
 
+def owner_label(project: str, stack: str) -> dict[str, str]:
+    """Names the stack that owns the namespace. The kubernetes provider (4.25.0, pinned) creates by
+    server-side apply, which would quietly take over an existing namespace of the same name; this
+    label is then owned by the other stack's field manager with another value, so the apply
+    conflicts and `pulumi up` stops before touching anything of the other stack."""
+    owner = f"{project}.{stack}"
+    if len(owner) > 63:  # a label value's limit; the hash keeps long names distinct
+        owner = f"{owner[:50]}.{hashlib.sha256(owner.encode()).hexdigest()[:12]}"
+    return {"geostack.io/stack": owner}
+
+
 def pod_security_labels(restricted: bool) -> dict[str, str]:
     """Enforce the "restricted" Pod Security Standard when every workload complies; otherwise
     enforce "baseline" and report what falls short of "restricted"."""
@@ -72,25 +83,29 @@ def wait_limit(workload: Workload) -> dict[str, Any]:
 class KubernetesTarget(Target):
     """Shared Kubernetes realizer; subclasses provide the provider, storage and exposure."""
 
-    def __init__(self, type_name: str, name: str, namespace: str, stack: str, wait_image: str,
-                 restricted: bool, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, type_name: str, name: str, namespace: NamespaceSpec, wait_image: str,
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_name, name, None, opts)
-        self.stack = stack
+        self.stack = stack = namespace.stack
         self.wait_image = wait_image
         self.provider = self.create_provider(name)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": namespace, "labels": {
+            metadata={"name": namespace.name, "labels": {
                 "app.kubernetes.io/part-of": "geostack",
-                **pod_security_labels(restricted),
+                **owner_label(pulumi.get_project(), stack),
+                **pod_security_labels(namespace.restricted),
             }},
-            opts=self.child_opts(self),
+            # Deleting a namespace deletes the claims in it, so one that holds data outlives
+            # `pulumi destroy` with them; the next `up` applies over it again.
+            opts=self.child_opts(self, retain_on_delete=namespace.keeps_data, protect=namespace.protect),
         )
         self.namespace = ns.metadata.name
         # Nothing reaches a pod unless a workload's own policy lets it in.
         k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",
-            metadata={"name": "default-deny-ingress", "namespace": self.namespace},
+            metadata={"name": "default-deny-ingress", "namespace": self.namespace,
+                      "labels": labels("default-deny-ingress", stack)},
             spec={"pod_selector": {}, "policy_types": ["Ingress"]},
             opts=self.child_opts(self),
         )
@@ -137,7 +152,12 @@ class KubernetesTarget(Target):
                 "annotations": {"pulumi.com/skipAwait": "true"},
             },
             spec=claim_spec,
-            opts=self.child_opts(parent, protect=spec.protect),
+            # A claim holds data: destroy and replacements leave it (and its volume) in the cluster,
+            # and the next `up` applies over it again. Its storage class cannot change in place (a
+            # change would replace the claim with an empty one), so a changed class applies to new
+            # claims only; the README says how to move data to another class.
+            opts=self.child_opts(parent, protect=spec.protect, retain_on_delete=True,
+                                 ignore_changes=["spec.storageClassName"]),
         )
         return Volume(spec=spec, ref=claim.metadata.name)
 

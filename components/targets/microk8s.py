@@ -9,6 +9,7 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from components.settings import Microk8sSettings
+from components.targets.base import NamespaceSpec
 from components.targets.kubernetes import IN_PLACE_CONTENT, KubernetesTarget
 from components.workload import Exposure, ImageBuild
 
@@ -19,10 +20,10 @@ class Microk8sTarget(KubernetesTarget):
     kind = "microk8s"
     default_ingress_class = "public"  # the class `microk8s enable ingress` installs
 
-    def __init__(self, name: str, settings: Microk8sSettings, namespace: str, stack: str, wait_image: str,
-                 restricted: bool, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, settings: Microk8sSettings, namespace: NamespaceSpec, wait_image: str,
+                 opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
-        super().__init__("geostack:targets:Microk8sTarget", name, namespace, stack, wait_image, restricted, opts)
+        super().__init__("geostack:targets:Microk8sTarget", name, namespace, wait_image, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         kubeconfig = os.path.expanduser(self.settings.kubeconfig) if self.settings.kubeconfig else None

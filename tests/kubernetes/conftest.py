@@ -68,9 +68,9 @@ def staging(cluster, images, tmp_path_factory):
         "nginxImage": images.nginx_stand_in,
         "kubernetesWaitImage": images.wait_stand_in,
         "geonodeEnabled": "false",
-        "kubernetesNamespace": "geostack-staging",
     }
-    deployed = Staging(workspace, cluster, images, config, namespace=config["kubernetesNamespace"], url="")
+    # kubernetesNamespace is left to its default, geostack-<stack name>.
+    deployed = Staging(workspace, cluster, images, config, namespace="geostack-staging", url="")
     try:
         deployed.set_and_up(**config)
         outputs = json.loads(workspace.ok("stack", "output", "--json"))

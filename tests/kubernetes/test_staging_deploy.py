@@ -39,3 +39,29 @@ def test_wms_answers_through_node_port_30080(staging):
 
 def test_preview_right_after_up_shows_no_changes(staging):
     staging.workspace.ok("preview", "--expect-no-changes", "--diff")
+
+
+def _versions(staging) -> dict[str, str]:
+    """resourceVersion of the namespace and of everything in it: any write changes one."""
+    listed = staging.cluster.kubectl("get", "all,configmaps,secrets,networkpolicies,poddisruptionbudgets",
+                                     "-n", staging.namespace, "-o", "json").stdout
+    namespace = json.loads(staging.cluster.kubectl("get", "namespace", staging.namespace, "-o", "json").stdout)
+    return {f"{item['kind']}/{item['metadata']['name']}": item["metadata"]["resourceVersion"]
+            for item in [namespace, *json.loads(listed)["items"]]}
+
+
+def test_another_stack_given_this_namespace_stops_without_touching_it(staging):
+    workspace, before = staging.workspace, _versions(staging)
+    workspace.ok("stack", "init", "rival", "--no-select")
+    try:
+        for key, value in {**staging.config, "target": "microk8s", "kubernetesNamespace": staging.namespace}.items():
+            workspace.ok("config", "set", "--stack", "rival", f"geostack:{key}", value)
+        result = workspace.run("up", "--stack", "rival", "--yes", "--skip-preview")
+        assert result.returncode != 0, result.output
+        assert "conflict" in result.output and "geostack.io/stack" in result.output, result.output
+        assert _versions(staging) == before
+        labels = json.loads(staging.cluster.kubectl("get", "namespace", staging.namespace, "-o", "json").stdout)
+        assert labels["metadata"]["labels"]["geostack.io/stack"] == "geostack.staging"
+    finally:
+        workspace.run("destroy", "--stack", "rival", "--yes", "--skip-preview")
+        workspace.run("stack", "rm", "rival", "--yes")

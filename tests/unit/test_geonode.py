@@ -209,13 +209,17 @@ def test_nothing_is_privileged_and_there_is_no_docker_in_docker(runs, stack):
             assert not any("hostPath" in volume for volume in pod.get("volumes", [])), name
 
 
-def test_volumes_and_claims_are_protected_only_in_production(runs):
+def test_volumes_and_claims_outlive_destroy_everywhere_and_are_protected_in_production(runs):
     staging = runs["staging"].of_type(PVC)
     prod = runs["prod"].of_type(PVC)
     names = {"geonode-dbdata", "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
     assert {c.name for c in staging} == names == {c.name for c in prod}
     assert not any(c.protect for c in staging)
     assert all(c.protect for c in prod)
+    assert all(c.retain_on_delete and c.ignore_changes == ["spec.storageClassName"] for c in staging + prod)
+    for stack in ("staging", "prod"):  # deleting the namespace would delete the claims in it
+        namespace = runs[stack].one("kubernetes:core/v1:Namespace")
+        assert namespace.retain_on_delete and namespace.protect == (stack == "prod")
     modes = {c.name: c.inputs["spec"]["accessModes"] for c in prod}
     assert modes["geonode-dbdata"] == ["ReadWriteOnce"]
     assert modes["geonode-statics"] == modes["geonode-geoserver-data"] == modes["geonode-data"] == ["ReadWriteMany"]
@@ -224,7 +228,9 @@ def test_volumes_and_claims_are_protected_only_in_production(runs):
     assert {c.inputs["spec"]["storageClassName"] for c in staging} == {"microk8s-hostpath"}
     docker = run_program("dev", {"geostack:geonodeEnabled": "true", "geostack:production": "true"})
     volumes = docker.of_type("docker:index/volume:Volume")
-    assert {v.name for v in volumes} == names and all(v.protect for v in volumes)
+    assert {v.name for v in volumes} == names and all(v.protect and v.retain_on_delete for v in volumes)
+    dev = run_program("dev", {"geostack:geonodeEnabled": "true"}).of_type("docker:index/volume:Volume")
+    assert dev and all(v.retain_on_delete and not v.protect for v in dev)
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

@@ -151,7 +151,7 @@ def test_pull_policy_and_digest(qgis_only):
     ({"geostack:nginxMemoryRequest": "512Mi", "geostack:nginxMemoryLimit": "256Mi"},
      "geostack:nginxMemoryLimit must be at least geostack:nginxMemoryRequest (512Mi), got '256Mi'"),
     ({"geostack:kubernetesNamespace": "geo.stack"},
-     "geostack:kubernetesNamespace must be a DNS label (lowercase letters, digits, '-'), got 'geo.stack'"),
+     "geostack:kubernetesNamespace must be a DNS label (lowercase letters, digits, '-') (or empty), got 'geo.stack'"),
     ({"geostack:kubernetesVersion": "1.x"},
      "geostack:kubernetesVersion must be a Kubernetes minor version such as 1.33, got '1.x'"),
 ])

@@ -105,8 +105,8 @@ def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
     run = stack_runs["prod"]
     repository = run.one("aws:ecr/repository:Repository", "qgis-image-build-repository")
     assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
-    assert repository.inputs["forceDelete"] is False, "production keeps images when destroying"
-    assert repository.protect is True
+    assert repository.protect is True and repository.retain_on_delete is True, "destroy keeps the images"
+    assert not repository.inputs.get("forceDelete")
     policy = run.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "qgis-image-build-lifecycle")
     assert '"countNumber": 10' in policy.inputs["policy"]
     image = run.one(IMAGE, "qgis-image-build")
@@ -280,6 +280,31 @@ def test_namespace_comes_from_config():
     assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "maps"
     for resource in run.of_type(DEPLOYMENT) + run.of_type(SERVICE) + run.of_type(CONFIGMAP):
         assert resource.inputs["metadata"]["namespace"] == "maps"
+
+
+@pytest.mark.parametrize("stack, namespace", [("staging", "geostack-staging"), ("prod", "geostack-prod")])
+def test_each_stack_gets_its_own_namespace_labelled_with_its_owner(stack_runs, stack, namespace):
+    metadata = stack_runs[stack].one("kubernetes:core/v1:Namespace").inputs["metadata"]
+    assert metadata["name"] == namespace
+    assert metadata["labels"]["geostack.io/stack"] == f"geostack.{stack}"
+
+
+def test_a_namespace_without_data_goes_with_destroy():
+    run = run_program("staging", {"geostack:geonodeEnabled": "false"})  # QGIS only: no claims to keep
+    namespace = run.one("kubernetes:core/v1:Namespace")
+    assert not run.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert not namespace.retain_on_delete and not namespace.protect
+
+
+def test_a_stack_name_with_underscores_and_dots_still_makes_a_namespace():
+    run = run_program("team_a.eu", config={"geostack:target": "microk8s"})
+    assert run.one("kubernetes:core/v1:Namespace").inputs["metadata"]["name"] == "geostack-team-a-eu"
+
+
+def test_a_stack_name_too_long_for_a_namespace_asks_for_the_key():
+    run = run_program("s" * 60, config={"geostack:target": "microk8s"}, raise_errors=False)
+    assert "geostack:kubernetesNamespace must be set for this stack" in str(run.error)
+    assert run.resources == []
 
 
 def test_docker_root_filesystem_is_read_only_unless_files_are_uploaded(stack_runs):
