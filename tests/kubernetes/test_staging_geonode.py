@@ -1,7 +1,8 @@
 """GeoNode on the real single-node Kubernetes, deployed by `pulumi up` of the staging stack with
 the real CLI and kubernetes provider, and checked as a user would: every service Ready under
 the namespace's Pod Security level, the admin signs in through GeoNode's nginx Service, a
-changed credential rolls exactly its readers without taking the site down, and destroy.
+changed credential rolls exactly its readers without taking the site down, a changed storage
+class leaves the claims alone, and destroy keeps the data for the next `up`.
 
 Django, Celery and the init task run geostack's GeoNode image, which the test pushes to the
 cluster's registry and hands over by digest (geonodeImage), as a CI that builds images does.
@@ -34,7 +35,7 @@ from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
 from tests.engine.workspace import Workspace
-from tests.kubernetes.live_objects import destroy_and_wait_for_namespace, record, render_mismatches
+from tests.kubernetes.live_objects import record, render_mismatches
 
 pytestmark = pytest.mark.timeout(1800)
 ENTRY_POINT = Path(__file__).with_name("skip_ingress_await_main.py")
@@ -99,6 +100,9 @@ def geonode(cluster, images, tmp_path_factory):
         yield GeoNodeStaging(workspace, cluster, config, credentials, config["kubernetesNamespace"])
     finally:
         workspace.run("destroy", "--yes", "--skip-preview")
+        # destroy keeps the namespace that holds the claims; deleting it is how data really goes.
+        cluster.kubectl("delete", "namespace", config["kubernetesNamespace"], "--ignore-not-found", "--wait=true",
+                        "--timeout=180s", check=False)
 
 
 def _ready(workload: dict) -> bool:
@@ -230,5 +234,40 @@ def test_offline_render_matches_what_the_api_server_stored(geonode):
     assert mismatches == [], "\n".join(mismatches)
 
 
-def test_destroy_removes_the_geonode_namespace(geonode):
-    destroy_and_wait_for_namespace(geonode.workspace, geonode.cluster, geonode.namespace)
+def test_a_changed_storage_class_leaves_the_claims_and_their_data_alone(geonode):
+    # The class of an existing claim cannot change: the provider would replace the claim with an
+    # empty one. The program keeps existing claims as they are instead.
+    geonode.workspace.ok("config", "set", "geostack:microk8sStorageClass", "another-class")
+    try:
+        geonode.workspace.ok("preview", "--expect-no-changes", "--diff")
+    finally:
+        geonode.workspace.ok("config", "rm", "geostack:microk8sStorageClass")
+
+
+def _psql(geonode: GeoNodeStaging, sql: str) -> str:
+    """SQL in GeoNode's database, as postgres over the db container's local socket."""
+    return geonode.cluster.kubectl("exec", "-n", geonode.namespace, "deployment/geonode-db", "--", "psql", "-h",
+                                   "/var/run/postgresql", "-U", "postgres", "-d", "geonode", "-v", "ON_ERROR_STOP=1",
+                                   "-tAc", sql).stdout.strip()
+
+
+def test_destroy_keeps_the_data_and_the_next_up_finds_it_again(geonode):
+    marker = secrets.token_hex(8)
+    _psql(geonode, f"CREATE TABLE geostack_marker (value text); INSERT INTO geostack_marker VALUES ('{marker}')")
+    claims = {c["metadata"]["name"]: c["metadata"]["uid"] for c in geonode.live("persistentvolumeclaims")}
+    assert len(claims) == 5, claims
+
+    geonode.workspace.ok("destroy", "--yes", "--skip-preview", timeout=900)
+    assert geonode.workspace.resource_types("staging") == []
+    namespace = json.loads(geonode.cluster.kubectl("get", "namespace", geonode.namespace, "-o", "json").stdout)
+    assert namespace["status"]["phase"] == "Active"
+    assert {c["metadata"]["name"]: c["metadata"]["uid"] for c in geonode.live("persistentvolumeclaims")} == claims
+    for kind in ("deployments", "jobs", "services", "secrets", "networkpolicies"):
+        assert geonode.live(kind) == [], f"destroy left {kind}"
+
+    started = time.monotonic()
+    geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+    record(geonode_up_over_kept_data_s=round(time.monotonic() - started))
+    assert {c["metadata"]["name"]: c["metadata"]["uid"] for c in geonode.live("persistentvolumeclaims")} == claims
+    assert _psql(geonode, "SELECT value FROM geostack_marker") == marker
+    geonode.signed_in()
