@@ -91,6 +91,10 @@ def test_main_deploys_dev_and_staging_and_prod_waits_for_approval():
     assert steps_using(deploy, "pulumi/actions@")[0]["with"]["command"] == "up"
     assert [s["with"]["command"] for s in steps_using(ci["jobs"]["smoke-dev"], "pulumi/actions@")] == ["up", "destroy"]
     assert "main" in ci["jobs"]["deploy"]["if"]
+    # staging pushes to localhost:32000, which only a runner on the microk8s node reaches.
+    runners = {m["stack"]: m["runner"] for m in deploy["strategy"]["matrix"]["include"]}
+    assert runners == {"staging": {"group": "microk8s-staging"}, "prod": "ubuntu-latest"}
+    assert deploy["runs-on"] == "${{ matrix.runner }}"
 
 
 def test_prod_uses_oidc_not_keys():
