@@ -7,6 +7,11 @@ Both versions run under Pulumi's mocks (offline.snapshot), so pull requests from
 which get no secrets, still get a review: every resource added, removed or changed, with
 the changed fields and their old and new values (secrets only as fingerprints), and the
 stack outputs. Values that only a provider knows are stand-ins on both sides.
+
+Resources are matched by URN, as the engine matches them. At the top, in red, come the changes
+that can lose data: replacements (with the fields that force them, offline.replacements),
+stateful resources deleted, and an object whose resource moved to another URN (a renamed or
+re-parented component), which the engine creates anew and then deletes under its old URN.
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
+
+from offline.replacements import STATEFUL_TYPES, identity, replacing_fields, under
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,10 +46,11 @@ def checkout(repo: Path, rev: Optional[str]) -> Iterator[Path]:
             subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
-def snapshot(root: Path, stack: str) -> Optional[dict[str, Any]]:
+def snapshot(root: Path, stack: str, config: Optional[dict[str, str]] = None) -> Optional[dict[str, Any]]:
     if not (root / f"Pulumi.{stack}.yaml").exists():
         return None
-    result = subprocess.run([sys.executable, "-m", "offline.snapshot", "--root", str(root), "--stack", stack],
+    result = subprocess.run([sys.executable, "-m", "offline.snapshot", "--root", str(root), "--stack", stack,
+                             *(["--config", json.dumps(config)] if config else [])],
                             cwd=PROJECT_ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{stack} at {root}: the program failed:\n{result.stderr[-3000:]}")
@@ -80,15 +88,64 @@ def field_changes(old: Any, new: Any) -> dict[str, tuple[Any, Any]]:
             if before.get(path) != after.get(path)}
 
 
+def _effective_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Changed input fields, less those under ignore_changes: the engine keeps their old values."""
+    ignored = tuple(new.get("ignoreChanges") or ())
+    return {path: values for path, values in field_changes(old["inputs"], new["inputs"]).items()
+            if not under(path, ignored)}
+
+
 def compare(base: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
     old, new = base["resources"], head["resources"]
+    changed = {urn: fields for urn in sorted(set(old) & set(new)) if (fields := _effective_changes(old[urn], new[urn]))}
+    replaced = {urn: forcing for urn, fields in changed.items()
+                if (forcing := replacing_fields(new[urn]["type"], list(fields)))}
+    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+    created = {identity(new[urn]["type"], new[urn]["inputs"]): urn for urn in added}
+    moved = {urn: created[key] for urn in removed
+             if (key := identity(old[urn]["type"], old[urn]["inputs"])) is not None and key in created}
     return {
-        "added": sorted(set(new) - set(old)),
-        "removed": sorted(set(old) - set(new)),
-        "changed": {key: field_changes(old[key], new[key]) for key in sorted(set(old) & set(new))
-                    if old[key] != new[key]},
+        "added": added,
+        "removed": removed,
+        "changed": {urn: fields for urn, fields in changed.items() if urn not in replaced},
+        "replaced": replaced,
+        "moved": moved,  # old URN -> new URN of one and the same object
         "outputs": field_changes(base["outputs"], head["outputs"]),
     }
+
+
+def predicted_operations(base: dict[str, Any], head: dict[str, Any]) -> dict[str, str]:
+    """URN -> create, delete, update or replace, as `pulumi preview` would plan them."""
+    found = compare(base, head)
+    return {**{urn: "create" for urn in found["added"]}, **{urn: "delete" for urn in found["removed"]},
+            **{urn: "update" for urn in found["changed"]}, **{urn: "replace" for urn in found["replaced"]}}
+
+
+def short(urn: str) -> str:
+    """The URN without its stack and project: the type chain and the name."""
+    return urn.split("::", 2)[-1] if urn.startswith("urn:pulumi:") else urn
+
+
+def data_at_risk(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
+    """One line per change that can lose data."""
+    found, old, new = compare(base, head), base["resources"], head["resources"]
+
+    def kept(resource: dict[str, Any]) -> str:
+        if resource.get("protect"):
+            return " (protected: the engine refuses)"
+        return " (retained: the old one stays where it is)" if resource.get("retainOnDelete") else ""
+
+    lines = []
+    for urn, fields in found["replaced"].items():
+        stateful = "stateful data, " if new[urn]["type"] in STATEFUL_TYPES else ""
+        lines.append(f"replace {short(urn)}: {stateful}forced by {', '.join(fields)}{kept(old[urn])}")
+    for old_urn, new_urn in found["moved"].items():
+        lines.append(f"move {short(old_urn)} -> {short(new_urn)}: the same object is created under the new URN, "
+                     f"then deleted under the old one{kept(old[old_urn])}; an alias keeps it")
+    for urn in found["removed"]:
+        if old[urn]["type"] in STATEFUL_TYPES and urn not in found["moved"]:
+            lines.append(f"delete {short(urn)}: stateful data{kept(old[urn])}")
+    return lines
 
 
 def changed_fields(old: Any, new: Any) -> list[str]:
@@ -107,15 +164,21 @@ def stack_report(stack: str, base: Optional[dict], head: Optional[dict]) -> str:
         return f"### `{stack}`\n\nstack file {'added' if base is None else 'removed'}\n"
     found = compare(base, head)
     added, removed = found["added"], found["removed"]
-    changed = {key: changed_fields(base["resources"][key], head["resources"][key]) for key in found["changed"]}
+    changed = {key: changed_fields(base["resources"][key]["inputs"], head["resources"][key]["inputs"])
+               for key in [*found["replaced"], *found["changed"]]}
     outputs = changed_fields(base["outputs"], head["outputs"])
     if not (added or removed or changed or outputs):
         return f"### `{stack}`\n\nno changes\n"
-    lines = [f"### `{stack}`: {len(added)} to add, {len(changed)} to change, {len(removed)} to remove", ""]
-    lines += [f"- **add** `{key}`" for key in added]
-    lines += [f"- **remove** `{key}`" for key in removed]
+    lines = [f"### `{stack}`: {len(added)} to add, {len(found['changed'])} to change, "
+             f"{len(found['replaced'])} to replace, {len(removed)} to remove", ""]
+    risks = data_at_risk(base, head)
+    if risks:  # a diff block shows them in red on GitHub
+        lines += ["**Replaced or deleted: check these before merging**", "", "```diff", *[f"- {line}" for line in risks], "```", ""]
+    lines += [f"- **add** `{short(key)}`" for key in added]
+    lines += [f"- **remove** `{short(key)}`" for key in removed]
     for key, fields in changed.items():
-        lines += ["", f"**change** `{key}`", *fields]
+        verb = "replace" if key in found["replaced"] else "change"
+        lines += ["", f"**{verb}** `{short(key)}`", *fields]
     if outputs:
         lines += ["", "**outputs**", *outputs]
     return "\n".join(lines) + "\n"

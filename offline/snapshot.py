@@ -1,8 +1,9 @@
 """Print, as JSON, what one stack of a checkout of the program declares (under mocks).
 
-    venv/bin/python -m offline.snapshot --root /path/to/checkout --stack staging
+    venv/bin/python -m offline.snapshot --root /path/to/checkout --stack staging [--config '{"geostack:k": "v"}']
 
-Runs in its own process so that the checkout's `components` package is the one imported,
+Resources are keyed by URN, with their type, inputs and the options that decide what a
+change does to them (ignoreChanges, retainOnDelete, protect). Runs in its own process so that the checkout's `components` package is the one imported,
 which lets `offline.diff` compare two versions of the program side by side. Secret values
 are replaced by a fingerprint, never printed.
 """
@@ -32,15 +33,16 @@ def _masked(value: Any) -> Any:
     return value
 
 
-def snapshot(root: Path, stack: str) -> dict[str, Any]:
+def snapshot(root: Path, stack: str, config: dict[str, str] | None = None) -> dict[str, Any]:
     from offline.program_run import run_program
     from offline.render import plain
 
     # Last, so nothing imported afterwards can put this checkout's path back in front:
     # the program must import the other checkout's `components`.
     sys.path.insert(0, str(root))
-    run = run_program(stack, project_root=root)
-    resources = {f"{r.type}::{r.name}": plain(_masked(r.raw_inputs)) for r in run.resources}
+    run = run_program(stack, config, project_root=root)
+    resources = {r.urn: {"type": r.type, "inputs": plain(_masked(r.raw_inputs)), "ignoreChanges": r.ignore_changes,
+                         "retainOnDelete": r.retain_on_delete, "protect": r.protect} for r in run.resources}
     outputs = {k: ("<secret>" if k in run.secret_outputs else plain(_masked(v))) for k, v in run.outputs.items()}
     return {"resources": resources, "outputs": outputs}
 
@@ -49,8 +51,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True, help="checkout of the program")
     parser.add_argument("--stack", required=True)
+    parser.add_argument("--config", type=json.loads, help="config on top of the stack file, as a JSON object")
     args = parser.parse_args()
-    print(json.dumps(snapshot(args.root.resolve(), args.stack), sort_keys=True))
+    print(json.dumps(snapshot(args.root.resolve(), args.stack, args.config), sort_keys=True))
     return 0
 
 
