@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # What a user's checkout holds that the program reads; virtualenvs are linked, not copied.
@@ -75,6 +76,13 @@ class Workspace:
         result = self.run(*args, stdin=stdin, timeout=timeout)
         assert result.returncode == 0, f"pulumi {' '.join(args)} failed:\n{result.output}"
         return result.output
+
+    def json(self, *args: str, timeout: int = 600) -> Any:
+        """A command's `--json` answer (stdout only: the CLI writes warnings to stderr)."""
+        done = subprocess.run(["pulumi", *args, "--json", "--non-interactive"], cwd=self.project, env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, f"pulumi {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+        return json.loads(done.stdout)
 
     def select(self, stack: str) -> None:
         self.ok("stack", "select", "--create", stack)
