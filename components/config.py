@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import pulumi
 
 from components.config_keys import DNS_LABEL, SETTINGS
+from components.nginx_conf import STATUS_PORT
 from components.settings_types import parse_quantity
 from components.settings import (
     KUBERNETES_TARGETS,
@@ -186,6 +187,8 @@ def default_namespace(stack: str) -> str:
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
+    if v["nginxPort"] == STATUS_PORT:
+        errors.append(f"geostack:nginxPort must not be {STATUS_PORT}, nginx's internal status port, got {STATUS_PORT}")
     if v["target"] in KUBERNETES_TARGETS and not v["kubernetesNamespace"]:
         errors.append("geostack:kubernetesNamespace must be set for this stack: its default, geostack-<stack name>, "
                       "is not a DNS label (lowercase letters, digits, '-', at most 63 characters)")
@@ -428,6 +431,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             node_port=v["microk8sNodePort"],
             storage_class=v["microk8sStorageClass"],
             image_platform=v["kubernetesImagePlatform"],
+            service_monitor=v["kubernetesServiceMonitor"],
         ),
         eks=EksSettings(
             cluster_name=v["eksClusterName"],
@@ -436,6 +440,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             ecr_keep_images=v["eksEcrKeepImages"],
             storage_class=v["eksStorageClass"],
             shared_storage_class=v["eksSharedStorageClass"],
+            service_monitor=v["kubernetesServiceMonitor"],
         ),
     )
 

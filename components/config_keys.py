@@ -125,6 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kubernetesWaitImage", Text(_IMAGE_REF, "a pinned image reference with nc, such as busybox:1.36.1",
                                          forbidden_suffixes=(":latest",), require_tag=True),
             "busybox:1.36.1", "Kubernetes: image of the init containers that wait for a dependency's port."),
+    Setting("kubernetesServiceMonitor", Boolean(), False,
+            "Kubernetes: a Prometheus Operator ServiceMonitor (and a ClusterIP metrics Service) for each nginx; "
+            "the cluster must have the operator's CRDs. Without it, pods carry prometheus.io/* scrape annotations."),
     Setting("kubernetesImagePlatform", Choice(IMAGE_PLATFORMS), "linux/amd64",
             "microk8s and EKS: platform geostack's images are built for, the nodes' and not the building "
             "machine's (an arm64 laptop would push images amd64 nodes cannot run). Docker builds for its engine."),

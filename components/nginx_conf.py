@@ -39,6 +39,20 @@ class NginxConf:
     cache: Optional[CacheConf] = None  # None: every request reaches QGIS
 
 
+# nginx's own figures for monitoring, on a port that is never published to users: stub_status
+# for nginx-prometheus-exporter and the like, and /metrics, which Prometheus reads directly.
+STATUS_PORT = 9145
+METRICS_PATH = "/metrics"
+_GAUGES = (
+    ("active", "Client connections open, idle ones included."),
+    ("reading", "Connections whose request nginx is reading."),
+    ("writing", "Connections nginx is answering (waiting on QGIS or GeoNode included)."),
+    ("waiting", "Idle keep-alive connections."),
+)
+_METRICS = "".join(f"# HELP nginx_connections_{name} {text}\\n# TYPE nginx_connections_{name} gauge\\n"
+                   f"nginx_connections_{name} $connections_{name}\\n" for name, text in _GAUGES)
+
+
 def nginx_size_bytes(size: str) -> int:
     """nginx size notation (100m, 2g, 512k, 1000) in bytes."""
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
@@ -65,7 +79,12 @@ events {{
 
 http {{
     default_type application/octet-stream;
-    access_log /dev/stdout;
+    # The combined format, plus what monitoring needs per request: the cache's answer (HIT,
+    # MISS, BYPASS...; "-" uncached) and the upstream's status (502/504: FastCGI errors).
+    log_format geostack '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                        '"$http_referer" "$http_user_agent" cache=$upstream_cache_status '
+                        'upstream_status=$upstream_status request_time=$request_time';
+    access_log /dev/stdout geostack;
     server_tokens off;
     sendfile on;
     keepalive_timeout 65s;
@@ -92,6 +111,25 @@ http {{
         }}
 
 {indent(locations, 8)}
+    }}
+
+    server {{
+        listen {STATUS_PORT};
+        server_name _;
+        access_log off;
+
+        location = /stub_status {{
+            stub_status;
+        }}
+
+        location = {METRICS_PATH} {{
+            default_type "text/plain; version=0.0.4";
+            return 200 "{_METRICS}";
+        }}
+
+        location / {{
+            return 404;
+        }}
     }}
 }}
 """

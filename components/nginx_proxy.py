@@ -6,9 +6,10 @@ from dataclasses import dataclass
 import pulumi
 
 from components.settings import NginxSettings
-from components.nginx_conf import CacheConf, NginxConf, nginx_size_bytes, render_nginx_conf
+from components.nginx_conf import (METRICS_PATH, STATUS_PORT, CacheConf, NginxConf, nginx_size_bytes,
+                                   render_nginx_conf)
 from components.targets import Target
-from components.workload import ConfigFile, Exposure, Port, Probe, TcpCheck, Workload
+from components.workload import ConfigFile, Exposure, Metrics, Port, Probe, TcpCheck, Workload
 
 CONFIG_PATH = "/etc/nginx/nginx.conf"
 # The config sets no `daemon` directive, so the foreground switch can come from here.
@@ -60,6 +61,7 @@ class NginxProxy(pulumi.ComponentResource):
             # The map cache lives in /tmp: room for all of it plus nginx's own temp files.
             scratch_size=f"{nginx_size_bytes(settings.cache_size) // 2**20 + 256}Mi" if settings.cache else "256Mi",
             expose=args.exposure,
+            metrics=Metrics(STATUS_PORT, METRICS_PATH),
         )
         deployed = args.target.deploy(workload, parent=self)
         self.url: pulumi.Output[str] = deployed.public_url

@@ -83,6 +83,7 @@ class Microk8sSettings:
     node_port: int
     storage_class: str
     image_platform: str  # e.g. linux/amd64: the node's, not the building machine's
+    service_monitor: bool  # a Prometheus Operator ServiceMonitor per workload with metrics
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class EksSettings:
     ecr_keep_images: int
     storage_class: str
     shared_storage_class: str
+    service_monitor: bool
 
 
 @dataclass(frozen=True)

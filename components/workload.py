@@ -22,6 +22,14 @@ class Port:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """Where Prometheus reads a workload's figures: a port that is never published to users."""
+
+    port: int
+    path: str
+
+
+@dataclass(frozen=True)
 class TcpCheck:
     """Healthy when the port accepts a connection."""
 
@@ -186,6 +194,7 @@ class Workload:
     # Names of the workloads allowed to connect (Kubernetes NetworkPolicy); exposed ones take anyone.
     allow_from: tuple[str, ...] = ()
     expose: Optional[Exposure] = None
+    metrics: Optional[Metrics] = None
     entrypoint: Optional[tuple[str, ...]] = None  # replaces the image's ENTRYPOINT
     # Start only once these are ready: Docker creates this after their healthchecks pass;
     # Kubernetes adds init containers that wait for their ports (or depends on a finished task).

@@ -162,12 +162,16 @@ def declared_dev_stack() -> dict:
     return {"env": env, "data_dir": data_dir, "nginx_conf": run.nginx_config("qgis-nginx"), "upstream": upstream}
 
 
-def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_port: int, scratch: Path) -> str:
-    """The rendered config with only the listen port, upstream address and /tmp paths swapped."""
+def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_port: int, scratch: Path,
+                        status_port: Optional[int] = None) -> str:
+    """The rendered config with only the listen ports, upstream address and /tmp paths swapped."""
     import re
+
+    from components.nginx_conf import STATUS_PORT
 
     listen = re.search(r"listen (\d+);", rendered).group(0)
     conf = replace_once(rendered, listen, f"listen 127.0.0.1:{listen_port};")
+    conf = replace_once(conf, f"listen {STATUS_PORT};", f"listen 127.0.0.1:{status_port or free_port()};")
     conf = replace_once(conf, f"fastcgi_pass {upstream};", f"fastcgi_pass 127.0.0.1:{qgis_port};")
     return conf.replace(" /tmp/", f" {scratch}/")
 

@@ -35,7 +35,7 @@ from components.geonode.names import (
     UPLOADED_DATA_DIR,
     ServiceNames,
 )
-from components.nginx_conf import nginx_size_bytes
+from components.nginx_conf import METRICS_PATH, STATUS_PORT, nginx_size_bytes
 from components.settings import GeoNodeDatabase
 from components.settings_types import parse_quantity
 from components.workload import (
@@ -44,6 +44,7 @@ from components.workload import (
     DeployedWorkload,
     Exposure,
     HttpCheck,
+    Metrics,
     Port,
     Probe,
     Resources,
@@ -368,4 +369,5 @@ def nginx(names: ServiceNames, image: str, config: pulumi.Input[str], volumes: V
         termination_grace_seconds=35,
         expose=exposure,
         after=after,
+        metrics=Metrics(STATUS_PORT, METRICS_PATH),
     )

@@ -24,6 +24,7 @@ from components.targets.kubernetes_pods import (
     network_policy_spec,
     rollout_strategy,
     scales_out,
+    scrape_annotations,
     selector,
     spread,
     wait_containers,
@@ -170,6 +171,7 @@ class KubernetesTarget(Target):
             # credential changes (env from a Secret is read only at container start). Unlike a
             # hash of the values, it reveals nothing and keeps the template out of [secret].
             annotations = {**annotations, "geostack/secret-version": secret.metadata.resource_version}
+        annotations = {**annotations, **scrape_annotations(workload)}
         pod_labels = labels(workload.name, self.stack)
         pod_spec = {
             "automount_service_account_token": False,
@@ -208,7 +210,31 @@ class KubernetesTarget(Target):
             spec=network_policy_spec(workload, self.stack),
             opts=self.child_opts(parent),
         )
+        if workload.metrics and self.settings.service_monitor:
+            self._service_monitor(workload, parent)
         return self._service(workload, parent, deployment)
+
+    def _service_monitor(self, workload: Workload, parent: pulumi.Resource) -> None:
+        """A ClusterIP Service with only the metrics port (the workload's own Service may be
+        published, and a NodePort or LoadBalancer would publish every port it has), and a
+        Prometheus Operator ServiceMonitor that selects it."""
+        name = f"{workload.name}-metrics"
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata={"name": name, "namespace": self.namespace, "labels": labels(name, self.stack)},
+            spec={"type": "ClusterIP", "selector": selector(workload.name, self.stack),
+                  "ports": [{"name": "metrics", "port": workload.metrics.port, "target_port": "metrics"}]},
+            opts=self.child_opts(parent),
+        )
+        k8s.apiextensions.CustomResource(
+            f"{name}-servicemonitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata={"name": workload.name, "namespace": self.namespace, "labels": labels(name, self.stack)},
+            spec={"selector": {"matchLabels": selector(name, self.stack)},
+                  "endpoints": [{"port": "metrics", "path": workload.metrics.path}]},
+            opts=self.child_opts(parent, depends_on=[service]),
+        )
 
     def _availability(self, workload: Workload, parent: pulumi.Resource, deployment: k8s.apps.v1.Deployment) -> None:
         """A disruption budget and, if configured, an autoscaler for workloads with several pods."""

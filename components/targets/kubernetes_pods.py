@@ -97,7 +97,8 @@ def container_spec(workload: Workload, mounts: list[dict[str, Any]],
         "name": workload.name,
         "image": workload.image,
         "image_pull_policy": "IfNotPresent",
-        "ports": [{"name": p.name, "container_port": p.number} for p in workload.ports],
+        "ports": [{"name": p.name, "container_port": p.number} for p in workload.ports] +
+                 ([{"name": "metrics", "container_port": workload.metrics.port}] if workload.metrics else []),
         "env": env_list(workload, secret_name),
         "volume_mounts": mounts,
         "security_context": container_security(workload.user, workload.read_only_root),
@@ -174,11 +175,22 @@ def network_policy_spec(workload: Workload, stack: str) -> dict[str, Any]:
     else:
         peers = [{"pod_selector": {"match_labels": selector(name, stack)}} for name in workload.allow_from]
         rules = [{"from_": peers, "ports": ports}] if peers else []
+    if workload.metrics:  # any pod in the cluster, such as Prometheus; nothing from outside it
+        rules.append({"from_": [{"namespace_selector": {}}],
+                      "ports": [{"protocol": "TCP", "port": workload.metrics.port}]})
     return {
         "pod_selector": {"match_labels": selector(workload.name, stack)},
         "policy_types": ["Ingress"],
         "ingress": rules,
     }
+
+
+def scrape_annotations(workload: Workload) -> dict[str, str]:
+    """The prometheus.io/* annotations Prometheus's usual pod discovery configuration reads."""
+    if not workload.metrics:
+        return {}
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(workload.metrics.port),
+            "prometheus.io/path": workload.metrics.path}
 
 
 def hpa_spec(workload: Workload, deployment_name: pulumi.Input[str]) -> dict[str, Any]:

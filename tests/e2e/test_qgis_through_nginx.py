@@ -24,12 +24,14 @@ def declared():
 
 @pytest.fixture(scope="module")
 def stack(declared):
-    qgis_port, nginx_port = free_port(), free_port()
+    qgis_port, nginx_port, status_port = free_port(), free_port(), free_port()
     with qgis_server(declared["env"], Path(declared["data_dir"]), qgis_port) as qgis, \
             scratch_dir("geostack-nginx-") as scratch:
-        conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch)
+        conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch,
+                                   status_port)
         with nginx(conf, nginx_port, scratch) as base_url:
-            yield {"url": base_url + "/qgis-server", "qgis": qgis}
+            yield {"url": base_url + "/qgis-server", "qgis": qgis, "status": f"http://127.0.0.1:{status_port}",
+                   "log": scratch / "nginx.log"}
 
 
 def test_dev_stack_serves_the_repos_sample_project(declared):
@@ -157,3 +159,34 @@ def test_stopping_the_server_leaves_no_process_and_no_display_lock(declared):
         assert lock.exists()
     assert session_processes(session) == {}
     assert not lock.exists(), f"{lock} left behind"
+
+
+def _metrics(text: str) -> dict[str, float]:
+    """Prometheus text format: sample name -> value; HELP and TYPE lines must precede each sample."""
+    samples, typed = {}, set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            typed.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            name, value = line.split()
+            assert name in typed, f"{name} has no TYPE line"
+            samples[name] = float(value)
+    return samples
+
+
+def test_the_status_port_gives_monitoring_its_figures_and_the_log_its_cache_answers(stack):
+    status, headers, body = http_get(stack["status"] + "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    metrics = _metrics(body.decode())
+    assert set(metrics) == {f"nginx_connections_{n}" for n in ("active", "reading", "writing", "waiting")}
+    assert metrics["nginx_connections_active"] >= 1 and metrics["nginx_connections_writing"] >= 1  # this request
+    before = int(http_get(stack["status"] + "/stub_status")[2].decode().splitlines()[2].split()[2])
+    params = dict(REQUEST="GetMap", LAYERS="parks", STYLES="", CRS="EPSG:3857", BBOX=unique_bbox(4), WIDTH=64,
+                  HEIGHT=64, FORMAT="image/png")
+    assert cache_status(stack, **params) == (200, "MISS") and cache_status(stack, **params) == (200, "HIT")
+    after = int(http_get(stack["status"] + "/stub_status")[2].decode().splitlines()[2].split()[2])
+    assert after - before == 3, "two maps and this stub_status request"
+    lines = [line for line in stack["log"].read_text().splitlines() if unique_bbox(4).split(",")[0] in line]
+    assert [line.split(" cache=")[1].split()[:2] for line in lines] == [["MISS", "upstream_status=200"],
+                                                                        ["HIT", "upstream_status=-"]]
+    assert http_get(stack["status"] + "/qgis-server", timeout=5)[0] == 404, "the status port serves no maps"

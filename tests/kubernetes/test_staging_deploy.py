@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from offline.loopback import http_get
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_layer_names,
                                   feature_info_at_riverside_park)
 
@@ -35,6 +36,16 @@ def test_wms_answers_through_node_port_30080(staging):
     assert {"parks", "sites"} <= capabilities_layer_names(staging.url)
     assert_map_draws_features(staging.url)
     assert feature_info_at_riverside_park(staging.url) == [RIVERSIDE_PARK]
+
+
+def test_nginx_pods_answer_prometheus_where_their_annotations_point(staging):
+    (pod,) = staging.ready_pods("qgis-nginx")
+    annotations = pod["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    url = f"http://{pod['status']['podIP']}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
+    status, headers, body = http_get(url, timeout=10)
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert "\nnginx_connections_active " in body.decode()
 
 
 def test_preview_right_after_up_shows_no_changes(staging):

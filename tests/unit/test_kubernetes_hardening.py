@@ -57,7 +57,8 @@ def test_writable_paths_are_empty_dirs(qgis_only):
     assert mounted == {"/tmp", "/home/qgis"}
     nginx = pod(qgis_only, "qgis-nginx")
     assert {m["mountPath"] for m in nginx["containers"][0]["volumeMounts"] if m["name"].startswith("scratch")} == {"/tmp"}
-    assert nginx["containers"][0]["ports"] == [{"name": "http", "containerPort": 8080}]
+    assert nginx["containers"][0]["ports"] == [{"name": "http", "containerPort": 8080},
+                                               {"name": "metrics", "containerPort": 9145}]
 
 
 def test_namespace_enforces_restricted_only_when_every_workload_complies(qgis_only):
@@ -110,7 +111,7 @@ def policies(run: ProgramRun) -> dict[str, dict]:
 
 def allowed_sources(spec: dict) -> list:
     return [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-            for rule in spec.get("ingress", []) for peer in rule.get("from", [])]
+            for rule in spec.get("ingress", []) for peer in rule.get("from", []) if "podSelector" in peer]
 
 
 def test_default_deny_and_only_nginx_reaches_fastcgi(qgis_only):
@@ -121,7 +122,29 @@ def test_default_deny_and_only_nginx_reaches_fastcgi(qgis_only):
     assert allowed_sources(qgis) == ["qgis-nginx"]
     assert qgis["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 5555}]
     proxy = found["qgis-nginx"]
-    assert proxy["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}], "the proxy takes traffic from anywhere"
+    assert proxy["ingress"] == [
+        {"ports": [{"protocol": "TCP", "port": 8080}]},  # the proxy takes traffic from anywhere...
+        {"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 9145}]},  # ...its status from pods
+    ]
+    annotations = deployment(qgis_only, "qgis-nginx")["spec"]["template"]["metadata"]["annotations"]
+    assert {k: v for k, v in annotations.items() if k.startswith("prometheus.io/")} == {
+        "prometheus.io/scrape": "true", "prometheus.io/port": "9145", "prometheus.io/path": "/metrics"}
+    assert not qgis_only.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+
+
+def test_a_service_monitor_reads_a_cluster_internal_metrics_service_when_asked():
+    run = run_program("staging", {"geostack:kubernetesServiceMonitor": "true"})
+    monitors = {m.inputs["metadata"]["name"]: m.inputs for m in run.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")}
+    assert set(monitors) == {"qgis-nginx", "geonode"}
+    services = {s.inputs["metadata"]["name"]: s.inputs for s in run.of_type("kubernetes:core/v1:Service")}
+    for name, monitor in monitors.items():
+        metrics = services[f"{name}-metrics"]
+        assert metrics["spec"]["type"] == "ClusterIP"
+        assert metrics["spec"]["ports"] == [{"name": "metrics", "port": 9145, "targetPort": "metrics"}]
+        assert metrics["spec"]["selector"] == services[name]["spec"]["selector"], "the workload's pods"
+        assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics"}]
+        assert all(metrics["metadata"]["labels"][k] == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())
+        assert 9145 not in [p["port"] for p in services[name]["spec"]["ports"]], "the published Service keeps to http"
 
 
 def test_only_geonodes_services_reach_postgis_and_redis():
