@@ -22,7 +22,6 @@ import base64
 import json
 import secrets
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
 from tests.engine.workspace import Workspace
 from tests.kubernetes.live_objects import record, render_mismatches
+from tests.kubernetes.steady_load import SteadyLoad
 
 pytestmark = pytest.mark.timeout(1800)
 ENTRY_POINT = Path(__file__).with_name("skip_ingress_await_main.py")
@@ -173,23 +173,12 @@ def test_geonode_credentials_live_only_in_secrets_and_encrypted_state(geonode):
         "every configured credential reaches a Secret"
 
 
-class SiteLoad(threading.Thread):
-    """GeoNode's home page through nginx, one request after the other, counting failures."""
-
-    def __init__(self, geonode: GeoNodeStaging):
-        super().__init__(daemon=True)
-        self.browser, self.stop, self.ok, self.failed = geonode.browser(), threading.Event(), 0, []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                status = self.browser.get("/", timeout=30).status
-                self.ok += status == 200
-                if status != 200:
-                    self.failed.append(f"HTTP {status}")
-            except OSError as error:
-                self.failed.append(repr(error))
-            time.sleep(0.2)
+def home_page(browser: Browser):
+    """GeoNode's home page through nginx."""
+    def request(count: int) -> tuple[int, bytes]:
+        response = browser.get("/", timeout=30)
+        return response.status, response.body
+    return request
 
 
 def test_changing_a_credential_rolls_exactly_its_readers_while_the_site_answers(geonode):
@@ -203,16 +192,11 @@ def test_changing_a_credential_rolls_exactly_its_readers_while_the_site_answers(
     new_key = secrets.token_urlsafe(40)
     geonode.workspace.ok("config", "set", "--secret", "geostack:geonodeSecretKey", stdin=new_key)
     geonode.credentials["geonodeSecretKey"] = new_key
-    load = SiteLoad(geonode)
-    load.start()
     started = time.monotonic()
-    try:
+    with SteadyLoad(home_page(geonode.browser()), pause_s=0.2) as load:
         geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
-    finally:
-        load.stop.set()
-        load.join()
     record(geonode_credential_rollout_s=round(time.monotonic() - started),
-           geonode_rollout_requests=load.ok + len(load.failed), geonode_rollout_failed=len(load.failed))
+           geonode_rollout_requests=load.total, geonode_rollout_failed=len(load.failed))
     after = secret_versions()
     rolled = {name for name in before if before[name] != after.get(name)}
     # Django's SECRET_KEY is read by Django, the three Celery processes and the init task, and nothing else.
@@ -221,7 +205,7 @@ def test_changing_a_credential_rolls_exactly_its_readers_while_the_site_answers(
     # Rolled in place, not deleted and created again (which took the whole site down at once).
     assert {d["metadata"]["name"]: d["metadata"]["uid"] for d in geonode.live("deployments")} == deployment_uids
     assert load.ok > 20, f"too little load to judge the rollout: {load.ok} requests"
-    assert load.failed == [], f"{len(load.failed)} of {load.ok + len(load.failed)} requests failed: {load.failed[:5]}"
+    assert load.failed == [], f"{len(load.failed)} of {load.total} requests failed: {load.failed[:5]}"
     geonode.signed_in()  # the admin and the database came through the rollout
 
 

@@ -6,55 +6,36 @@ Runs after test_staging_deploy.py (pytest orders files by name) on the same depl
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
 
 from tests.e2e.wms_checks import capabilities_answer, get_map, shifted_bbox
 from tests.kubernetes.live_objects import destroy_and_wait_for_namespace, record, render_mismatches
+from tests.kubernetes.steady_load import SteadyLoad
 
 pytestmark = pytest.mark.timeout(3000)
 
 
-class SteadyLoad(threading.Thread):
-    """Uncached GetMap requests through the NodePort, one after the other, counting failures."""
-
-    def __init__(self, url: str):
-        super().__init__(daemon=True)
-        self.url, self.stop, self.ok, self.failed = url, threading.Event(), 0, []
-
-    def run(self) -> None:
-        shift = 0
-        while not self.stop.is_set():
-            shift += 1
-            try:
-                status, _, body = get_map(self.url, bbox=shifted_bbox(shift * 0.01))
-                if status == 200:
-                    self.ok += 1
-                else:
-                    self.failed.append(f"HTTP {status}: {body[:200]!r}")
-            except OSError as error:
-                self.failed.append(repr(error))
-            time.sleep(0.05)
+def uncached_maps(url: str):
+    """GetMap requests for ever new extents, so each reaches QGIS."""
+    def request(count: int) -> tuple[int, bytes]:
+        status, _, body = get_map(url, bbox=shifted_bbox(count * 0.01))
+        return status, body
+    return request
 
 
 def test_rolling_update_under_steady_load_fails_no_request(staging):
     pods_before = {p["metadata"]["name"] for p in staging.pods("qgis-server")}
-    load = SteadyLoad(staging.url)
-    load.start()
-    try:
+    with SteadyLoad(uncached_maps(staging.url), pause_s=0.05) as load:
         time.sleep(2)
         staging.set_and_up(qgisLogLevel="2")  # a new env value: every QGIS pod is replaced
         time.sleep(2)
-    finally:
-        load.stop.set()
-        load.join()
-    record(rolling_update_requests=load.ok + len(load.failed), rolling_update_failed=len(load.failed))
+    record(rolling_update_requests=load.total, rolling_update_failed=len(load.failed))
     pods_after = {p["metadata"]["name"] for p in staging.ready_pods("qgis-server")}
     assert len(pods_after) == 2 and not pods_after & pods_before, "every QGIS pod should have been replaced"
     assert load.ok > 20, f"too little load to judge the rollout: {load.ok} requests"
-    assert load.failed == [], f"{len(load.failed)} of {load.ok + len(load.failed)} requests failed: {load.failed[:5]}"
+    assert load.failed == [], f"{len(load.failed)} of {load.total} requests failed: {load.failed[:5]}"
 
 
 def test_a_deleted_qgis_pod_is_replaced_and_the_service_answers_within_30_s(staging):
