@@ -31,6 +31,7 @@ from components.settings import (
     GeoNodeResources,
     GeoNodeSecrets,
     GeoNodeSettings,
+    GeoNodeBackups,
     GeoNodeVolumeSizes,
     Microk8sSettings,
     NginxSettings,
@@ -323,6 +324,8 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             postgis=v["geonodePostgisImage"],
             redis=v["geonodeRedisImage"],
         ),
+        backups=GeoNodeBackups(time=v["geonodeBackupTime"], keep=v["geonodeBackupKeep"],
+                               size=v["geonodeBackupSize"]),
         sizes=GeoNodeVolumeSizes(
             database=v["geonodeDatabaseSize"],
             geoserver_data=v["geonodeGeoserverDataSize"],

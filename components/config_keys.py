@@ -224,6 +224,12 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoNode: volume for static files and uploaded documents (/mnt/volumes/statics)."),
     Setting("geonodeDataSize", Quantity("storage"), "20Gi", "GeoNode: volume for uploaded layer data (/data)."),
     Setting("geonodeRedisSize", Quantity("storage"), "1Gi", "GeoNode: Redis volume size (its append-only file)."),
+    Setting("geonodeBackupTime", Text(r"([01][0-9]|2[0-3]):[0-5][0-9]", "a time of day HH:MM (UTC), such as 02:30",
+                                      allow_empty=True), "02:00",
+            "GeoNode: daily backup of both databases and GeoServer's data dir, at this UTC time (a CronJob on "
+            "Kubernetes, a sleeping container on Docker); empty turns backups off."),
+    Setting("geonodeBackupKeep", Integer(1, 365), 7, "GeoNode: the newest daily backups kept; older ones are deleted."),
+    Setting("geonodeBackupSize", Quantity("storage"), "20Gi", "GeoNode: backup volume size."),
     *(Setting(f"geonode{service.title()}Resources", ResourceSpec(), default,
               f"GeoNode on Kubernetes: {label} requests and limits (cpu/memory/cpu/memory).")
       for service, label, default in (

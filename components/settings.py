@@ -169,6 +169,13 @@ class GeoNodeSecrets:
 
 
 @dataclass(frozen=True)
+class GeoNodeBackups:
+    time: str  # "HH:MM" UTC, daily; empty: no backups
+    keep: int  # the newest backups kept
+    size: str  # the backup volume, e.g. 20Gi
+
+
+@dataclass(frozen=True)
 class GeoNodeSettings:
     """GeoNode 5.1 and the services it needs."""
 
@@ -188,6 +195,7 @@ class GeoNodeSettings:
     extra_settings: str  # Python run after GeoNode's settings (geostack's image only); empty: none
     images: GeoNodeImages
     sizes: GeoNodeVolumeSizes
+    backups: GeoNodeBackups
     resources: GeoNodeResources
     secrets: GeoNodeSecrets
 

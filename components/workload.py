@@ -202,6 +202,9 @@ class Workload:
     # A task runs to completion once per rollout (a Kubernetes Job, a one-shot container),
     # e.g. database migrations that must not run in every replica.
     task: bool = False
+    # "HH:MM" (UTC): run to completion once a day at that time (a Kubernetes CronJob; on Docker,
+    # a container that sleeps until then, runs the command and sleeps again).
+    daily_at: Optional[str] = None
     # How long a deployment waits for this to become ready (a Kubernetes task: to complete) before
     # it fails; 0: the target's default (pulumi-kubernetes: 10 minutes; Docker: 5 for healthchecks).
     ready_timeout_minutes: int = 0

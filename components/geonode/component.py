@@ -10,6 +10,7 @@ from components.geonode.credentials import resolve_credentials
 from components.geonode.env import DjangoOptions, Site
 from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, ServiceNames
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
+from components.geonode.backup import backup
 from components.geonode.postgis import database
 from components.settings import GeoNodeSettings
 from components.targets import Target
@@ -83,6 +84,9 @@ class GeoNode(pulumi.ComponentResource):
         )
         deploy(services.nginx(names, images.nginx, self.nginx_config, volumes, exposure, resources.nginx,
                               after=(django, geoserver)))
+        if settings.backups.time:
+            deploy(backup(names, images.postgis, volumes, credentials, settings.database, settings.backups,
+                          after=(init,)))
         self.url = pulumi.Output.from_input(site.url)
         self.admin_password = credentials.admin_password
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,
@@ -110,4 +114,5 @@ class GeoNode(pulumi.ComponentResource):
             geoserver_data=volume("geoserver-data", sizes.geoserver_data, shared=True),
             statics=volume("statics", sizes.statics, shared=True),
             data=volume("data", sizes.data, shared=True),
+            backups=volume("backups", settings.backups.size, shared=False) if settings.backups.time else None,
         )

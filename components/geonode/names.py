@@ -54,9 +54,13 @@ class ServiceNames:
         return f"{self.geoserver}-data-init"
 
     @property
+    def backup(self) -> str:
+        return f"{self.nginx}-backup"
+
+    @property
     def database_clients(self) -> tuple[str, ...]:
-        """GeoNode's own services: the only ones that may reach PostGIS."""
-        return (self.django, self.celery, self.beat, self.harvester, self.init, self.geoserver)
+        """GeoNode's own services and its backups: the only ones that may reach PostGIS."""
+        return (self.django, self.celery, self.beat, self.harvester, self.init, self.geoserver, self.backup)
 
     @property
     def broker_clients(self) -> tuple[str, ...]:

@@ -84,6 +84,7 @@ class Volumes:
     geoserver_data: Volume
     statics: Volume
     data: Volume
+    backups: Optional[Volume]  # None: backups are off
 
     def app_mounts(self, statics_read_only: bool = False) -> tuple[VolumeMount, ...]:
         """What Django, Celery and GeoServer share (GeoNode's compose mounts the same three)."""

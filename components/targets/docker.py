@@ -6,6 +6,8 @@ Images are built by the local engine and not pushed anywhere.
 """
 from __future__ import annotations
 
+import shlex
+
 import pulumi
 import pulumi_docker as docker
 
@@ -66,6 +68,17 @@ def _succeeded(name: str, container: str, codes: list) -> str:
     if failed:
         raise TaskFailed(f"task {name} exited with code {failed[0]}; its output: docker logs {container}")
     return name
+
+
+def daily_loop(daily_at: str, command: tuple[str, ...]) -> str:
+    """sh that runs `command` every day at `daily_at` (HH:MM, UTC), for ever; a failed run is
+    logged and the next day's still happens."""
+    hours, minutes = (int(part) for part in daily_at.split(":"))
+    return (f"while :; do\n"
+            f"  wait=$(( ({hours * 3600 + minutes * 60} - $(date -u +%s) % 86400 + 86400) % 86400 ))\n"
+            f"  sleep $(( wait > 0 ? wait : 86400 ))\n"
+            f"  {shlex.join(command)} || echo \"daily run failed with status $?\" >&2\n"
+            f"done")
 
 
 class DockerTarget(Target):
@@ -168,12 +181,15 @@ class DockerTarget(Target):
             else dict(restart="unless-stopped", wait=healthcheck is not None,
                       wait_timeout=workload.ready_timeout_minutes * 60 or DEFAULT_WAIT_SECONDS)
         )
+        entrypoint, command = workload.entrypoint, workload.command
+        if workload.daily_at:  # the engine has no scheduler: the container sleeps until the time
+            entrypoint, command = ("sh", "-c"), (daily_loop(workload.daily_at, (*entrypoint, *command)),)
         return docker.Container(
             f"{workload.name}{suffix}",
             name=f"{self.prefix}-{workload.name}{suffix}",
             image=workload.image,
-            entrypoints=list(workload.entrypoint) if workload.entrypoint else None,
-            command=list(workload.command) if workload.command else None,
+            entrypoints=list(entrypoint) if entrypoint else None,
+            command=list(command) if command else None,
             envs=envs,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(
                 name=self.network.name, aliases=[workload.name])],

@@ -189,6 +189,8 @@ class KubernetesTarget(Target):
         after = [r for d in workload.after if d.task for r in d.resources]
         if workload.task:
             return self._job(workload, parent, pod_labels, annotations, pod_spec, after)
+        if workload.daily_at:
+            return self._cron_job(workload, parent, pod_labels, annotations, pod_spec, after)
         deployment = k8s.apps.v1.Deployment(
             f"{workload.name}-deployment",
             metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
@@ -349,6 +351,30 @@ class KubernetesTarget(Target):
             opts=self.child_opts(parent, depends_on=after, delete_before_replace=True, **wait_limit(workload)),
         )
         return DeployedWorkload(host=job.metadata.name, port=0, resources=(job,), task=True)
+
+    def _cron_job(self, workload: Workload, parent: pulumi.Resource, pod_labels: dict[str, str],
+                  annotations: dict[str, Any], pod_spec: dict[str, Any], after: list[pulumi.Resource]) -> DeployedWorkload:
+        hours, minutes = (int(part) for part in workload.daily_at.split(":"))
+        cron_job = k8s.batch.v1.CronJob(
+            f"{workload.name}-cronjob",
+            metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
+            spec={
+                "schedule": f"{minutes} {hours} * * *",
+                "time_zone": "Etc/UTC",
+                "concurrency_policy": "Forbid",  # a slow run is never overlapped by the next
+                "successful_jobs_history_limit": 3,
+                "failed_jobs_history_limit": 3,
+                "job_template": {"spec": {
+                    "backoff_limit": 2,
+                    "template": {
+                        "metadata": {"labels": pod_labels, "annotations": annotations},
+                        "spec": {**pod_spec, "restart_policy": "OnFailure"},
+                    },
+                }},
+            },
+            opts=self.child_opts(parent, depends_on=after),
+        )
+        return DeployedWorkload(host=cron_job.metadata.name, port=0, resources=(cron_job,))
 
     def _secret(self, workload: Workload, parent: pulumi.Resource) -> k8s.core.v1.Secret | None:
         if not workload.secret_env:

@@ -220,6 +220,52 @@ def test_data_survives_restarts_and_an_up_that_changes_settings_and_credentials(
     assert client.output.decode().split()[-1] == new["geonodeOauthClientId"], client.output.decode()[-2000:]
 
 
+def _sql(geonode: GeoNodeOnDocker, database: str, sql: str) -> str:
+    """SQL as postgres over the db container's local socket."""
+    result = geonode.container("geonode-db").exec_run(
+        ["psql", "-h", "/var/run/postgresql", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
+    assert result.exit_code == 0, result.output.decode(errors="replace")
+    return result.output.decode().strip()
+
+
+def _run_backup(geonode: GeoNodeOnDocker, **env: str) -> str:
+    """The script the program uploads into the backup container, run as its daily loop runs it."""
+    result = geonode.container("geonode-backup").exec_run(["sh", "/geostack/backup.sh"], environment=env)
+    output = result.output.decode(errors="replace")
+    assert result.exit_code == 0, output
+    return re.search(r"^backup (\d{8}T\d{6}Z): ", output, re.MULTILINE).group(1)
+
+
+PARCEL = "POLYGON((0 0,1 0,1 1,0 0))"
+
+
+def test_a_backup_by_the_declared_script_restores_with_the_documented_command(geonode):
+    backup = geonode.container("geonode-backup")
+    assert backup.attrs["State"]["Status"] == "running", "the daily loop sleeps until its time"
+    _sql(geonode, "geonode", "SET ROLE geonode; CREATE TABLE geostack_marker AS SELECT 'kept'::text AS value")
+    _sql(geonode, "geonode_data", "SET ROLE geonode_data; CREATE TABLE geostack_parcels AS "
+                                  f"SELECT 1 AS id, ST_GeomFromText('{PARCEL}', 4326) AS geom")
+    stamp = _run_backup(geonode)
+    listing = backup.exec_run(["ls", f"/var/lib/postgresql/data/{stamp}"]).output.decode().split()
+    assert listing == ["geonode.dump", "geonode_data.dump", "geoserver-data.tar.gz"]
+    geoserver_files = backup.exec_run(["tar", "-tzf", f"/var/lib/postgresql/data/{stamp}/geoserver-data.tar.gz"])
+    assert "./global.xml" in geoserver_files.output.decode().split()
+
+    # Lost: a table in each database, and a user GeoNode made.
+    _sql(geonode, "geonode", "DROP TABLE geostack_marker")
+    _sql(geonode, "geonode_data", "DROP TABLE geostack_parcels")
+    _sql(geonode, "geonode", "UPDATE people_profile SET password = 'lost' WHERE username = 'surveyor'")
+    restored = backup.exec_run(["sh", "/geostack/restore.sh", stamp])  # README: "Backups and restore"
+    assert restored.exit_code == 0, restored.output.decode(errors="replace")
+    assert _sql(geonode, "geonode", "SELECT value FROM geostack_marker") == "kept"
+    assert _sql(geonode, "geonode_data", "SELECT id, ST_AsText(geom) FROM geostack_parcels") == f"1|{PARCEL}"
+    signed_in(geonode, *SURVEYOR)  # GeoNode's own tables are whole again
+
+    time.sleep(1.1)  # backups are named by the second
+    newest = _run_backup(geonode, BACKUP_KEEP="1")
+    assert backup.exec_run(["ls", "/var/lib/postgresql/data"]).output.decode().split() == [newest]
+
+
 def test_a_failing_migration_fails_up_naming_the_task(geonode):
     db = geonode.container("geonode-db")
     # Forget that a migration ran, so the init task applies it again and fails on its existing table.

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import secrets
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from offline.loopback import wait_until
-from offline.program_run import run_program
+from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
@@ -218,6 +221,44 @@ def test_offline_render_matches_what_the_api_server_stored(geonode):
     assert mismatches == [], "\n".join(mismatches)
 
 
+def readme_kubernetes_commands() -> list[str]:
+    """The README's Kubernetes backup and restore commands, continuation lines joined."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = readme.split("# staging and prod (Kubernetes)", 1)[1].split("\n", 1)[1].split("```", 1)[0]
+    return [command.strip() for command in block.replace("\\\n", " ").strip().splitlines()]
+
+
+def _run_documented(geonode: GeoNodeStaging, command: str, stamp: str = "") -> str:
+    command = command.replace("geostack-staging", geonode.namespace)
+    if stamp:
+        command = command.replace("20261124T020000Z", stamp)
+    env = {**os.environ, "KUBECONFIG": str(geonode.cluster.kubeconfig),
+           "PATH": f"{geonode.cluster.bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, f"{command}\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _completed_log(geonode: GeoNodeStaging, job: str) -> str:
+    geonode.cluster.kubectl("wait", "-n", geonode.namespace, "--for=condition=complete", f"job/{job}",
+                            "--timeout=300s", timeout=320)
+    return geonode.cluster.kubectl("logs", "-n", geonode.namespace, f"job/{job}").stdout
+
+
+def test_the_readmes_backup_and_restore_commands_work_on_the_cluster(geonode):
+    backup_now, restore_now, logs = readme_kubernetes_commands()
+    _psql(geonode, "SET ROLE geonode; CREATE TABLE geostack_backup_marker AS SELECT 'kept'::text AS value")
+    _run_documented(geonode, backup_now)
+    stamp = re.search(r"^backup (\d{8}T\d{6}Z): ", _completed_log(geonode, "backup-now"), re.MULTILINE).group(1)
+    _psql(geonode, "DROP TABLE geostack_backup_marker")
+    _run_documented(geonode, restore_now, stamp)
+    _completed_log(geonode, "restore-now")
+    assert f"restored both databases from {stamp}" in _run_documented(geonode, logs)
+    assert _psql(geonode, "SELECT value FROM geostack_backup_marker") == "kept"
+    geonode.signed_in()
+
+
 def test_a_changed_storage_class_leaves_the_claims_and_their_data_alone(geonode):
     # The class of an existing claim cannot change: the provider would replace the claim with an
     # empty one. The program keeps existing claims as they are instead.
@@ -239,7 +280,7 @@ def test_destroy_keeps_the_data_and_the_next_up_finds_it_again(geonode):
     marker = secrets.token_hex(8)
     _psql(geonode, f"CREATE TABLE geostack_marker (value text); INSERT INTO geostack_marker VALUES ('{marker}')")
     claims = {c["metadata"]["name"]: c["metadata"]["uid"] for c in geonode.live("persistentvolumeclaims")}
-    assert len(claims) == 5, claims
+    assert len(claims) == 6, claims  # with the backups
 
     geonode.workspace.ok("destroy", "--yes", "--skip-preview", timeout=900)
     assert geonode.workspace.resource_types("staging") == []

@@ -11,6 +11,7 @@ from offline.program_run import ProgramRun, run_program
 CONTAINER = "docker:index/container:Container"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
+CRONJOB = "kubernetes:batch/v1:CronJob"
 SERVICE = "kubernetes:core/v1:Service"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 SECRET = "kubernetes:core/v1:Secret"
@@ -59,9 +60,10 @@ def workloads(run: ProgramRun) -> dict[str, dict]:
         inputs = container.inputs
         env = dict(entry.split("=", 1) for entry in inputs.get("envs", []))
         found[container.name] = {"image": inputs["image"], "env": env, "inputs": inputs, "resource": container}
-    for kind in (DEPLOYMENT, JOB):
+    for kind in (DEPLOYMENT, JOB, CRONJOB):
         for resource in run.of_type(kind):
-            pod = resource.inputs["spec"]["template"]["spec"]
+            spec = resource.inputs["spec"]
+            pod = (spec["jobTemplate"]["spec"] if kind == CRONJOB else spec)["template"]["spec"]
             main = pod["containers"][0]
             env = {e["name"]: e.get("value") for e in main.get("env", []) if "value" in e}
             env_refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in main.get("env", []) if "valueFrom" in e}
@@ -212,7 +214,8 @@ def test_nothing_is_privileged_and_there_is_no_docker_in_docker(runs, stack):
 def test_volumes_and_claims_outlive_destroy_everywhere_and_are_protected_in_production(runs):
     staging = runs["staging"].of_type(PVC)
     prod = runs["prod"].of_type(PVC)
-    names = {"geonode-dbdata", "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
+    names = {"geonode-dbdata", "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data",
+             "geonode-backups"}
     assert {c.name for c in staging} == names == {c.name for c in prod}
     assert not any(c.protect for c in staging)
     assert all(c.protect for c in prod)

@@ -218,7 +218,7 @@ def test_on_docker_the_init_task_no_longer_depends_on_a_database_container():
     assert [run.by_urn(urn).name for urn in init.dependencies if run.by_urn(urn).type == CONTAINER] == \
         ["geonode-redis"]
     assert {v.name for v in run.of_type("docker:index/volume:Volume")} == {
-        "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data"}
+        "geonode-redis", "geonode-geoserver-data", "geonode-statics", "geonode-data", "geonode-backups"}
 
 
 def test_an_existing_server_defaults_to_sslmode_prefer():

@@ -151,7 +151,7 @@ def test_only_geonodes_services_reach_postgis_and_redis():
     found = policies(run_program("staging"))
     celery = {"geonode-celery", "geonode-celery-harvester", "geonode-celery-beat"}
     assert set(allowed_sources(found["geonode-db"])) == {"geonode-django", "geonode-django-init",
-                                                         "geonode-geoserver", *celery}
+                                                         "geonode-geoserver", "geonode-backup", *celery}
     assert set(allowed_sources(found["geonode-redis"])) == {"geonode-django", "geonode-django-init", *celery}
     assert set(allowed_sources(found["geonode-django"])) == {"geonode", "geonode-geoserver"}
     exposed = [name for name, spec in found.items() if spec.get("ingress") and not allowed_sources(spec)]
