@@ -85,7 +85,7 @@ def test_checkov_failures_name_the_object_and_field(rendered, tmp_path):
     problems = [f.describe() for f in unlisted(checkov_failures(tmp_path, "kubernetes"), load_skips())]
     privileged = [p for p in problems if p.startswith("CKV_K8S_16 ")]
     assert privileged, problems
-    assert "Deployment.geostack.qgis-server" in privileged[0]
+    assert "Deployment.geostack-staging.qgis-server" in privileged[0]
     assert privileged[0].endswith("spec/template/spec/containers/[0]/securityContext/privileged")
 
 
