@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from offline.diff import predicted_operations, snapshot
+from offline.diff import predicted_operations, short, snapshot
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -19,18 +19,19 @@ REPLACING_STEPS = ("replace", "create-replacement", "delete-replaced")
 
 
 def planned(workspace) -> dict[str, str]:
-    """URN -> operation of every step `pulumi preview` plans, bar unchanged ones."""
+    """URN (less stack and project: the mocks name them otherwise) -> operation of every step
+    `pulumi preview` plans, bar unchanged ones."""
     steps = workspace.json("preview")["steps"]
     operations = {}
     for step in steps:
         if step["op"] == "same" or step["urn"].split("::")[2].split("$")[-1].startswith(IGNORED_TYPES):
             continue
-        operations[step["urn"]] = "replace" if step["op"] in REPLACING_STEPS else step["op"]
+        operations[short(step["urn"])] = "replace" if step["op"] in REPLACING_STEPS else step["op"]
     return operations
 
 
 def predicted(before: dict, after: dict) -> dict[str, str]:
-    return {urn: op for urn, op in predicted_operations(before, after).items()
+    return {short(urn): op for urn, op in predicted_operations(before, after).items()
             if not urn.split("::")[2].split("$")[-1].startswith(IGNORED_TYPES)}
 
 

@@ -76,3 +76,4 @@ def test_another_stack_given_this_namespace_stops_without_touching_it(staging):
     finally:
         workspace.run("destroy", "--stack", "rival", "--yes", "--skip-preview")
         workspace.run("stack", "rm", "rival", "--yes")
+        workspace.select("staging")  # `stack rm` leaves no stack selected
