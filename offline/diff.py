@@ -122,8 +122,10 @@ def predicted_operations(base: dict[str, Any], head: dict[str, Any]) -> dict[str
 
 
 def short(urn: str) -> str:
-    """The URN without its stack and project: the type chain and the name."""
-    return urn.split("::", 2)[-1] if urn.startswith("urn:pulumi:") else urn
+    """The URN without its stack and project: the type chain and the name. Pulumi's mocks also
+    put the root stack's type in front of its direct children's; the engine does not."""
+    rest = urn.split("::", 2)[-1] if urn.startswith("urn:pulumi:") else urn
+    return rest.removeprefix("pulumi:pulumi:Stack$")
 
 
 def data_at_risk(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
