@@ -16,7 +16,9 @@ from components.geonode.services import Volumes
 from components.settings import GeoNodeBackups, GeoNodeDatabase
 from components.workload import ConfigFile, DeployedWorkload, Resources, VolumeMount, Workload
 
-SCRIPTS_DIR = "/geostack"
+# A directory both the PostGIS image and its Debian stand-in have: Docker uploads files into
+# existing directories only.
+SCRIPTS_DIR = "/usr/local/bin"
 # PGDATA's place in the PostGIS image, owned by its postgres user: Docker gives a new named
 # volume mounted there that owner, so the backup (run as that user) can write to it.
 BACKUP_DIR = "/var/lib/postgresql/data"
@@ -42,7 +44,7 @@ echo "backup $stamp: $(du -sh "$BACKUP_DIR/$stamp" | cut -f1)"
 # leaves it alone (the database has it already) and replaces everything else in place.
 RESTORE_SCRIPT = f"""\
 set -eu
-stamp=${{1:-${{RESTORE_FROM:?usage: restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are: $(ls "$BACKUP_DIR" | tr '\\n' ' ')}}}}
+stamp=${{1:-${{RESTORE_FROM:?usage: geostack-restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are: $(ls "$BACKUP_DIR" | tr '\\n' ' ')}}}}
 dir="$BACKUP_DIR/$stamp"
 test -d "$dir" || {{ echo "no backup $stamp in $BACKUP_DIR: $(ls "$BACKUP_DIR" | tr '\\n' ' ')" >&2; exit 1; }}
 restore() {{  # database, its password, dump file
@@ -80,9 +82,9 @@ def backup(names: ServiceNames, image: str, volumes: Volumes, credentials: Crede
             "GEONODE_GEODATABASE_PASSWORD": credentials.geodatabase_password,
         },
         entrypoint=("sh",),
-        command=(f"{SCRIPTS_DIR}/backup.sh",),
-        files=(ConfigFile(f"{SCRIPTS_DIR}/backup.sh", BACKUP_SCRIPT),
-               ConfigFile(f"{SCRIPTS_DIR}/restore.sh", RESTORE_SCRIPT)),
+        command=(f"{SCRIPTS_DIR}/geostack-backup.sh",),
+        files=(ConfigFile(f"{SCRIPTS_DIR}/geostack-backup.sh", BACKUP_SCRIPT),
+               ConfigFile(f"{SCRIPTS_DIR}/geostack-restore.sh", RESTORE_SCRIPT)),
         mounts=(VolumeMount(volumes.backups, BACKUP_DIR),
                 VolumeMount(volumes.geoserver_data, GEOSERVER_DATA_MOUNT, read_only=True)),
         resources=RESOURCES,

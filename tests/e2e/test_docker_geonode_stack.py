@@ -230,7 +230,7 @@ def _sql(geonode: GeoNodeOnDocker, database: str, sql: str) -> str:
 
 def _run_backup(geonode: GeoNodeOnDocker, **env: str) -> str:
     """The script the program uploads into the backup container, run as its daily loop runs it."""
-    result = geonode.container("geonode-backup").exec_run(["sh", "/geostack/backup.sh"], environment=env)
+    result = geonode.container("geonode-backup").exec_run(["sh", "/usr/local/bin/geostack-backup.sh"], environment=env)
     output = result.output.decode(errors="replace")
     assert result.exit_code == 0, output
     return re.search(r"^backup (\d{8}T\d{6}Z): ", output, re.MULTILINE).group(1)
@@ -255,7 +255,7 @@ def test_a_backup_by_the_declared_script_restores_with_the_documented_command(ge
     _sql(geonode, "geonode", "DROP TABLE geostack_marker")
     _sql(geonode, "geonode_data", "DROP TABLE geostack_parcels")
     _sql(geonode, "geonode", "UPDATE people_profile SET password = 'lost' WHERE username = 'surveyor'")
-    restored = backup.exec_run(["sh", "/geostack/restore.sh", stamp])  # README: "Backups and restore"
+    restored = backup.exec_run(["sh", "/usr/local/bin/geostack-restore.sh", stamp])  # README: "Backups and restore"
     assert restored.exit_code == 0, restored.output.decode(errors="replace")
     assert _sql(geonode, "geonode", "SELECT value FROM geostack_marker") == "kept"
     assert _sql(geonode, "geonode_data", "SELECT id, ST_AsText(geom) FROM geostack_parcels") == f"1|{PARCEL}"

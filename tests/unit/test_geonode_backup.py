@@ -20,7 +20,7 @@ def test_kubernetes_runs_the_backup_as_a_daily_cronjob(stack):
     assert (spec["schedule"], spec["timeZone"], spec["concurrencyPolicy"]) == ("15 3 * * *", "Etc/UTC", "Forbid")
     backup = workloads(run)["geonode-backup"]
     assert backup["image"] == workloads(run)["geonode-db"]["image"], "pg_dump of the server's own version"
-    assert (backup["container"]["command"], backup["container"]["args"]) == (["sh"], ["/geostack/backup.sh"])
+    assert (backup["container"]["command"], backup["container"]["args"]) == (["sh"], ["/usr/local/bin/geostack-backup.sh"])
     assert backup["env"]["BACKUP_KEEP"] == "14" and backup["env"]["DATABASE_HOST"] == "geonode-db"
     mounts = {m["mountPath"]: m for m in backup["container"]["volumeMounts"]}
     assert mounts[GEOSERVER_DATA_MOUNT].get("readOnly") is True and not mounts[BACKUP_DIR].get("readOnly")
@@ -37,9 +37,9 @@ def test_docker_runs_the_same_script_in_a_container_that_sleeps_until_the_time()
     run = run_program("dev", {**GEONODE_ON["dev"], "geostack:geonodeBackupTime": "03:15"})
     backup = workloads(run)["geonode-backup"]["inputs"]
     assert backup["entrypoints"] == ["sh", "-c"]
-    assert backup["command"] == [daily_loop("03:15", ("sh", "/geostack/backup.sh"))]
+    assert backup["command"] == [daily_loop("03:15", ("sh", "/usr/local/bin/geostack-backup.sh"))]
     assert backup["restart"] == "unless-stopped"
-    assert {u["file"] for u in backup["uploads"]} == {"/geostack/backup.sh", "/geostack/restore.sh"}
+    assert {u["file"] for u in backup["uploads"]} == {"/usr/local/bin/geostack-backup.sh", "/usr/local/bin/geostack-restore.sh"}
     volumes = {v["containerPath"]: v for v in backup["volumes"]}
     assert volumes[BACKUP_DIR]["volumeName"] == "geostack-dev-geonode-backups"
 
