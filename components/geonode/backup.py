@@ -40,8 +40,9 @@ ls -1d "$BACKUP_DIR"/2* | sort -r | tail -n +$((BACKUP_KEEP + 1)) | xargs -r rm 
 echo "backup $stamp: $(du -sh "$BACKUP_DIR/$stamp" | cut -f1)"
 """
 
-# The dumps hold the PostGIS extension, which belongs to the server's superuser; the restore
-# leaves it alone (the database has it already) and replaces everything else in place.
+# The dumps hold the PostGIS extension and the rows of its spatial_ref_sys table, which belong
+# to the server's superuser; the restore leaves both alone (the database has them already) and
+# replaces everything else in place.
 RESTORE_SCRIPT = f"""\
 set -eu
 stamp=${{1:-${{RESTORE_FROM:?usage: geostack-restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are: $(ls "$BACKUP_DIR" | tr '\\n' ' ')}}}}
@@ -49,7 +50,7 @@ dir="$BACKUP_DIR/$stamp"
 test -d "$dir" || {{ echo "no backup $stamp in $BACKUP_DIR: $(ls "$BACKUP_DIR" | tr '\\n' ' ')" >&2; exit 1; }}
 restore() {{  # database, its password, dump file
   list=$(mktemp)
-  pg_restore -l "$3" | grep -v ' EXTENSION ' > "$list"
+  pg_restore -l "$3" | grep -v -e ' EXTENSION ' -e ' spatial_ref_sys ' > "$list"
   PGPASSWORD="$2" pg_restore -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$1" -d "$1" \\
     --clean --if-exists --no-owner --single-transaction -L "$list" "$3"
   rm -f "$list"
