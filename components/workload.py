@@ -229,3 +229,9 @@ class ImageBuild:
     dockerfile: str
     repository: str
     tag: str
+
+
+def hour_and_minute(daily_at: str) -> tuple[int, int]:
+    """A Workload's `daily_at` ("HH:MM", validated by the config) as numbers."""
+    hours, minutes = daily_at.split(":")
+    return int(hours), int(minutes)

@@ -26,6 +26,7 @@ from components.workload import (
     VolumeMount,
     VolumeSpec,
     Workload,
+    hour_and_minute,
 )
 
 
@@ -73,7 +74,7 @@ def _succeeded(name: str, container: str, codes: list) -> str:
 def daily_loop(daily_at: str, command: tuple[str, ...]) -> str:
     """sh that runs `command` every day at `daily_at` (HH:MM, UTC), for ever; a failed run is
     logged and the next day's still happens."""
-    hours, minutes = (int(part) for part in daily_at.split(":"))
+    hours, minutes = hour_and_minute(daily_at)
     return (f"while :; do\n"
             f"  wait=$(( ({hours * 3600 + minutes * 60} - $(date -u +%s) % 86400 + 86400) % 86400 ))\n"
             f"  sleep $(( wait > 0 ? wait : 86400 ))\n"

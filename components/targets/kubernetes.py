@@ -38,6 +38,7 @@ from components.workload import (
     VolumeMount,
     VolumeSpec,
     Workload,
+    hour_and_minute,
 )
 
 # The port cert-manager's HTTP-01 solver pods listen on (its acmesolver's default).
@@ -79,6 +80,18 @@ def wait_limit(workload: Workload) -> dict[str, Any]:
         return {}
     limit = f"{workload.ready_timeout_minutes}m"
     return {"custom_timeouts": pulumi.CustomTimeouts(create=limit, update=limit)}
+
+
+def job_spec(pod_labels: dict[str, str], annotations: dict[str, Any], pod_spec: dict[str, Any],
+             backoff_limit: int) -> dict[str, Any]:
+    """A Job's spec (a Job's own, or a CronJob's template): its pod retried in place on failure."""
+    return {
+        "backoff_limit": backoff_limit,
+        "template": {
+            "metadata": {"labels": pod_labels, "annotations": annotations},
+            "spec": {**pod_spec, "restart_policy": "OnFailure"},
+        },
+    }
 
 
 class KubernetesTarget(Target):
@@ -341,20 +354,14 @@ class KubernetesTarget(Target):
             f"{workload.name}-job",
             metadata={"name": pulumi.Output.concat(workload.name, "-", rollout), "namespace": self.namespace,
                       "labels": pod_labels},
-            spec={
-                "backoff_limit": 4,
-                "template": {
-                    "metadata": {"labels": pod_labels, "annotations": annotations},
-                    "spec": {**pod_spec, "restart_policy": "OnFailure"},
-                },
-            },
+            spec=job_spec(pod_labels, annotations, pod_spec, backoff_limit=4),
             opts=self.child_opts(parent, depends_on=after, delete_before_replace=True, **wait_limit(workload)),
         )
         return DeployedWorkload(host=job.metadata.name, port=0, resources=(job,), task=True)
 
     def _cron_job(self, workload: Workload, parent: pulumi.Resource, pod_labels: dict[str, str],
                   annotations: dict[str, Any], pod_spec: dict[str, Any], after: list[pulumi.Resource]) -> DeployedWorkload:
-        hours, minutes = (int(part) for part in workload.daily_at.split(":"))
+        hours, minutes = hour_and_minute(workload.daily_at)
         cron_job = k8s.batch.v1.CronJob(
             f"{workload.name}-cronjob",
             metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
@@ -364,13 +371,7 @@ class KubernetesTarget(Target):
                 "concurrency_policy": "Forbid",  # a slow run is never overlapped by the next
                 "successful_jobs_history_limit": 3,
                 "failed_jobs_history_limit": 3,
-                "job_template": {"spec": {
-                    "backoff_limit": 2,
-                    "template": {
-                        "metadata": {"labels": pod_labels, "annotations": annotations},
-                        "spec": {**pod_spec, "restart_policy": "OnFailure"},
-                    },
-                }},
+                "job_template": {"spec": job_spec(pod_labels, annotations, pod_spec, backoff_limit=2)},
             },
             opts=self.child_opts(parent, depends_on=after),
         )
