@@ -128,9 +128,9 @@ def short(urn: str) -> str:
     return rest.removeprefix("pulumi:pulumi:Stack$")
 
 
-def data_at_risk(base: dict[str, Any], head: dict[str, Any]) -> list[str]:
-    """One line per change that can lose data."""
-    found, old, new = compare(base, head), base["resources"], head["resources"]
+def data_at_risk(base: dict[str, Any], head: dict[str, Any], found: Optional[dict[str, Any]] = None) -> list[str]:
+    """One line per change that can lose data; `found`: compare(base, head), if already made."""
+    found, old, new = found or compare(base, head), base["resources"], head["resources"]
 
     def kept(resource: dict[str, Any]) -> str:
         if resource.get("protect"):
@@ -173,7 +173,7 @@ def stack_report(stack: str, base: Optional[dict], head: Optional[dict]) -> str:
         return f"### `{stack}`\n\nno changes\n"
     lines = [f"### `{stack}`: {len(added)} to add, {len(found['changed'])} to change, "
              f"{len(found['replaced'])} to replace, {len(removed)} to remove", ""]
-    risks = data_at_risk(base, head)
+    risks = data_at_risk(base, head, found)
     if risks:  # a diff block shows them in red on GitHub
         lines += ["**Replaced or deleted: check these before merging**", "", "```diff", *[f"- {line}" for line in risks], "```", ""]
     lines += [f"- **add** `{short(key)}`" for key in added]

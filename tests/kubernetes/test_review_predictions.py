@@ -18,13 +18,18 @@ IGNORED_TYPES = ("pulumi:pulumi:Stack", "pulumi:providers:")
 REPLACING_STEPS = ("replace", "create-replacement", "delete-replaced")
 
 
+def _provider_or_stack(urn: str) -> bool:
+    """The stack and the providers: left out, as they are not objects the review is about."""
+    return urn.split("::")[2].split("$")[-1].startswith(IGNORED_TYPES)
+
+
 def planned(workspace) -> dict[str, str]:
     """URN (less stack and project: the mocks name them otherwise) -> operation of every step
     `pulumi preview` plans, bar unchanged ones."""
     steps = workspace.json("preview")["steps"]
     operations = {}
     for step in steps:
-        if step["op"] == "same" or step["urn"].split("::")[2].split("$")[-1].startswith(IGNORED_TYPES):
+        if step["op"] == "same" or _provider_or_stack(step["urn"]):
             continue
         operations[short(step["urn"])] = "replace" if step["op"] in REPLACING_STEPS else step["op"]
     return operations
@@ -32,7 +37,7 @@ def planned(workspace) -> dict[str, str]:
 
 def predicted(before: dict, after: dict) -> dict[str, str]:
     return {short(urn): op for urn, op in predicted_operations(before, after).items()
-            if not urn.split("::")[2].split("$")[-1].startswith(IGNORED_TYPES)}
+            if not _provider_or_stack(urn)}
 
 
 @pytest.mark.parametrize("key, value", [("qgisFcgiPort", "5556"), ("qgisLogLevel", "0")])
