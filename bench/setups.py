@@ -69,6 +69,7 @@ FcgidInitialEnv QGIS_PROJECT_FILE {project}
 FcgidInitialEnv QGIS_SERVER_LOG_STDERR 1
 FcgidInitialEnv QGIS_SERVER_LOG_LEVEL 2
 FcgidInitialEnv HOME {scratch}/home
+FcgidInitialEnv TMPDIR {scratch}/home
 FcgidInitialEnv DISPLAY {display}
 
 FcgidMaxRequestsPerProcess 1000
@@ -103,7 +104,7 @@ def seed_setup(project: Path) -> Iterator[tuple[str, int]]:
     with scratch_dir("bench-seed-") as scratch:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QGIS_")}
         env.update({"QGIS_PROJECT_FILE": str(project), "QGIS_SERVER_LOG_STDERR": "1",
-                    "QGIS_SERVER_LOG_LEVEL": "2", "HOME": str(scratch)})
+                    "QGIS_SERVER_LOG_LEVEL": "2", "HOME": str(scratch), "TMPDIR": str(scratch)})
         with open(scratch / "qgis.log", "wb") as log:
             process = subprocess.Popen(
                 ["xvfb-run", "--auto-servernum", "spawn-fcgi", "-p", str(qgis_port), "-a", "127.0.0.1", "-n", "-d",

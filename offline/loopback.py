@@ -110,6 +110,10 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             "QGIS_FCGI_PORT": str(port),
             "QGIS_FCGI_ADDRESS": "127.0.0.1",
             "HOME": str(home),
+            # Each worker makes a QGIS3-* temp dir that a stopped worker never removes: keep them
+            # in the scratch dir, which goes with the server. (During a request libfcgi swaps the
+            # process environment for the request's params, so the health check passes it too.)
+            "TMPDIR": str(home),
             **(overrides or {}),
         })
         log = home / "qgis.log"
@@ -117,7 +121,7 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             process = subprocess.Popen([str(CMD_SH)], env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         try:
-            health_env = {**os.environ, "QGIS_FCGI_PORT": str(port)}
+            health_env = {**os.environ, "QGIS_FCGI_PORT": str(port), "TMPDIR": str(home)}
             ready = wait_until(
                 lambda: process.poll() is None and subprocess.run(
                     [str(HEALTHCHECK_SH)], env=health_env, capture_output=True).returncode == 0,

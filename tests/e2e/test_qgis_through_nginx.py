@@ -148,17 +148,28 @@ def test_sigterm_to_the_supervisor_stops_every_worker(declared):
         assert [pid for pid in workers if os.path.exists(f"/proc/{pid}")] == [], "workers outlived the supervisor"
 
 
-def test_stopping_the_server_leaves_no_process_and_no_display_lock(declared):
+def test_stopping_the_server_leaves_no_process_no_display_lock_and_no_temp_dir(declared):
     """cmd.sh's Xvfb is told to exit too, so it removes its /tmp/.X<n>-lock; a killed one leaves
-    the lock behind and every later start has to skip one more display."""
+    the lock behind and every later start has to skip one more display. Each QGIS worker makes a
+    QGIS3-* dir in $TMPDIR that a stopped worker never removes (hundreds had piled up in /tmp),
+    at start and again while it serves a request, then from the TMPDIR among the request's
+    FastCGI params: the test server and its health check keep them in its scratch dir, which
+    goes with it."""
+    left_before = set(Path("/tmp").glob("QGIS3-*"))
     with qgis_server(declared["env"], Path(declared["data_dir"]), free_port()) as qgis:
         session = qgis["process"].pid
         displays = [argv[1].decode() for argv in session_processes(session).values() if argv[0] == b"Xvfb"]
         assert len(displays) == 1 and displays[0].startswith(":"), displays
         lock = Path(f"/tmp/.X{displays[0][1:]}-lock")
         assert lock.exists()
+        scratch = qgis["log"].parent
+        assert list(scratch.glob("QGIS3-*")), "QGIS made no temp dir where TMPDIR points"
+        # The one a request makes lives until the next request: the health check's is here now.
+        assert set(Path("/tmp").glob("QGIS3-*")) <= left_before, "the health check's request put one in /tmp"
     assert session_processes(session) == {}
     assert not lock.exists(), f"{lock} left behind"
+    assert not scratch.exists()
+    assert set(Path("/tmp").glob("QGIS3-*")) <= left_before, "QGIS temp dirs left in /tmp"
 
 
 def _metrics(text: str) -> dict[str, float]:
