@@ -118,18 +118,21 @@ def seed_setup(project: Path) -> Iterator[tuple[str, int]]:
 
 
 STATIC_PATH = "/bench-static.png"
+STATIC_TILES = "/bench-tiles/"
 
 
 @contextlib.contextmanager
-def geostack_setup(declared: dict, data_dir: Path, project: Path, static_file: Path) -> Iterator[tuple[str, int]]:
-    """Also serves `static_file` at STATIC_PATH from the same nginx: the proxy's own ceiling for a
-    response of a cached tile's size."""
+def geostack_setup(declared: dict, data_dir: Path, project: Path, static_dir: Path) -> Iterator[tuple[str, int]]:
+    """Also serves, from the same nginx, `static_dir`/static.png at STATIC_PATH and the files in
+    `static_dir`/tiles/ under STATIC_TILES: the proxy's own ceilings for cached tiles."""
     qgis_port, port = free_port(), free_port()
     env = {**declared["env"], "QGIS_PROJECT_FILE": "/data/" + project.relative_to(data_dir).as_posix()}
     with qgis_server(env, data_dir, qgis_port) as qgis, scratch_dir("bench-geostack-") as scratch:
         conf = loopback_nginx_conf(declared["nginx_conf"], port, declared["upstream"], qgis_port, scratch)
         conf = replace_once(conf, "location = /healthz {",
-                            f"location = {STATIC_PATH} {{ alias {static_file}; }}\n        location = /healthz {{")
+                            f"location = {STATIC_PATH} {{ alias {static_dir}/static.png; }}\n"
+                            f"        location {STATIC_TILES} {{ alias {static_dir}/tiles/; }}\n"
+                            "        location = /healthz {")
         with nginx(conf, port, scratch) as url:
             yield url, qgis["process"].pid
 
