@@ -12,6 +12,9 @@ from pathlib import Path
 MIXES = ("getmap", "tiles", "capabilities")
 BASELINES = ("seed", "apache")  # what geostack is compared with, in the order reported
 UNCACHED = ("getmap",)  # mixes whose every request must reach QGIS
+# Two independent seed servers driven at once with C/2 connections each: what two workers that
+# share nothing but the machine get out of it, the ceiling geostack's two workers are up against.
+PAIR = "two seeds"
 # Run-to-run noise on a shared 2-core machine; a ratio beyond limit x this is a measurement bug.
 NOISE = 1.05
 
@@ -34,9 +37,13 @@ def baselines(results: dict) -> list[str]:
     return [name for name in BASELINES if name in results["setups"]]
 
 
+def _ratio(ours: dict, base: dict) -> float:
+    return ours["rps"] / base["rps"] if base["rps"] else float("inf")
+
+
 def ratios(results: dict, baseline: str = "seed") -> dict[str, float]:
     base, ours = results["setups"][baseline], results["setups"]["geostack"]
-    return {key: ours[key]["rps"] / base[key]["rps"] if base[key]["rps"] else float("inf") for key in runs(base)}
+    return {key: _ratio(ours[key], base[key]) for key in runs(base)}
 
 
 def cpu_ms_per_request(stats: dict) -> float:
@@ -44,12 +51,13 @@ def cpu_ms_per_request(stats: dict) -> float:
     return 1000 * sum(stats.get("worker_cpu_s") or [0]) / max(stats["requests"], 1)
 
 
-def physical_limit(results: dict, key: str, baseline: str = "seed", round_: int | None = None) -> float:
-    """The most geostack can gain over a baseline on an uncached mix: N workers on N cores do at
-    most N times one worker's work, and a request that costs less CPU (measured) goes further.
-    With `round_`, the limit for that round's pair of runs."""
+def physical_limit(results: dict, key: str, baseline: str = "seed", round_: int | None = None,
+                   ours: str = "geostack") -> float:
+    """The most a setup (geostack unless named) can gain over a baseline on an uncached mix: N
+    workers on N cores do at most N times one worker's work, and a request that costs less CPU
+    (measured) goes further. With `round_`, the limit for that round's pair of runs."""
     connections = int(key.split("@")[1])
-    base, ours = results["setups"][baseline], results["setups"]["geostack"]
+    base, ours = results["setups"][baseline], results["setups"][ours]
     workers = (min(results["cores"], connections, ours["workers"])
                / min(results["cores"], connections, base["workers"]))
     base_run, our_run = (base[key], ours[key]) if round_ is None else (
@@ -78,18 +86,22 @@ def sanity_errors(results: dict) -> list[str]:
     # The limit holds against the seed: its one worker is busy whenever a request waits, so
     # geostack's N workers can at most do N times its work. (Apache's workers sit idle while
     # mod_fcgid respawns them, so geostack may beat it by more than the worker ratio.)
-    # Checked for every round's pair of runs as well as for the medians.
-    seed, ours = results["setups"]["seed"], results["setups"]["geostack"]
-    for key in (k for k in runs(seed) if k.split("@")[0] in results.get("uncached", UNCACHED)):
-        pairs = [(None, ratios(results, "seed")[key])] + [
-            (index, mine["rps"] / theirs["rps"] if theirs["rps"] else float("inf"))
-            for index, (theirs, mine) in enumerate(zip(each_round(seed[key]), each_round(ours[key])))]
-        for index, ratio in pairs:
-            limit = physical_limit(results, key, "seed", index)
-            if ratio > limit * NOISE:
-                where = key if index is None else f"{key} round {index + 1}"
-                errors.append(f"{where}: {ratio:.2f}x the seed's is above the physical limit of {limit:.2f}x "
-                              f"({results['cores']} cores, workers and CPU per request): a measurement bug")
+    # Checked for every round's pair of runs as well as for the medians, and for the two
+    # independent seeds as well as for geostack.
+    seed = results["setups"]["seed"]
+    for name in (n for n in ("geostack", PAIR) if n in results["setups"]):
+        ours = results["setups"][name]
+        for key in (k for k in runs(ours) if k in seed and k.split("@")[0] in results.get("uncached", UNCACHED)):
+            pairs = [(None, _ratio(ours[key], seed[key]))] + [
+                (index, _ratio(mine, theirs))
+                for index, (theirs, mine) in enumerate(zip(each_round(seed[key]), each_round(ours[key])))]
+            for index, ratio in pairs:
+                limit = physical_limit(results, key, "seed", index, ours=name)
+                if ratio > limit * NOISE:
+                    where = key if index is None else f"{key} round {index + 1}"
+                    errors.append(f"{name} {where}: {ratio:.2f}x the seed's is above the physical limit of "
+                                  f"{limit:.2f}x ({results['cores']} cores, workers and CPU per request): "
+                                  "a measurement bug")
     # No setup's workers can use more CPU than the machine has.
     for name, setup in results["setups"].items():
         for key, stats in ((key, stats) for key, combined in runs(setup).items() for stats in each_round(combined)):
@@ -130,8 +142,8 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
         p95 = (ours["getmap@4"]["p95_ms"], seed["getmap@4"]["p95_ms"])
         checks.append(("uncached GetMap at C=4: >= 1.9x the seed's throughput, p95 no worse",
                        r["getmap@4"] >= 1.9 and p95[0] <= p95[1],
-                       f"{r['getmap@4']:.2f}x (physical limit {physical_limit(results, 'getmap@4'):.2f}x); "
-                       f"p95 {p95[0]:.0f} vs {p95[1]:.0f} ms"))
+                       f"{r['getmap@4']:.2f}x (physical limit {physical_limit(results, 'getmap@4'):.2f}x"
+                       + _pair_detail(results, "getmap@4") + f"); p95 {p95[0]:.0f} vs {p95[1]:.0f} ms"))
     if "getmap@16" in ours:
         errors = sum(stats["errors"] for key, stats in runs(ours).items() if key.endswith("@16"))
         starved = starved_workers(ours["getmap@16"])
@@ -159,6 +171,15 @@ def targets(results: dict) -> list[tuple[str, bool, str]]:
                    max(results["program_seconds"].values()) <= 1.5,
                    ", ".join(f"{s} {t:.2f} s" for s, t in results["program_seconds"].items())))
     return checks
+
+
+def _pair_detail(results: dict, key: str) -> str:
+    pair = results["setups"].get(PAIR, {}).get(key)
+    if not pair:
+        return ""
+    seed, ours = results["setups"]["seed"][key], results["setups"]["geostack"][key]
+    return (f"; two independent seeds at once: {_ratio(pair, seed):.2f}x one seed, "
+            f"geostack {_ratio(ours, pair):.0%} of them")
 
 
 def cache_evidence(stats: dict) -> str:
@@ -191,6 +212,7 @@ def markdown(results: dict) -> str:
                      + " / ".join(str(s["errors"]) for s in stats) + f" | {cache_evidence(stats[-1])} | "
                      + " / ".join(f"{s.get('peak_worker_rss_mb', 0):.0f}" for s in stats) + " |")
     lines += _rounds_table(results, names)
+    lines += _pair_table(results)
     lines += _ceiling_table(results.get("ceiling", {}))
     lines += ["", "| target | met | measured |", "|---|---|---|"]
     lines += [f"| {name} | {'yes' if met else '**no**'} | {detail} |" for name, met, detail in targets(results)]
@@ -210,6 +232,24 @@ def _rounds_table(results: dict, names: list[str]) -> list[str]:
         for index, row in enumerate(zip(*(each_round(setups[n][key]) for n in names))):
             lines.append(f"| {mix} | {connections} | {index + 1} | " + " | ".join(f"{s['rps']:.1f}" for s in row)
                          + (f" | {row[-1]['rps'] / row[0]['rps']:.2f}x |" if row[0]["rps"] else " | - |"))
+    return lines
+
+
+def _pair_table(results: dict) -> list[str]:
+    """Two independent seeds at once in the same rounds: the machine's own two-worker ceiling."""
+    setups = results["setups"]
+    if PAIR not in setups:
+        return []
+    lines = ["", "| mix | C | round | seed req/s | two seeds at once req/s | geostack req/s | two seeds / seed "
+             "| geostack / two seeds | QGIS CPU ms/request (seed / two seeds / geostack) |", "|" + "---|" * 9]
+    for key in runs(setups[PAIR]):
+        mix, connections = key.split("@")
+        rows = zip(*(each_round(setups[n][key]) for n in ("seed", PAIR, "geostack")))
+        for label, (seed, pair, ours) in [*enumerate(rows, 1), ("median", (setups["seed"][key], setups[PAIR][key],
+                                                                            setups["geostack"][key]))]:
+            lines.append(f"| {mix} | {connections} | {label} | {seed['rps']:.1f} | {pair['rps']:.1f} | "
+                         f"{ours['rps']:.1f} | {_ratio(pair, seed):.2f}x | {_ratio(ours, pair):.0%} | "
+                         + " / ".join(f"{cpu_ms_per_request(s):.1f}" for s in (seed, pair, ours)) + " |")
     return lines
 
 

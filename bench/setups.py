@@ -7,6 +7,9 @@
   camptocamp/qgis-server image runs QGIS (its qgis.conf and FCGID_* defaults), with the same
   number of QGIS workers as geostack.
 
+For uncached GetMap the benchmark also drives two seeds at once, each with half the connections:
+the machine's own ceiling for two workers.
+
 Each is a context manager yielding (base URL, session id of its QGIS processes).
 """
 from __future__ import annotations

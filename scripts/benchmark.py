@@ -6,7 +6,9 @@
 
 The setups (bench/setups.py) run one after the other on this machine with Debian's qgis-server:
 the seed's recipe, Apache + mod_fcgid as the camptocamp/qgis-server image configures it (same
-worker count as geostack), and geostack's image and rendered nginx config. wrk drives each with
+worker count as geostack), and geostack's image and rendered nginx config; for uncached GetMap,
+also two independent seeds at once (C/2 connections each), what two workers that share nothing
+but the machine get out of it. wrk drives each with
 C connections for a fixed time per request mix of the workload (bench/workloads.py): distinct
 mixes never repeat a request in any run or thread, and a run is rejected unless nginx answered
 every one of them with MISS or BYPASS; repeated mixes (a tile pyramid with realistic
@@ -26,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +36,12 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from offline.loopback import declared_dev_stack, http_get, qgis_workers  # noqa: E402
 from offline.program_run import STACKS  # noqa: E402
-from bench.report import cache_evidence, chart, combine_rounds, markdown, sanity_errors  # noqa: E402
+from bench.report import PAIR, cache_evidence, chart, combine_rounds, markdown, sanity_errors  # noqa: E402
 from bench.sampling import WorkerSampler  # noqa: E402
 from bench.setups import STATIC_PATH, STATIC_TILES, apache_setup, geostack_setup, seed_setup  # noqa: E402
 from bench.sequences import UniqueRequests  # noqa: E402
 from bench.workloads import Workload, heavy, quick  # noqa: E402
-from bench.wrk import run_wrk, threads_for, write_script  # noqa: E402
+from bench.wrk import merge_concurrent, run_wrk, threads_for, write_script  # noqa: E402
 
 OUT = PROJECT_ROOT / "docs" / "benchmark"
 HEAVY_PROJECT = PROJECT_ROOT / "build" / "heavy-project"
@@ -47,6 +50,8 @@ REJECTED = PROJECT_ROOT / "build" / "benchmark-rejected.json"
 # (~900 req/s from one thread for the heavy project's GetFeatureInfo), so a list never runs out.
 DISTINCT_PER_THREAD_SECOND = 1500
 CEILING_PAIRS, CEILING_SECONDS = 10, 2
+# The mix the machine's own two-worker ceiling is measured for: two independent seeds at once.
+PAIR_MIX = "getmap"
 
 
 def drive(url: str, script: Path, connections: int, duration: int, session: int) -> dict:
@@ -54,6 +59,15 @@ def drive(url: str, script: Path, connections: int, duration: int, session: int)
         stats = run_wrk(url, script, connections, duration)
     return {**stats, "peak_rss_mb": workers.peak_total_kb / 1024,
             "peak_worker_rss_mb": workers.peak_worker_kb / 1024, "worker_cpu_s": workers.worker_cpu_seconds()}
+
+
+def drive_concurrently(servers: list[tuple[str, int]], scripts: list[Path], connections: int,
+                       duration: int) -> dict:
+    """Each server driven by its own wrk with `connections` at the same time, merged into one run."""
+    with ThreadPoolExecutor(len(servers)) as pool:
+        stats = list(pool.map(lambda server, script: drive(server[0], script, connections, duration, server[1]),
+                              servers, scripts))
+    return {**merge_concurrent(stats), "servers": stats}
 
 
 def program_speed() -> dict[str, float]:
@@ -119,6 +133,10 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
     distinct = {m.name: UniqueRequests(m.draw) for m in workload.mixes if m.distinct}
     lists = {(mix, c, r): distinct[mix].run(threads_for(c), duration * DISTINCT_PER_THREAD_SECOND)
              for mix in distinct for c in concurrencies for r in range(rounds)}
+    # The two independent seeds share each C: C/2 connections and a fresh list each.
+    pair_lists = {(c, r): [distinct[PAIR_MIX].run(threads_for(c // 2), duration * DISTINCT_PER_THREAD_SECOND)
+                           for _ in range(2)]
+                  for c in concurrencies if c >= 2 for r in range(rounds)}
     warm_up_list = distinct["getmap"].run(2, 100)
     mixes = {m.name: m for m in workload.mixes}
     project, data_dir, cores = workload.project, workload.data_dir, len(os.sched_getaffinity(0))
@@ -137,20 +155,33 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
                    "apache": running.enter_context(apache_setup(project, workers=cores)),
                    "geostack": running.enter_context(
                        geostack_setup(declared, data_dir, project, Path(work)))}
+        # A second seed beside the first: the two at once show what two independent workers
+        # get out of this machine, the ceiling geostack's two workers are up against.
+        pair = [servers["seed"], running.enter_context(seed_setup(project))]
         # mod_fcgid starts and retires workers as it goes, so its count is the configured one.
         configured_workers = {"seed": 1, "apache": cores}
         warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False)
         for name, (url, session) in servers.items():
             run_wrk(url, warm_up, 4, 5)  # the project loaded in every worker
             results["setups"][name] = {"workers": configured_workers.get(name) or len(qgis_workers(session))}
+        run_wrk(pair[1][0], warm_up, 4, 5)
+        results["setups"][PAIR] = {"workers": len(pair)}
+
+        def drive_pair(connections: int, round_: int) -> dict:
+            scripts = [write_script(Path(work) / f"{PAIR_MIX}-{connections}-{round_}-pair{index}.lua", lists, False)
+                       for index, lists in enumerate(pair_lists[(connections, round_)])]
+            return drive_concurrently(pair, scripts, connections // 2, duration)
         for mix in results["mixes"]:
             for connections in concurrencies:
-                measured: dict[str, list[dict]] = {name: [] for name in servers}
+                names = [*servers, *([PAIR] if mix == PAIR_MIX and connections >= 2 else [])]
+                measured: dict[str, list[dict]] = {name: [] for name in names}
                 # Distinct mixes are measured `rounds` times, the order of setups turning each round;
                 # a repeated mix once, since a cache is warmer every time it is asked again.
                 for round_ in range(rounds if mix in distinct else 1):
-                    order = list(servers)[round_ % len(servers):] + list(servers)[:round_ % len(servers)]
-                    for name in order:
+                    for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                        if name == PAIR:
+                            measured[name].append(drive_pair(connections, round_))
+                            continue
                         url, session = servers[name]
                         measured[name].append(drive(url, script(mix, connections, round_), connections, duration,
                                                     session))

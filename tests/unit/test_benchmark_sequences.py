@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from bench.report import combine_rounds, markdown, sanity_errors
+from bench.report import PAIR, combine_rounds, markdown, sanity_errors
 from bench.sequences import UniqueRequests, random_getmap
+from bench.wrk import merge_concurrent
 
 EXTENT = (1112694.9, 6445775.8, 1123713.7, 6460642.0)
 
@@ -41,16 +42,21 @@ def test_every_request_stays_inside_the_extent():
         assert bbox[2] - bbox[0] == pytest.approx(1500, abs=0.002)
 
 
-def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0, cpu_ms: float = 9.0) -> dict:
-    """A 10 s run at C=4 on 2 cores; both setups spend `cpu_ms` of QGIS CPU per request."""
+def results(ratio_at_4: float, hits: int = 0, exhausted: int = 0, cpu_ms: float = 9.0,
+            pair_ratio: float | None = None) -> dict:
+    """A 10 s run at C=4 on 2 cores; every setup spends `cpu_ms` of QGIS CPU per request. With
+    `pair_ratio`, two independent seeds at once ran too."""
     def run(rps, workers):
         requests = int(rps * 10)
         return {"rps": rps, "requests": requests, "exhausted": exhausted, "errors": 0, "p95_ms": 50.0,
                 "cache": {"HIT": hits, "MISS": requests - hits, "BYPASS": 0, "other": 0, "none": 0},
                 "worker_cpu_s": [requests * cpu_ms / 1000 / workers] * workers}
-    return {"cores": 2, "duration_s": 10,
-            "setups": {"seed": {"workers": 1, "getmap@4": run(100.0, 1)},
-                       "geostack": {"workers": 2, "getmap@4": run(100.0 * ratio_at_4, 2)}}}
+    measured = {"cores": 2, "duration_s": 10,
+                "setups": {"seed": {"workers": 1, "getmap@4": run(100.0, 1)},
+                           "geostack": {"workers": 2, "getmap@4": run(100.0 * ratio_at_4, 2)}}}
+    if pair_ratio is not None:
+        measured["setups"][PAIR] = {"workers": 2, "getmap@4": run(100.0 * pair_ratio, 2)}
+    return measured
 
 
 @pytest.mark.parametrize("ratio, hits, exhausted, complaint", [
@@ -158,3 +164,34 @@ def test_a_bad_round_is_rejected_even_when_the_median_is_fine(bad_round, complai
     rounds = in_rounds(results(1.8), results(1.7), bad_round)
     assert rounds["setups"]["geostack"]["getmap@4"]["rps"] == pytest.approx(180.0)
     assert any(complaint in e for e in sanity_errors(rounds)), sanity_errors(rounds)
+
+
+@pytest.mark.parametrize("pair_ratio, complaint", [
+    (1.95, None),
+    (2.6, "two seeds getmap@4: 2.60x the seed's is above the physical limit of 2.00x"),
+])
+def test_two_seeds_at_once_are_held_to_the_same_limit_and_reported_as_the_machines_ceiling(pair_ratio, complaint):
+    run = results(1.8, pair_ratio=pair_ratio)
+    errors = sanity_errors(run)
+    if complaint:
+        assert any(complaint in e for e in errors), errors
+        return
+    assert errors == []
+    report = markdown({**run, "program_seconds": {"dev": 0.3}})
+    assert "| getmap | 4 | median | 100.0 | 195.0 | 180.0 | 1.95x | 92% | 9.0 / 9.0 / 9.0 |" in report
+    assert "two independent seeds at once: 1.95x one seed, geostack 92% of them); p95" in report
+
+
+def test_runs_at_the_same_time_add_up_and_keep_the_worse_percentile():
+    def run(rps, p95, hits, bytes_per_response, cpu):
+        return {"rps": rps, "requests": int(rps * 10), "errors": 1, "exhausted": 0, "p50_ms": p95 / 2,
+                "p95_ms": p95, "p99_ms": p95 * 2, "bytes_per_response": bytes_per_response,
+                "cache": {"HIT": hits, "MISS": 0}, "worker_cpu_s": [cpu], "peak_rss_mb": 300.0,
+                "peak_worker_rss_mb": 280.0 + cpu}
+    merged = merge_concurrent([run(30.0, 90.0, 0, 1000.0, 9.5), run(10.0, 120.0, 2, 2000.0, 9.0)])
+    assert merged["rps"] == 40.0 and merged["requests"] == 400 and merged["errors"] == 2
+    assert (merged["p50_ms"], merged["p95_ms"], merged["p99_ms"]) == (60.0, 120.0, 240.0)
+    assert merged["bytes_per_response"] == pytest.approx(1250.0)
+    assert merged["cache"] == {"HIT": 2, "MISS": 0}
+    assert merged["worker_cpu_s"] == [9.0, 9.5] and merged["peak_rss_mb"] == 600.0
+    assert merged["peak_worker_rss_mb"] == 289.5
