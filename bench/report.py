@@ -242,11 +242,11 @@ def _pair_table(results: dict) -> list[str]:
         return []
     lines = ["", "| mix | C | round | seed req/s | two seeds at once req/s | geostack req/s | two seeds / seed "
              "| geostack / two seeds | QGIS CPU ms/request (seed / two seeds / geostack) |", "|" + "---|" * 9]
+    names = ("seed", PAIR, "geostack")
     for key in runs(setups[PAIR]):
         mix, connections = key.split("@")
-        rows = zip(*(each_round(setups[n][key]) for n in ("seed", PAIR, "geostack")))
-        for label, (seed, pair, ours) in [*enumerate(rows, 1), ("median", (setups["seed"][key], setups[PAIR][key],
-                                                                            setups["geostack"][key]))]:
+        rounds = zip(*(each_round(setups[n][key]) for n in names))
+        for label, (seed, pair, ours) in [*enumerate(rounds, 1), ("median", [setups[n][key] for n in names])]:
             lines.append(f"| {mix} | {connections} | {label} | {seed['rps']:.1f} | {pair['rps']:.1f} | "
                          f"{ours['rps']:.1f} | {_ratio(pair, seed):.2f}x | {_ratio(ours, pair):.0%} | "
                          + " / ".join(f"{cpu_ms_per_request(s):.1f}" for s in (seed, pair, ours)) + " |")

@@ -84,13 +84,11 @@ def merge_concurrent(runs: list[dict]) -> dict:
     """Runs that drove different servers at the same time, as one: throughput, requests, errors
     and cache answers add up; a percentile cannot be merged, so each is the worse of the runs'."""
     requests = sum(r["requests"] for r in runs)
-    merged = {"rps": sum(r["rps"] for r in runs), "requests": requests,
-              "errors": sum(r["errors"] for r in runs), "exhausted": sum(r["exhausted"] for r in runs),
-              "bytes_per_response": sum(r["bytes_per_response"] * r["requests"] for r in runs) / max(requests, 1),
-              "cache": {key: sum(r["cache"][key] for r in runs) for key in runs[0]["cache"]},
-              **{key: max(r[key] for r in runs) for key in ("p50_ms", "p95_ms", "p99_ms")}}
-    if "worker_cpu_s" in runs[0]:
-        merged.update(worker_cpu_s=sorted(s for r in runs for s in r["worker_cpu_s"]),
-                      peak_rss_mb=sum(r["peak_rss_mb"] for r in runs),
-                      peak_worker_rss_mb=max(r["peak_worker_rss_mb"] for r in runs))
-    return merged
+    return {"rps": sum(r["rps"] for r in runs), "requests": requests,
+            "errors": sum(r["errors"] for r in runs), "exhausted": sum(r["exhausted"] for r in runs),
+            "bytes_per_response": sum(r["bytes_per_response"] * r["requests"] for r in runs) / max(requests, 1),
+            "cache": {key: sum(r["cache"][key] for r in runs) for key in runs[0]["cache"]},
+            **{key: max(r[key] for r in runs) for key in ("p50_ms", "p95_ms", "p99_ms")},
+            "worker_cpu_s": sorted(s for r in runs for s in r["worker_cpu_s"]),
+            "peak_rss_mb": sum(r["peak_rss_mb"] for r in runs),
+            "peak_worker_rss_mb": max(r["peak_worker_rss_mb"] for r in runs)}
