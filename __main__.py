@@ -25,6 +25,7 @@ if settings.qgis_enabled:
         repository=settings.qgis.image_repository,
         tag=settings.qgis.image_tag,
         prebuilt=settings.qgis.prebuilt_image,
+        build_args=settings.qgis.build_args,
     ))
     qgis = QgisFcgiServer("qgis-server", QgisFcgiServerArgs(
         target=target,
@@ -35,8 +36,8 @@ if settings.qgis_enabled:
     proxy = NginxProxy(PROXY_NAME, NginxProxyArgs(
         target=target,
         settings=settings.nginx,
-        upstream_host=qgis.host,
-        upstream_port=qgis.port,
+        upstream=qgis.deployed,
+        projects=qgis.projects,
         exposure=Exposure(
             port=settings.nginx.port,
             host_port=settings.docker.host_port,
@@ -48,6 +49,8 @@ if settings.qgis_enabled:
     pulumi.export("url", proxy.url)
     pulumi.export("wmsCapabilitiesUrl", pulumi.Output.concat(
         proxy.url, settings.nginx.path, "?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"))
+    # Each project's address; the landing page at `url` lists them too.
+    pulumi.export("projectUrls", {p.name: pulumi.Output.concat(proxy.url, "/ogc/", p.name) for p in qgis.projects.all})
 
 if settings.geonode.enabled:
     from components.geonode import GeoNode, GeoNodeArgs

@@ -129,9 +129,13 @@ def geostack_setup(declared: dict, data_dir: Path, project: Path, static_dir: Pa
     """Also serves, from the same nginx, `static_dir`/static.png at STATIC_PATH and the files in
     `static_dir`/tiles/ under STATIC_TILES: the proxy's own ceilings for cached tiles."""
     qgis_port, port = free_port(), free_port()
-    env = {**declared["env"], "QGIS_PROJECT_FILE": "/data/" + project.relative_to(data_dir).as_posix()}
+    # The declared stack serves the sample at nginxPath; the benchmark's project takes its place.
+    declared_project = declared["env"]["QGIS_HEALTHCHECK_PROJECT"]
+    env = {**declared["env"], "QGIS_HEALTHCHECK_PROJECT": str(project)}
     with qgis_server(env, data_dir, qgis_port) as qgis, scratch_dir("bench-geostack-") as scratch:
-        conf = loopback_nginx_conf(declared["nginx_conf"], port, declared["upstream"], qgis_port, scratch)
+        conf = replace_once(declared["nginx_conf"], f"QGIS_PROJECT_FILE {declared_project};",
+                            f"QGIS_PROJECT_FILE {project};")
+        conf = loopback_nginx_conf(conf, port, declared["upstream"], qgis_port, scratch, data_dir)
         conf = replace_once(conf, "location = /healthz {",
                             f"location = {STATIC_PATH} {{ alias {static_dir}/static.png; }}\n"
                             f"        location {STATIC_TILES} {{ alias {static_dir}/tiles/; }}\n"

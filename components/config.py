@@ -18,8 +18,9 @@ from typing import Any, Mapping
 
 import pulumi
 
-from components.config_keys import DNS_LABEL, SETTINGS
+from components.config_keys import DNS_LABEL, QGIS_RELEASES, SETTINGS
 from components.nginx_conf import STATUS_PORT
+from components.qgis_projects import QgisProject, find_projects, folder_digest, visible_files
 from components.settings_types import parse_quantity
 from components.settings import (
     KUBERNETES_TARGETS,
@@ -138,7 +139,7 @@ def _resolve_dir(path_text: str) -> Path:
 def configmap_size(directory: Path) -> int:
     """Bytes a directory takes in a ConfigMap (binary files travel base64-encoded)."""
     total = 0
-    for path in shipped_files(directory):
+    for path in visible_files(directory):
         raw = path.read_bytes()
         try:
             raw.decode("utf-8")
@@ -146,19 +147,6 @@ def configmap_size(directory: Path) -> int:
         except UnicodeDecodeError:
             total += (len(raw) + 2) // 3 * 4
     return total
-
-
-def shipped_files(directory: Path) -> list[Path]:
-    """Files of a project directory that travel with the deployment.
-
-    Hidden files and editor/QGIS backups (`*~`) stay behind.
-    """
-    return sorted(
-        path for path in directory.rglob("*")
-        if path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
-        and not path.name.endswith("~")
-    )
 
 
 def qgis_processes(v: Mapping[str, Any]) -> int:
@@ -178,6 +166,17 @@ def resolve_automatic(v: Mapping[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+# What `uname -m` says on the machines Docker's Linux images are built for.
+_MACHINE_PLATFORMS = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64", "arm64": "linux/arm64"}
+
+
+def machine_platform() -> str:
+    """The image platform of the machine running the program (empty if it is neither amd64 nor arm64)."""
+    import platform
+
+    return _MACHINE_PLATFORMS.get(platform.machine().lower(), "")
+
+
 def default_namespace(stack: str) -> str:
     """geostack-<stack>: a namespace per stack, so two stacks on one cluster never share objects.
     Left unresolved (empty) when the stack's name makes no DNS label; the cross-checks say so."""
@@ -185,9 +184,17 @@ def default_namespace(stack: str) -> str:
     return name if re.fullmatch(DNS_LABEL, name) else ""
 
 
+# First path segments of the QGIS proxy's own addresses: /ogc/<name>, the landing page's
+# /index.html and /index.json, and the /project/<id> links it makes.
+_RESERVED_PATHS = ("ogc", "project", "index.html", "index.json", "healthz")
+
+
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
+    if v["nginxPath"].split("/")[1] in _RESERVED_PATHS:
+        errors.append(f"geostack:nginxPath must not begin with /{', /'.join(_RESERVED_PATHS)} (the addresses of "
+                      f"the projects and the landing page), got {v['nginxPath']!r}")
     if v["nginxPort"] == STATUS_PORT:
         errors.append(f"geostack:nginxPort must not be {STATUS_PORT}, nginx's internal status port, got {STATUS_PORT}")
     if v["target"] in KUBERNETES_TARGETS and not v["kubernetesNamespace"]:
@@ -203,6 +210,9 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
         project_dir = _resolve_dir(v["qgisProjectDir"])
         if not project_dir.is_dir():
             errors.append(f"geostack:qgisProjectDir must be an existing directory, got {v['qgisProjectDir']!r}")
+        elif problems := find_projects(project_dir)[1]:
+            errors += [f"geostack:qgisProjectDir must hold QGIS projects that can each be served at "
+                       f"/ogc/<name>, but it has {problem}, got {v['qgisProjectDir']!r}" for problem in problems]
         elif not (project_dir / v["qgisProjectFile"]).is_file():
             errors.append(f"geostack:qgisProjectFile must name a file inside {project_dir}, "
                           f"got {v['qgisProjectFile']!r}")
@@ -213,6 +223,11 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     elif target == "docker":
         errors.append(f"geostack:qgisDataClaim is for Kubernetes targets only; on docker leave it empty "
                       f"and set geostack:qgisProjectDir, got {v['qgisDataClaim']!r}")
+    if target == "docker" and not v["dockerImagePlatform"] and not machine_platform():
+        import platform
+
+        errors.append(f"geostack:dockerImagePlatform must be set (linux/amd64 or linux/arm64) on this "
+                      f"{platform.machine()!r} machine, got ''")
     if target == "docker" and v["nginxReplicas"] != 1:
         errors.append(f"geostack:nginxReplicas must be 1 on the docker target (one published port), "
                       f"got {v['nginxReplicas']!r}")
@@ -383,6 +398,18 @@ def _resources(v: Mapping[str, Any], workload: str) -> Resources:
     )
 
 
+def _ships_folder(v: Mapping[str, Any]) -> bool:
+    return v["qgisEnabled"] and not v["qgisDataClaim"]
+
+
+def _projects(v: Mapping[str, Any]) -> tuple[QgisProject, ...]:
+    """What /ogc/ serves: the folder's projects, or on a claim (which the program cannot look
+    into) the one that qgisProjectFile names."""
+    if _ships_folder(v):
+        return find_projects(_resolve_dir(v["qgisProjectDir"]))[0]
+    return (QgisProject(Path(v["qgisProjectFile"]).stem, v["qgisProjectFile"]),)
+
+
 def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSettings:
     """Assemble validated values into the typed settings tree."""
     return StackSettings(
@@ -399,6 +426,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             image_repository=v["qgisImageRepository"],
             image_tag=v["qgisImageTag"],
             prebuilt_image=v["qgisImage"],
+            build_args=QGIS_RELEASES[v["qgisRelease"]],
             fcgi_port=v["qgisFcgiPort"],
             processes=v["qgisProcesses"],
             replicas=v["qgisReplicas"],
@@ -410,6 +438,8 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             trust_layer_metadata=v["qgisTrustLayerMetadata"],
             project_dir=_resolve_dir(v["qgisProjectDir"]),
             project_file=v["qgisProjectFile"],
+            projects=_projects(v),
+            data_version=folder_digest(_resolve_dir(v["qgisProjectDir"])) if _ships_folder(v) else "",
             data_claim=v["qgisDataClaim"],
             resources=_resources(v, "qgis"),
             scaling=_scaling(v, "qgis"),
@@ -425,7 +455,8 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             cache_size=v["nginxCacheSize"],
             cache_validity=v["nginxCacheValidity"],
         ),
-        docker=DockerSettings(host_port=v["dockerHostPort"], bind_address=v["dockerBindAddress"]),
+        docker=DockerSettings(host_port=v["dockerHostPort"], bind_address=v["dockerBindAddress"],
+                              image_platform=v["dockerImagePlatform"] or machine_platform()),
         microk8s=Microk8sSettings(
             kubeconfig=v["microk8sKubeconfig"],
             context=v["microk8sContext"],

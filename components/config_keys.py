@@ -9,6 +9,7 @@ from components.settings_types import (
     Boolean,
     Choice,
     Integer,
+    IpAddress,
     PythonCode,
     Quantity,
     ResourceSpec,
@@ -24,6 +25,12 @@ _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 _HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
 IMAGE_PLATFORMS = ("linux/amd64", "linux/arm64")
+# qgisRelease -> the build arguments of docker/qgis-server: the Debian release, the exact QGIS build.
+QGIS_RELEASES = {
+    "3.40": {"DEBIAN_RELEASE": "trixie", "QGIS_VERSION": "3.40.6+dfsg-1"},
+    "3.44": {"DEBIAN_RELEASE": "forky", "QGIS_VERSION": "3.44.15+dfsg-1"},
+}
+QGIS_DEFAULT_RELEASE = "3.40"  # the Dockerfile's own defaults
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 # A bare address, or a display name and the address in angle brackets.
 _SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
@@ -62,6 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
             "",
             "A prebuilt QGIS Server image (say, one your CI built from docker/qgis-server and pushed) that the "
             "workloads run; nothing is built or pushed. Empty: build docker/qgis-server and publish it to the target."),
+    Setting("qgisRelease", Choice(tuple(QGIS_RELEASES)), QGIS_DEFAULT_RELEASE,
+            "QGIS Server release the image installs, each a pinned Debian build: 3.40 (3.40.6, on Debian 13 "
+            "trixie, stable) or 3.44 (3.44.15, the current LTR, on Debian forky, testing)."),
     Setting("qgisFcgiPort", Integer(1, 65535), 5555, "TCP port the QGIS FastCGI server listens on."),
     Setting("qgisProcesses", Integer(0, 64), 0,
             "FastCGI worker processes per container; 0 picks one per CPU the container may use."),
@@ -78,9 +88,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qgisTrustLayerMetadata", Boolean(), True,
             "QGIS_SERVER_TRUST_LAYER_METADATA: skip extent scans when loading projects (faster start)."),
     Setting("qgisProjectDir", Text(r".+", "a directory path"), "data",
-            "Local directory with the QGIS project and its data (relative paths are relative to the project root)."),
+            "Local folder of QGIS projects and their data (relative paths are relative to the project root). Every "
+            ".qgs/.qgz in it (outside fonts/ and plugins/) is served at /ogc/<file name without extension>, and "
+            "the landing page at / lists them."),
     Setting("qgisProjectFile", Text(r"[^/].*", "a relative path such as sample.qgs"), "sample.qgs",
-            "The .qgs/.qgz file to serve, relative to the project directory (or to the claim's root)."),
+            "The project served at nginxPath, relative to the project folder (or to the claim's root); "
+            "it is also at /ogc/<name>, with the others."),
     Setting("qgisDataClaim", Text(DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
             "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap."),
     Setting("qgisCpuRequest", Quantity("cpu"), "500m", "CPU request per QGIS pod (Kubernetes)."),
@@ -98,7 +111,7 @@ SETTINGS: tuple[Setting, ...] = (
                                 forbidden_suffixes=(":latest",), require_tag=True),
             "nginx:1.28.0-bookworm", "Image of the nginx proxy in front of QGIS Server."),
     Setting("nginxPath", Text(r"/[A-Za-z0-9_./-]*[A-Za-z0-9_-]", "a URL path such as /qgis-server"), "/qgis-server",
-            "URL path under which nginx serves QGIS Server."),
+            "URL path under which nginx serves qgisProjectFile (every project is also at /ogc/<name>)."),
     Setting("nginxPort", Integer(1024, 65535), 8080,
             "Port nginx listens on inside its container (unprivileged, so above 1023)."),
     Setting("nginxReplicas", Integer(1, 100), 1, "nginx proxy pods (Kubernetes); Docker runs exactly one."),
@@ -114,8 +127,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("nginxMemoryRequest", Quantity("memory"), "64Mi", "Memory request per nginx pod (Kubernetes)."),
     Setting("nginxMemoryLimit", Quantity("memory"), "256Mi", "Memory limit per nginx pod (Kubernetes)."),
     Setting("dockerHostPort", Integer(1, 65535), 8080, "Docker: host port published for nginx."),
-    Setting("dockerBindAddress", Text(r"[0-9a-fA-F.:]+", "an IP address such as 127.0.0.1 or 0.0.0.0"),
+    Setting("dockerBindAddress", IpAddress(),
             "127.0.0.1", "Docker: host address the nginx port is published on (0.0.0.0 for every interface)."),
+    Setting("dockerImagePlatform", Text(r"linux/(amd64|arm64)", "linux/amd64 or linux/arm64", allow_empty=True), "",
+            "Docker: platform geostack's images are built for. Empty: the platform of the machine running "
+            "`pulumi up`, whose engine runs them."),
     Setting("kubernetesVersion", Text(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.33"), "1.33",
             "Kubernetes version of the cluster; rendered objects are validated against its schema."),
     Setting("kubernetesNamespace", Text(DNS_LABEL, "a DNS label (lowercase letters, digits, '-')",

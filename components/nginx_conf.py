@@ -31,12 +31,27 @@ class CacheConf:
 
 
 @dataclass(frozen=True)
+class ProjectRoute:
+    """A project nginx serves at /ogc/<name>."""
+
+    name: str
+    path: str  # the file QGIS opens, e.g. /data/roads/roads.qgz
+    landing_page_id: str  # the id QGIS's landing page links it by
+
+
+@dataclass(frozen=True)
 class NginxConf:
     listen_port: int
-    location: str  # URL path QGIS Server is served under, e.g. /qgis-server
+    location: str  # URL path the default project is served under, e.g. /qgis-server
     upstream_host: str
     upstream_port: int
+    default_project: str  # the file `location` serves, e.g. /data/sample.qgs
+    projects: tuple[ProjectRoute, ...] = ()
+    data_version: str = ""  # changes with the project data: part of every cache key
     cache: Optional[CacheConf] = None  # None: every request reaches QGIS
+    # A DNS server to look QGIS up with per request, where a replaced container gets a new address
+    # (Docker); empty: once at start (a Kubernetes Service's address stays put).
+    resolver: str = ""
 
 
 # nginx's own figures for monitoring, on a port that is never published to users: stub_status
@@ -156,9 +171,11 @@ map "$qgis_cacheable_request:$http_authorization:$http_cookie" $qgis_skip_cache 
 }}"""
 
 
-def _cache_location(cache: CacheConf) -> str:
+def _cache_location(cache: CacheConf, data_version: str) -> str:
+    # The data version in the key: maps rendered from an older version of the projects are
+    # never served once nginx runs with the new one.
     return f"""fastcgi_cache qgis;
-fastcgi_cache_key "$request_method$request_uri";
+fastcgi_cache_key "{data_version}$request_method$request_uri";
 fastcgi_cache_valid 200 {cache.validity};
 fastcgi_cache_bypass $qgis_skip_cache;
 fastcgi_no_cache $qgis_skip_cache;
@@ -172,6 +189,77 @@ add_header X-Cache-Status $upstream_cache_status always;
 """
 
 
+# The address clients used, which QGIS writes into every URL it returns (capabilities, OGC API
+# links, the landing page): an outer proxy's X-Forwarded-Host/Proto, else the request's own
+# Host header with its port. QGIS reads WMS/WFS URLs from X-Forwarded-* and OGC API and landing
+# page links from SERVER_NAME, SERVER_PORT and HTTPS, so both are set from the same values.
+_PUBLIC_ADDRESS = r"""map $http_x_forwarded_host $qgis_public_host {
+    "" $http_host;
+    default $http_x_forwarded_host;
+}
+map $http_x_forwarded_proto $qgis_public_proto {
+    "" $scheme;
+    default $http_x_forwarded_proto;
+}
+map $qgis_public_host $qgis_public_name {
+    "~^(?<qgis_host_name>\[[^\]]*\]|[^:]*)" $qgis_host_name;
+}
+# QGIS leaves port 80 out of its URLs: that is also what a scheme's default port must look like.
+map $qgis_public_host $qgis_public_port {
+    "~:(?<qgis_host_port>[0-9]+)$" $qgis_host_port;
+    default 80;
+}
+map $qgis_public_proto $qgis_https {
+    https on;
+    default "";
+}
+
+# Clients never name the project file: QGIS opens whatever path a MAP parameter names, in any
+# case and percent-encoding of the name (it decodes both), so any request that has one is refused.
+map $args $qgis_names_a_file {
+    default 0;
+    "~*(^|&)(m|%4d|%6d)(a|%41|%61)(p|%50|%70)(=|&|$)" 1;
+}"""
+
+
+def _projects_http(conf: NginxConf) -> str:
+    files = "".join(f'\n    {p.name} "{p.path}";' for p in conf.projects)
+    ids = "".join(f"\n    {p.landing_page_id} {p.name};" for p in conf.projects)
+    return f"""# /ogc/<name>: the projects of the project folder; any other name is 404 and never reaches QGIS.
+map $qgis_project_name $qgis_project_file {{
+    default "";{files}
+}}
+# The landing page links projects by id; each id leads to its /ogc/<name> address.
+map $qgis_project_id $qgis_project_for_id {{
+    default "";{ids}
+}}"""
+
+
+def _fastcgi(conf: NginxConf, project_file: str) -> str:
+    """Pass the request to QGIS with `project_file` (a path or an nginx variable) as its project."""
+    upstream = f"{conf.upstream_host}:{conf.upstream_port}"
+    if conf.resolver:  # nginx looks a name up once, unless the address comes from a variable
+        passing = f"set $qgis_fastcgi {upstream};\nfastcgi_pass $qgis_fastcgi;"
+    else:
+        passing = f"fastcgi_pass {upstream};"
+    project = f"fastcgi_param QGIS_PROJECT_FILE {project_file};\n" if project_file else ""
+    return f"""# Before the include: QGIS reads the first value of a parameter given twice.
+{project}fastcgi_param SERVER_NAME $qgis_public_name;
+fastcgi_param SERVER_PORT $qgis_public_port;
+fastcgi_param HTTPS $qgis_https if_not_empty;
+fastcgi_param HTTP_X_FORWARDED_HOST $qgis_public_host;
+fastcgi_param HTTP_X_FORWARDED_PROTO $qgis_public_proto;
+include fastcgi_params;
+# The seed's 16 x 16k buffers, applied to FastCGI (proxy_* has no effect here):
+# a typical GetCapabilities or tile fits in memory without temp files.
+fastcgi_buffers 16 16k;
+fastcgi_buffer_size 16k;
+fastcgi_read_timeout 120s;
+# QGIS announces its exact version in Server:; don't hand that to scanners.
+fastcgi_hide_header Server;
+{passing}"""
+
+
 def render_nginx_conf(conf: NginxConf) -> str:
     """nginx.conf text for QGIS Server; `include fastcgi_params` resolves next to the file.
 
@@ -179,15 +267,42 @@ def render_nginx_conf(conf: NginxConf) -> str:
     keeps open pins the worker that accepted it, so idle kept connections would starve
     requests on new ones.
     """
-    cache_location = indent(_cache_location(conf.cache), 4) + "\n" if conf.cache else ""
-    return nginx_main(conf.listen_port, f"""location {conf.location} {{
-    include fastcgi_params;
-    # The seed's 16 x 16k buffers, applied to FastCGI (proxy_* has no effect here):
-    # a typical GetCapabilities or tile fits in memory without temp files.
-    fastcgi_buffers 16 16k;
-    fastcgi_buffer_size 16k;
-    fastcgi_read_timeout 120s;
-    # QGIS announces its exact version in Server:; don't hand that to scanners.
-    fastcgi_hide_header Server;
-{cache_location}    fastcgi_pass {conf.upstream_host}:{conf.upstream_port};
-}}""", http_extra=_cache_http(conf.cache) if conf.cache else "")
+    cache = indent(_cache_location(conf.cache, conf.data_version), 4) + "\n" if conf.cache else ""
+    locations = f"""# Redirects stay relative: behind an outer proxy nginx cannot know the public address.
+absolute_redirect off;
+if ($qgis_names_a_file) {{
+    return 404;
+}}
+
+location ^~ {conf.location} {{
+{cache}{indent(_fastcgi(conf, conf.default_project), 4)}
+}}
+
+location ~ ^/ogc/(?<qgis_project_name>[^/]+)(/|$) {{
+    if ($qgis_project_file = "") {{
+        return 404;
+    }}
+{cache}{indent(_fastcgi(conf, "$qgis_project_file"), 4)}
+}}
+
+# QGIS Server's landing page: the list of projects, as HTML and JSON.
+location ~ ^/(index\\.(html|json))?$ {{
+{indent(_fastcgi(conf, ""), 4)}
+}}
+
+location ~ "^/project/(?<qgis_project_id>[0-9a-f]{{32}})(?<qgis_project_rest>/.*)?$" {{
+    if ($qgis_project_for_id = "") {{
+        return 404;
+    }}
+    return 301 /ogc/$qgis_project_for_id$qgis_project_rest$is_args$args;
+}}
+
+location / {{
+    return 404;
+}}"""
+    http = [_PUBLIC_ADDRESS, _projects_http(conf)]
+    if conf.resolver:
+        http.append(f"resolver {conf.resolver} valid=10s ipv6=off;")
+    if conf.cache:
+        http.append(_cache_http(conf.cache))
+    return nginx_main(conf.listen_port, locations, http_extra="\n\n".join(http))

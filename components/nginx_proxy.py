@@ -6,10 +6,11 @@ from dataclasses import dataclass
 import pulumi
 
 from components.settings import NginxSettings
-from components.nginx_conf import (METRICS_PATH, STATUS_PORT, CacheConf, NginxConf, nginx_size_bytes,
+from components.nginx_conf import (METRICS_PATH, STATUS_PORT, CacheConf, NginxConf, ProjectRoute, nginx_size_bytes,
                                    render_nginx_conf)
+from components.qgis_projects import QgisProjects
 from components.targets import Target
-from components.workload import ConfigFile, Exposure, Metrics, Port, Probe, TcpCheck, Workload
+from components.workload import ConfigFile, DeployedWorkload, Exposure, Metrics, Port, Probe, TcpCheck, Workload
 
 CONFIG_PATH = "/etc/nginx/nginx.conf"
 # The config sets no `daemon` directive, so the foreground switch can come from here.
@@ -22,8 +23,8 @@ PRE_STOP_SECONDS = 5
 class NginxProxyArgs:
     target: Target
     settings: NginxSettings
-    upstream_host: pulumi.Input[str]  # the FastCGI server's outputs, never retyped
-    upstream_port: int
+    upstream: DeployedWorkload  # the FastCGI server, as its target realized it
+    projects: QgisProjects
     exposure: Exposure
 
 
@@ -33,13 +34,19 @@ class NginxProxy(pulumi.ComponentResource):
     def __init__(self, name: str, args: NginxProxyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:proxy:NginxProxy", name, None, opts)
         settings = args.settings
-        self.config: pulumi.Output[str] = pulumi.Output.from_input(args.upstream_host).apply(
+        projects = args.projects
+        self.config: pulumi.Output[str] = pulumi.Output.from_input(args.upstream.host).apply(
             lambda host: render_nginx_conf(NginxConf(
                 listen_port=settings.port,
                 location=settings.path,
                 upstream_host=host,
-                upstream_port=args.upstream_port,
+                upstream_port=args.upstream.port,
+                default_project=projects.default.path_in(projects.mount),
+                projects=tuple(ProjectRoute(p.name, p.path_in(projects.mount), p.landing_page_id(projects.mount))
+                               for p in projects.all),
+                data_version=projects.data_version,
                 cache=CacheConf(settings.cache_size, settings.cache_validity) if settings.cache else None,
+                resolver=args.target.peer_resolver,
             )))
         workload = Workload(
             name=name,
@@ -62,6 +69,8 @@ class NginxProxy(pulumi.ComponentResource):
             scratch_size=f"{nginx_size_bytes(settings.cache_size) // 2**20 + 256}Mi" if settings.cache else "256Mi",
             expose=args.exposure,
             metrics=Metrics(STATUS_PORT, METRICS_PATH),
+            # A new data version reaches nginx (and its cache key) only once every QGIS server has it.
+            rolls_after=(args.upstream,),
         )
         deployed = args.target.deploy(workload, parent=self)
         self.url: pulumi.Output[str] = deployed.public_url

@@ -1,7 +1,8 @@
 """QgisServerImage: the QGIS Server image built from docker/qgis-server, published per target."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 
@@ -20,6 +21,7 @@ class QgisServerImageArgs:
     tag: str = ""  # empty: a digest of the build context, so every change gets a new tag
     context: str = BUILD_CONTEXT  # relative to the project root, so state is the same on every machine
     prebuilt: str = ""  # an image pinned by digest to run instead of building; empty: build
+    build_args: Mapping[str, str] = field(default_factory=dict)  # DEBIAN_RELEASE, QGIS_VERSION; empty: the Dockerfile's
 
 
 class QgisServerImage(pulumi.ComponentResource):
@@ -37,7 +39,7 @@ class QgisServerImage(pulumi.ComponentResource):
             self.image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.prebuilt)
             self.register_outputs({"image_ref": self.image_ref, "tag": self.tag})
             return
-        build = context_build(args.context, args.repository, args.tag)
+        build = context_build(args.context, args.repository, args.tag, args.build_args)
         self.tag = build.tag
         self.image_ref: pulumi.Output[str] = args.target.publish_image(f"{name}-build", build, parent=self)
         self.register_outputs({"image_ref": self.image_ref, "tag": build.tag})

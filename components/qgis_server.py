@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import PurePosixPath
+
 import pulumi
 
+from components.qgis_projects import QgisProjects
 from components.settings import QgisSettings
 from components.targets import Target
 from components.workload import (
@@ -26,10 +29,27 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+def qgis_projects(settings: QgisSettings) -> QgisProjects:
+    default = next(p for p in settings.projects if p.relative_path == settings.project_file)
+    return QgisProjects(all=settings.projects, default=default, mount=DATA_MOUNT, data_version=settings.data_version)
+
+
+def landing_page_directories(projects: QgisProjects) -> str:
+    """QGIS's landing page lists the projects of these folders (it does not look into subfolders)."""
+    folders = sorted({str(PurePosixPath(p.path_in(projects.mount)).parent) for p in projects.all})
+    return "||".join(folders)
+
+
 def qgis_env(settings: QgisSettings) -> dict[str, str]:
-    """Environment for the image's cmd.sh and QGIS Server itself."""
+    """Environment for the image's cmd.sh and QGIS Server itself.
+
+    No QGIS_PROJECT_FILE: set in the environment it would pin every request to one project.
+    nginx names the project per request instead (a FastCGI parameter of that name).
+    """
+    projects = qgis_projects(settings)
     return {
-        "QGIS_PROJECT_FILE": f"{DATA_MOUNT}/{settings.project_file}",
+        "QGIS_HEALTHCHECK_PROJECT": projects.default.path_in(projects.mount),
+        "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": landing_page_directories(projects),
         "QGIS_FCGI_PORT": str(settings.fcgi_port),
         "QGIS_FCGI_PROCESSES": str(settings.processes),
         "QGIS_SERVER_LOG_STDERR": "1",
@@ -90,7 +110,9 @@ class QgisFcgiServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QgisFcgiServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:qgis:QgisFcgiServer", name, None, opts)
-        deployed = args.target.deploy(qgis_workload(name, args.image, args.settings, args.clients), parent=self)
-        self.host: pulumi.Output[str] = deployed.host
-        self.port: int = deployed.port
-        self.register_outputs({"host": self.host, "port": self.port})
+        self.deployed = args.target.deploy(qgis_workload(name, args.image, args.settings, args.clients), parent=self)
+        self.projects = qgis_projects(args.settings)
+        self.host: pulumi.Output[str] = self.deployed.host
+        self.port: int = self.deployed.port
+        self.register_outputs({"host": self.host, "port": self.port,
+                               "projects": [p.name for p in self.projects.all]})

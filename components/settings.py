@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 import pulumi
 
+from components.qgis_projects import QgisProject
 from components.workload import Autoscale, Resources
 
 KUBERNETES_TARGETS = ("microk8s", "eks")
@@ -37,6 +38,7 @@ class QgisSettings:
     image_repository: str
     image_tag: str  # empty: derived from the build context
     prebuilt_image: str  # set: run this image (pinned by digest) and build nothing
+    build_args: Mapping[str, str]  # the Debian release and QGIS build of qgisRelease
     fcgi_port: int
     processes: int  # 0: one per CPU the container may use
     replicas: int
@@ -47,7 +49,9 @@ class QgisSettings:
     ignore_bad_layers: bool
     trust_layer_metadata: bool
     project_dir: Path
-    project_file: str
+    project_file: str  # the project /qgis-server serves, relative to the folder
+    projects: tuple[QgisProject, ...]  # each served at /ogc/<name>
+    data_version: str  # changes with any file of project_dir; empty with a claim
     data_claim: str  # empty: project_dir travels with the deployment
     resources: Resources
     scaling: Scaling
@@ -72,6 +76,7 @@ class NginxSettings:
 class DockerSettings:
     host_port: int
     bind_address: str
+    image_platform: str  # linux/amd64 or linux/arm64: the engine's
 
 
 @dataclass(frozen=True)

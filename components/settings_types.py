@@ -6,6 +6,7 @@ in words that go straight into the error message ("an integer from 1 to 65535").
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -114,6 +115,23 @@ def parse_quantity(text: str, resource: str) -> Decimal:
 
 
 @dataclass(frozen=True)
+class IpAddress:
+    """A literal IPv4 or IPv6 address. Docker publishes on every interface when it cannot parse the
+    address it is given, so a typo meant to restrict access would open it: nothing else passes."""
+
+    type: str = "string"
+    allowed: str = "an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1"
+
+    def parse(self, raw: Any) -> str:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        try:
+            return str(ipaddress.ip_address(raw))
+        except ValueError as error:
+            raise ValueError(raw) from error
+
+
+@dataclass(frozen=True)
 class Quantity:
     resource: str  # "cpu", "memory" or "storage"
     allow_empty: bool = False  # empty: computed from other keys
@@ -198,7 +216,7 @@ class Setting:
     """One `geostack:<key>` config key."""
 
     key: str
-    kind: Integer | Boolean | Choice | Text | Quantity | ResourceSpec | PythonCode | Secret
+    kind: Integer | Boolean | Choice | Text | IpAddress | Quantity | ResourceSpec | PythonCode | Secret
     default: Any
     description: str = field(default="")
 

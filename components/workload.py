@@ -199,6 +199,8 @@ class Workload:
     # Start only once these are ready: Docker creates this after their healthchecks pass;
     # Kubernetes adds init containers that wait for their ports (or depends on a finished task).
     after: tuple["DeployedWorkload", ...] = ()
+    # Created or updated only once these have finished theirs (ordering alone: no waiting in the pods).
+    rolls_after: tuple["DeployedWorkload", ...] = ()
     # A task runs to completion once per rollout (a Kubernetes Job, a one-shot container),
     # e.g. database migrations that must not run in every replica.
     task: bool = False
@@ -229,6 +231,7 @@ class ImageBuild:
     dockerfile: str
     repository: str
     tag: str
+    args: Mapping[str, str] = field(default_factory=dict)  # build arguments
 
 
 def hour_and_minute(daily_at: str) -> tuple[int, int]:

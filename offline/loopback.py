@@ -22,6 +22,8 @@ from typing import Callable, Iterator, Optional
 from offline.program_run import PROJECT_ROOT
 
 CMD_SH = PROJECT_ROOT / "docker" / "qgis-server" / "cmd.sh"
+LANDING_PAGE = PROJECT_ROOT / "docker" / "qgis-server" / "landingpage" / "index.html"
+QGIS_API_RESOURCES = Path("/usr/share/qgis/resources/server/api")
 HEALTHCHECK_SH = PROJECT_ROOT / "docker" / "qgis-server" / "healthcheck.sh"
 FASTCGI_PARAMS = Path("/etc/nginx/fastcgi_params")
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -104,9 +106,8 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
     """cmd.sh with the declared env; yields {'process', 'port', 'log', 'ready_seconds'}."""
     with scratch_dir("geostack-qgis-") as home:
         env = {key: value for key, value in os.environ.items() if not key.startswith("QGIS_")}
-        env.update(declared_env)
+        env.update({key: on_host(value, data_dir) for key, value in declared_env.items()})
         env.update({
-            "QGIS_PROJECT_FILE": str(data_dir / declared_env["QGIS_PROJECT_FILE"].removeprefix("/data/")),
             "QGIS_FCGI_PORT": str(port),
             "QGIS_FCGI_ADDRESS": "127.0.0.1",
             "HOME": str(home),
@@ -114,6 +115,9 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             # in the scratch dir, which goes with the server. (During a request libfcgi swaps the
             # process environment for the request's params, so the health check passes it too.)
             "TMPDIR": str(home),
+            # The image puts its landing page template into Debian's resources; here a copy of
+            # those, with the template, stands in (the host's own stay untouched).
+            "QGIS_SERVER_API_RESOURCES_DIRECTORY": str(_api_resources(home)),
             **(overrides or {}),
         })
         log = home / "qgis.log"
@@ -121,7 +125,8 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             process = subprocess.Popen([str(CMD_SH)], env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         try:
-            health_env = {**os.environ, "QGIS_FCGI_PORT": str(port), "TMPDIR": str(home)}
+            health_env = {**os.environ, "QGIS_FCGI_PORT": str(port), "TMPDIR": str(home),
+                          "QGIS_HEALTHCHECK_PROJECT": env["QGIS_HEALTHCHECK_PROJECT"]}
             ready = wait_until(
                 lambda: process.poll() is None and subprocess.run(
                     [str(HEALTHCHECK_SH)], env=health_env, capture_output=True).returncode == 0,
@@ -129,6 +134,14 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             yield {"process": process, "port": port, "log": log, "ready_seconds": ready}
         finally:
             stop_group(process)
+
+
+def _api_resources(scratch: Path) -> Path:
+    resources = scratch / "server-api"
+    shutil.copytree(QGIS_API_RESOURCES, resources)
+    (resources / "ogc" / "static" / "landingpage").mkdir(parents=True, exist_ok=True)
+    shutil.copy(LANDING_PAGE, resources / "ogc" / "static" / "landingpage" / "index.html")
+    return resources
 
 
 def session_processes(session_id: int) -> dict[int, list[bytes]]:
@@ -154,11 +167,12 @@ def qgis_workers(session_id: int) -> list[int]:
                   if argv[0].endswith(b"/qgis_mapserv.fcgi"))
 
 
-def declared_dev_stack() -> dict:
-    """What the dev stack declares for QGIS and its proxy: the env, data directory, nginx.conf and upstream."""
+def declared_dev_stack(overrides: Optional[dict[str, str]] = None) -> dict:
+    """What the dev stack (with `overrides`) declares for QGIS and its proxy: the env, data
+    directory, nginx.conf and upstream."""
     from offline.program_run import run_program
 
-    run = run_program("dev")
+    run = run_program("dev", overrides)
     qgis = run.one("docker:index/container:Container", "qgis-server")
     env = dict(item.split("=", 1) for item in qgis.inputs["envs"])
     data_dir = next(v["hostPath"] for v in qgis.inputs["volumes"] if v["containerPath"] == "/data")
@@ -166,9 +180,27 @@ def declared_dev_stack() -> dict:
     return {"env": env, "data_dir": data_dir, "nginx_conf": run.nginx_config("qgis-nginx"), "upstream": upstream}
 
 
+DATA_MOUNT = "/data"  # where the containers mount the project folder
+
+
+def on_host(value: str, data_dir: Path) -> str:
+    """A declared value with the container's project folder swapped for `data_dir`
+    (the landing page's folders are joined by ||)."""
+    return "||".join(str(data_dir) + part.removeprefix(DATA_MOUNT) if part.startswith(DATA_MOUNT + "/")
+                     or part == DATA_MOUNT else part for part in value.split("||"))
+
+
+def _md5(text: str) -> str:
+    import hashlib
+
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_port: int, scratch: Path,
-                        status_port: Optional[int] = None) -> str:
-    """The rendered config with only the listen ports, upstream address and /tmp paths swapped."""
+                        data_dir: Path, status_port: Optional[int] = None) -> str:
+    """The rendered config with only host-specific values swapped: the listen ports, the upstream
+    address, /tmp paths, and the project folder's path (and so the landing page's ids, which
+    are hashes of project paths)."""
     import re
 
     from components.nginx_conf import STATUS_PORT
@@ -176,8 +208,14 @@ def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_por
     listen = re.search(r"listen (\d+);", rendered).group(0)
     conf = replace_once(rendered, listen, f"listen 127.0.0.1:{listen_port};")
     conf = replace_once(conf, f"listen {STATUS_PORT};", f"listen 127.0.0.1:{status_port or free_port()};")
-    conf = replace_once(conf, f"fastcgi_pass {upstream};", f"fastcgi_pass 127.0.0.1:{qgis_port};")
-    return conf.replace(" /tmp/", f" {scratch}/")
+    passes = (f"fastcgi_pass {upstream};", f"set $qgis_fastcgi {upstream};")
+    assert sum(conf.count(p) for p in passes) >= 1, f"no fastcgi_pass to {upstream} in the rendered config"
+    for old in passes:
+        conf = conf.replace(old, old.replace(upstream, f"127.0.0.1:{qgis_port}"))
+    conf = conf.replace(" /tmp/", f" {scratch}/")  # first: the data dir may itself be under /tmp
+    for project in set(re.findall(rf'"({DATA_MOUNT}/[^"]+)"', conf)):
+        conf = conf.replace(_md5(project), _md5(on_host(project, data_dir)))
+    return re.sub(rf"(?<=[ \"]){DATA_MOUNT}/", f"{data_dir}/", conf)
 
 
 @contextlib.contextmanager

@@ -99,6 +99,9 @@ class Registration:
     retain_on_delete: bool
     dependencies: list[str]
     inputs: dict[str, Any]
+    # input key -> URNs its value came from: what the engine replaces a dependent for when one of
+    # them is replaced delete-before-replace
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     secret_inputs: set[str] = field(default_factory=set)  # top-level input keys holding a secret
     raw_inputs: dict[str, Any] = field(default_factory=dict)  # secrets still wrapped in Pulumi's marker
     custom_timeouts: dict[str, str] = field(default_factory=dict)  # the customTimeouts option: operation -> limit
@@ -192,6 +195,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=request.protect,
                 retain_on_delete=request.retainOnDelete,
                 dependencies=list(request.dependencies),
+                property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
                 inputs=reveal(rpc.deserialize_properties(request.object)),
                 raw_inputs=rpc.deserialize_properties(request.object),
                 secret_inputs={k for k, v in request.object.fields.items() if _contains_secret(v)},

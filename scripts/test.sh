@@ -8,12 +8,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-# Real QGIS Server and nginx for the loopback tests; a Docker engine and debootstrap
+# nginx and QGIS Server's FastCGI helpers for the loopback tests (QGIS itself: install_host_qgis); a Docker engine and debootstrap
 # for the Docker tests (no registry is needed: base images are bootstrapped locally);
 # etcd, containerd, runc, the CNI plugins, a registry and a C compiler (the pause image)
 # for the single-node Kubernetes of the staging tests. (ShellCheck is installed from PyPI.)
 DEBIAN_PACKAGES=(
-  qgis-server spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
+  spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
   docker.io debootstrap
   etcd-server containerd runc containernetworking-plugins docker-registry conntrack iptables
   gcc libc6-dev openssl
@@ -44,6 +44,29 @@ make_venv() {
     python3 -m venv "$1"
   fi
   "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
+}
+
+# QGIS Server for the loopback tests and the benchmark: the release the image installs
+# (3.40.6), exactly. Debian 12 has it in bookworm-backports, which is added if missing.
+install_host_qgis() {
+  local codename version suite
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  case "$codename" in
+    bookworm) version=3.40.6+dfsg-1~bpo12+1 suite=bookworm-backports ;;
+    trixie) version=3.40.6+dfsg-1 suite=trixie ;;
+    *) echo "test.sh: QGIS Server 3.40.6 for the host tests needs Debian 12 or 13, not '${codename}'" >&2; return 1 ;;
+  esac
+  if [[ "$(dpkg-query -W -f='${Version}' qgis-server 2>/dev/null)" == "$version" ]]; then
+    return
+  fi
+  if [[ "$suite" == bookworm-backports ]] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      | as_root tee /etc/apt/sources.list.d/geostack-bookworm-backports.sources >/dev/null
+  fi
+  echo "test.sh: installing QGIS Server $version from $suite" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t "$suite" \
+    "qgis-server=$version" >/dev/null
 }
 
 install_python_packages() {
@@ -91,6 +114,7 @@ install_node_packages() {
 }
 
 install_debian_packages "${DEBIAN_PACKAGES[@]}"
+install_host_qgis
 install_python_packages
 install_node_packages
 install_pulumi_toolchain

@@ -11,7 +11,8 @@ def create_target(settings: StackSettings) -> Target:
     if settings.target == "docker":
         from components.targets.docker import DockerTarget
 
-        return DockerTarget(name, prefix=f"{settings.project}-{settings.stack}")
+        return DockerTarget(name, prefix=f"{settings.project}-{settings.stack}",
+                            image_platform=settings.docker.image_platform)
     namespace = NamespaceSpec(settings.namespace, settings.stack, restricted=settings.restricted,
                               keeps_data=settings.geonode.enabled, protect=settings.production)
     if settings.target == "microk8s":

@@ -11,6 +11,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import pulumi
 
@@ -54,22 +55,25 @@ class Target(pulumi.ComponentResource, ABC):
         """Build (and push where the target pulls from a registry); return the reference workloads use."""
 
 
-def context_digest(context: Path) -> str:
-    """A short content hash of a build context: same files, same tag; any change, a new tag."""
+def context_digest(context: Path, args: Mapping[str, str] | None = None) -> str:
+    """A short content hash of a build context and its build arguments: same files and arguments,
+    same tag; any change, a new tag."""
     digest = hashlib.sha256()
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(path.relative_to(context).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")
+    for key, value in sorted((args or {}).items()):
+        digest.update(f"{key}={value}\0".encode())
     return digest.hexdigest()[:12]
 
 
-def context_build(context: str, repository: str, tag: str = "") -> ImageBuild:
-    """A build of `context` (relative to the project root, so state is the same on every machine),
-    tagged by a digest of its files unless a tag is given."""
+def context_build(context: str, repository: str, tag: str = "", args: Mapping[str, str] | None = None) -> ImageBuild:
+    """A build of `context` (relative to the project root, so state is the same on every machine)
+    with build arguments `args`, tagged by a digest of both unless a tag is given."""
     return ImageBuild(context=context, dockerfile=f"{context}/Dockerfile", repository=repository,
-                      tag=tag or context_digest(PROJECT_ROOT / context))
+                      tag=tag or context_digest(PROJECT_ROOT / context, args), args=dict(args or {}))
 
 
 def file_digest(content: str) -> str:

@@ -88,10 +88,11 @@ class DockerTarget(Target):
     kind = "docker"
     peer_resolver = "127.0.0.11"  # the engine's DNS on user-defined networks
 
-    def __init__(self, name: str, prefix: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, prefix: str, image_platform: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:targets:DockerTarget", name, None, opts)
         # Container and network names are global on an engine: prefix them per stack.
         self.prefix = prefix
+        self.image_platform = image_platform
         self.network = docker.Network(
             f"{name}-network",
             name=prefix,
@@ -115,7 +116,8 @@ class DockerTarget(Target):
         image = docker.Image(
             name,
             image_name=f"{build.repository}:{build.tag}",
-            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile),
+            build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
+                                         args=dict(build.args) or None, platform=self.image_platform),
             skip_push=True,
             opts=pulumi.ResourceOptions(parent=parent),
         )
@@ -126,8 +128,12 @@ class DockerTarget(Target):
             self._container(workload, replica, parent)
             for replica in range(workload.replicas)
         ]
-        # Peers use the alias; tying it to the containers makes them wait for creation.
-        host = pulumi.Output.all(*[c.id for c in containers]).apply(lambda _: workload.name)
+        # Peers use the alias. It carries no dependency on the containers: a container with a fixed
+        # name is replaced delete-before-replace, and the engine then also replaces every container
+        # whose inputs depend on it, so a proxy's config built from it would lose the proxy (and its
+        # cache) on any change here. Dependents that must start later say so with `after`, and
+        # proxies look peers up per request (peer_resolver), as a replaced peer gets a new address.
+        host = pulumi.Output.from_input(workload.name)
         if workload.task:
             # The provider reports a one-shot container's exit code but does not act on it:
             # a failed migration would still count as done. Dependents carry this as a label,
@@ -212,6 +218,7 @@ class DockerTarget(Target):
             security_opts=["no-new-privileges:true"],
             opts=pulumi.ResourceOptions(
                 parent=parent,
-                depends_on=[resource for dependency in workload.after for resource in dependency.resources],
+                depends_on=[resource for dependency in (*workload.after, *workload.rolls_after)
+                            for resource in dependency.resources],
             ),
         )

@@ -200,6 +200,7 @@ class KubernetesTarget(Target):
             "volumes": volumes,
         }
         after = [r for d in workload.after if d.task for r in d.resources]
+        after += [r for d in workload.rolls_after for r in d.resources]
         if workload.task:
             return self._job(workload, parent, pod_labels, annotations, pod_spec, after)
         if workload.daily_at:

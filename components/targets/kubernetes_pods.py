@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import pulumi
 
-from components.config import shipped_files
+from components.qgis_projects import visible_files
 from components.workload import CommandCheck, DeployedWorkload, HttpCheck, Probe, TcpCheck, Workload
 
 # Resources for the small init containers that wait for dependencies.
@@ -40,7 +40,7 @@ def directory_items(source: Path) -> tuple[dict[str, str], dict[str, str], list[
     `items` entry that puts them back at their relative path.
     """
     text, binary, items = {}, {}, []
-    for path in shipped_files(source):
+    for path in visible_files(source):
         relative = path.relative_to(source).as_posix()
         key = re.sub(r"[^-._a-zA-Z0-9]", "_", relative.replace("/", "__"))
         raw = path.read_bytes()

@@ -45,7 +45,7 @@ class Microk8sTarget(KubernetesTarget):
             name,
             image_name=f"{self.settings.registry}/{build.repository}:{build.tag}",
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         platform=self.settings.image_platform),
+                                         args=dict(build.args) or None, platform=self.settings.image_platform),
             registry=docker.RegistryArgs(server=self.settings.registry),
             opts=pulumi.ResourceOptions(parent=parent),
         )

@@ -4,7 +4,7 @@
 socket); otherwise it starts Debian's dockerd with a private data root, exec root and
 socket in a temp dir, and stops it and deletes its data at the end.
 
-`debian:bookworm-slim` is made with debootstrap and `docker import`; the root
+The `debian:<release>-slim` images are made with debootstrap and `docker import`; each root
 filesystem tarball is cached in ~/.cache/geostack so later runs on the same machine
 import it in seconds instead of bootstrapping again.
 """
@@ -22,13 +22,12 @@ from typing import Iterator
 import docker
 from docker.errors import DockerException, ImageNotFound
 
+from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
 from offline.program_run import PROJECT_ROOT
 
 
-BASE_IMAGE = "debian:bookworm-slim"
 DEBIAN_MIRROR = os.environ.get("GEOSTACK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "geostack"
-BASE_TARBALL = CACHE_DIR / "debian-bookworm-minbase.tar"
 NGINX_STAND_IN = PROJECT_ROOT / "tests" / "e2e" / "images" / "nginx-debian"
 
 
@@ -98,28 +97,36 @@ def has_image(client: docker.DockerClient, name: str) -> bool:
         return False
 
 
-def _bootstrap_base_tarball() -> None:
-    """debootstrap a minimal bookworm, trimmed like the official slim image, into the cache."""
+def _base_tarball(release: str) -> Path:
+    return CACHE_DIR / f"debian-{release}-minbase.tar"
+
+
+def _bootstrap_base_tarball(release: str) -> None:
+    """debootstrap a minimal `release`, trimmed like the official slim image, into the cache."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # A debootstrap older than the release has no script for it; the testing ones share sid's.
+    script = Path("/usr/share/debootstrap/scripts") / release
+    extra = [] if script.exists() else [str(script.with_name("sid"))]
     with tempfile.TemporaryDirectory(prefix="geostack-rootfs-") as work:
         rootfs = Path(work) / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR],
+        subprocess.run(["debootstrap", "--variant=minbase", release, str(rootfs), DEBIAN_MIRROR, *extra],
                        check=True, capture_output=True)
         for trimmed in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(rootfs / trimmed, ignore_errors=True)
             (rootfs / trimmed).mkdir(parents=True, exist_ok=True)
-        partial = BASE_TARBALL.with_suffix(".partial")
+        partial = _base_tarball(release).with_suffix(".partial")
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(partial), "."], check=True)
-        partial.rename(BASE_TARBALL)
+        partial.rename(_base_tarball(release))
 
 
-def ensure_base_image(client: docker.DockerClient) -> None:
-    """`debian:bookworm-slim` in the engine: already there, from the cache, or bootstrapped."""
-    if has_image(client, BASE_IMAGE):
-        return
-    if not BASE_TARBALL.exists():
-        _bootstrap_base_tarball()
-    repository, tag = BASE_IMAGE.split(":")
-    with open(BASE_TARBALL, "rb") as tarball:
-        client.api.import_image_from_data(tarball.read(), repository=repository, tag=tag)
-
+def ensure_base_image(client: docker.DockerClient, *releases: str) -> None:
+    """`debian:<release>-slim` in the engine for each release (by default bookworm, the stand-ins'
+    base, and the QGIS image's default release): already there, from the cache, or bootstrapped.
+    No registry is reachable here; these stand in for Docker Hub's images of the same name."""
+    for release in releases or ("bookworm", QGIS_RELEASES[QGIS_DEFAULT_RELEASE]["DEBIAN_RELEASE"]):
+        if has_image(client, f"debian:{release}-slim"):
+            continue
+        if not _base_tarball(release).exists():
+            _bootstrap_base_tarball(release)
+        with open(_base_tarball(release), "rb") as tarball:
+            client.api.import_image_from_data(tarball.read(), repository="debian", tag=f"{release}-slim")

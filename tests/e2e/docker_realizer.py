@@ -36,7 +36,7 @@ CONTAINER = "docker:index/container:Container"
 NETWORK_INPUTS = {"name", "driver"}
 VOLUME_INPUTS = {"name", "labels"}
 IMAGE_INPUTS = {"imageName", "build", "skipPush", "buildOnPreview"}
-BUILD_INPUTS = {"context", "dockerfile", "args"}
+BUILD_INPUTS = {"context", "dockerfile", "args", "platform"}
 CONTAINER_INPUTS = {
     "name", "image", "entrypoints", "command", "envs", "networksAdvanced", "ports", "uploads", "volumes", "user",
     "restart", "healthcheck", "wait", "waitTimeout", "readOnly", "tmpfs", "shmSize", "labels", "capabilities",
@@ -157,11 +157,16 @@ class DockerRealizer:
         dockerfile = PROJECT_ROOT / inputs["build"]["dockerfile"]
         if dockerfile != context / "Dockerfile":
             raise UnsupportedDeclaration(f"{name}: the image cache builds only <context>/Dockerfile")
+        if not inputs["build"].get("platform"):
+            # The provider builds anyway, for whatever its engine picks, and warns; a build that
+            # names none is a build whose result depends on the machine.
+            raise UnsupportedDeclaration(f"{name}: the build names no platform")
         args = dict(inputs["build"].get("args") or {})
         if "ARG EXTRA_CA_CERTS" in dockerfile.read_text():
             args.setdefault("EXTRA_CA_CERTS", local_ca_certs())
         start = time.monotonic()
-        cached_image(self.client, context, context.name, inputs["imageName"], buildargs=args)
+        cached_image(self.client, context, context.name, inputs["imageName"], buildargs=args,
+                     platform=inputs["build"]["platform"])
         self.timings[f"build:{name}"] = time.monotonic() - start
         self.images[name] = inputs["imageName"]
         self.created.append(("image", inputs["imageName"]))

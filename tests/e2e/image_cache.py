@@ -18,13 +18,18 @@ IMAGE_CACHE = CACHE_DIR / "images"
 LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
 
 
-def context_hash(context: Path) -> str:
-    """Hash of every file's path, executable bit and bytes in the build context."""
+def context_hash(context: Path, buildargs: dict[str, str] | None = None, platform: str = "") -> str:
+    """Hash of every file's path, executable bit and bytes in the build context, and of the build
+    arguments and platform: the same context built another way is another image."""
     digest = hashlib.sha256()
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(context)).encode() + b"\0")
         digest.update(b"x" if path.stat().st_mode & 0o111 else b"-")
         digest.update(path.read_bytes())
+    for key, value in sorted((buildargs or {}).items()):
+        digest.update(f"\0arg {key}={value}".encode())
+    if platform:
+        digest.update(f"\0platform {platform}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -33,10 +38,10 @@ def local_ca_certs() -> str:
     return "".join(p.read_text() for p in sorted(LOCAL_CA_DIR.glob("*.crt")))
 
 
-def _build(client: docker.DockerClient, context: Path, tag: str, buildargs: dict[str, str]) -> None:
+def _build(client: docker.DockerClient, context: Path, tag: str, buildargs: dict[str, str], platform: str) -> None:
     log: list[str] = []
-    for chunk in client.api.build(path=str(context), tag=tag, buildargs=buildargs, rm=True,
-                                  forcerm=True, decode=True):
+    for chunk in client.api.build(path=str(context), tag=tag, buildargs=buildargs, platform=platform or None,
+                                  rm=True, forcerm=True, decode=True):
         log.append(chunk.get("stream") or chunk.get("status") or "")
         if "error" in chunk:
             tail = "".join(log)[-4000:]
@@ -44,9 +49,10 @@ def _build(client: docker.DockerClient, context: Path, tag: str, buildargs: dict
 
 
 def cached_image(client: docker.DockerClient, context: Path, name: str, tag: str,
-                 buildargs: dict[str, str] | None = None) -> str:
-    """`tag` in the engine, built from `context` or loaded from the cache; returns the hash."""
-    fingerprint = context_hash(context)
+                 buildargs: dict[str, str] | None = None, platform: str = "") -> str:
+    """`tag` in the engine, built from `context` (with `buildargs`, for `platform` if given) or
+    loaded from the cache; returns the hash."""
+    fingerprint = context_hash(context, buildargs, platform)
     tarball = IMAGE_CACHE / f"{name}-{fingerprint}.tar"
     keyed = f"geostack-cache/{name}:{fingerprint}"
     if not has_image(client, keyed):
@@ -54,7 +60,7 @@ def cached_image(client: docker.DockerClient, context: Path, name: str, tag: str
             with open(tarball, "rb") as data:
                 client.images.load(data)
         else:
-            _build(client, context, keyed, buildargs or {})
+            _build(client, context, keyed, buildargs or {}, platform)
             IMAGE_CACHE.mkdir(parents=True, exist_ok=True)
             partial = tarball.with_suffix(".partial")
             with open(partial, "wb") as out:

@@ -28,7 +28,7 @@ def stack(declared):
     with qgis_server(declared["env"], Path(declared["data_dir"]), qgis_port) as qgis, \
             scratch_dir("geostack-nginx-") as scratch:
         conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch,
-                                   status_port)
+                                   Path(declared["data_dir"]), status_port)
         with nginx(conf, nginx_port, scratch) as base_url:
             yield {"url": base_url + "/qgis-server", "qgis": qgis, "status": f"http://127.0.0.1:{status_port}",
                    "log": scratch / "nginx.log"}
@@ -36,7 +36,24 @@ def stack(declared):
 
 def test_dev_stack_serves_the_repos_sample_project(declared):
     assert Path(declared["data_dir"]) == PROJECT_ROOT / "data"
-    assert declared["env"]["QGIS_PROJECT_FILE"] == "/data/sample.qgs"
+    assert declared["env"]["QGIS_HEALTHCHECK_PROJECT"] == "/data/sample.qgs"
+    assert "QGIS_PROJECT_FILE /data/sample.qgs;" in declared["nginx_conf"]
+
+
+def test_the_host_runs_the_qgis_build_the_image_installs():
+    """Loopback tests and the benchmark prove something about the image only on the same QGIS release."""
+    import re
+    import subprocess
+
+    from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
+
+    host = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "qgis-server"], capture_output=True, text=True,
+                          check=True).stdout
+    image = QGIS_RELEASES[QGIS_DEFAULT_RELEASE]["QGIS_VERSION"]
+    dockerfile = (PROJECT_ROOT / "docker" / "qgis-server" / "Dockerfile").read_text()
+    assert f"ARG QGIS_VERSION={image}\n" in dockerfile
+    upstream = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+")
+    assert upstream.match(host).group(0) == upstream.match(image).group(0) == "3.40.6"
 
 
 def test_get_capabilities_lists_the_sample_layers(stack):

@@ -37,6 +37,10 @@ MISTAKES = {
                      "geostack:qgisReplicas must be an integer from 1 to 100, got '0'"),
     "not-allowed": (["geostack:target", "kubernetes"],
                     "geostack:target must be one of docker, microk8s, eks, got 'kubernetes'"),
+    # Docker would publish on every interface given an address it cannot parse.
+    "bad-address": (["geostack:dockerBindAddress", "999.1.1.1"],
+                    "geostack:dockerBindAddress must be an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1, "
+                    "got '999.1.1.1'"),
     "dotted-key": (["geostack:qgis.replicas", "2"],
                    "geostack:qgis.replicas is not a geostack setting (did you mean geostack:qgisReplicas?)"),
     "path-object": (["--path", "geostack:docker.hostPort", "9090"],

@@ -19,6 +19,8 @@ import docker
 
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
+from components.config import machine_platform
+from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
 from tests.e2e.docker_engine import ensure_base_image
 from tests.e2e.geonode_on_docker import IMAGES, STAND_INS
 from tests.e2e.image_cache import cached_image, local_ca_certs
@@ -38,10 +40,11 @@ class PushedImages:
 
 
 def cached_push(client: docker.DockerClient, context, repository: str, tag: str,
-                buildargs: dict[str, str] | None = None) -> str:
+                buildargs: dict[str, str] | None = None, platform: str = "") -> str:
     """Build `context` (or load it from the test image cache), push it to the cluster's registry
     and return its reference by digest."""
-    cached_image(client, context, context.name, f"{REGISTRY}/{repository}:{tag}", buildargs=buildargs)
+    cached_image(client, context, context.name, f"{REGISTRY}/{repository}:{tag}", buildargs=buildargs,
+                 platform=platform)
     return push(client, repository, tag)
 
 
@@ -63,7 +66,9 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         reference = cached_push(client, IMAGES / context, f"stand-in/{context}", "1")
         stand_ins.update({key: reference for key in keys})
     return PushedImages(
-        qgis=cached_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test"),
+        # Built as the dev stack's realizer builds it (same arguments and platform: one cached image).
+        qgis=cached_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test",
+                         buildargs=QGIS_RELEASES[QGIS_DEFAULT_RELEASE], platform=machine_platform()),
         nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
         geonode=cached_push(client, GEONODE_CONTEXT, "geostack/geonode", "staging-test",

@@ -30,6 +30,11 @@ def run_expecting_error(stack: str, overrides: dict[str, str], secrets: dict[str
     ("nginxPath", "qgis", "geostack:nginxPath must be a URL path such as /qgis-server, got 'qgis'"),
     ("qgisMemoryLimit", "lots", "geostack:qgisMemoryLimit must be a memory quantity such as 512Mi or 2Gi"),
     ("kubernetesNamespace", "Geo_Stack", "geostack:kubernetesNamespace must be a DNS label"),
+    # Docker publishes on every interface when it cannot parse the address.
+    ("dockerBindAddress", "999.1.1.1", "geostack:dockerBindAddress must be an IPv4 or IPv6 address such as "
+                                       "127.0.0.1, 0.0.0.0 or ::1, got '999.1.1.1'"),
+    ("dockerBindAddress", "localhost", "geostack:dockerBindAddress must be an IPv4 or IPv6 address"),
+    ("dockerBindAddress", "127.0.0.1:8080", "geostack:dockerBindAddress must be an IPv4 or IPv6 address"),
 ])
 def test_bad_value_names_key_value_and_allowed(key, value, expected):
     message = run_expecting_error("dev", {f"geostack:{key}": value})

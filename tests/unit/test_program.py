@@ -34,9 +34,19 @@ def pod_container(run: ProgramRun, name: str) -> dict:
 
 
 def fastcgi_pass(config: str) -> str:
-    match = re.search(r"fastcgi_pass\s+([^;]+);", config)
-    assert match, "no fastcgi_pass in the rendered config"
-    return match.group(1)
+    """The one upstream every location passes to (through a variable where nginx looks it up per request)."""
+    passes = set(re.findall(r"fastcgi_pass\s+([^;]+);", config))
+    assert len(passes) == 1, f"expected one upstream, got {passes}"
+    upstream = passes.pop()
+    if upstream.startswith("$"):
+        values = set(re.findall(rf"set \{upstream}\s+([^;]+);", config))
+        assert len(values) == 1, f"expected one value of {upstream}, got {values}"
+        upstream = values.pop()
+    return upstream
+
+
+def project_params(config: str) -> list[str]:
+    return re.findall(r"fastcgi_param QGIS_PROJECT_FILE ([^;]+);", config)
 
 
 def test_types_per_target(stack_runs):
@@ -148,7 +158,13 @@ def test_docker_project_data_is_a_read_only_bind_mount(stack_runs):
     qgis = stack_runs["dev"].one(CONTAINER, "qgis-server")
     assert qgis.inputs["volumes"] == [{"hostPath": str(PROJECT_ROOT / "data"), "containerPath": "/data", "readOnly": True}]
     env = dict(e.split("=", 1) for e in qgis.inputs["envs"])
-    assert env["QGIS_PROJECT_FILE"] == "/data/sample.qgs"
+    # nginx names the project per request; in the environment it would pin every request to one.
+    assert "QGIS_PROJECT_FILE" not in env
+    assert env["QGIS_HEALTHCHECK_PROJECT"] == "/data/sample.qgs"
+    assert env["QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES"] == "/data"
+    config = stack_runs["dev"].nginx_config("qgis-nginx")
+    assert project_params(config) == ["/data/sample.qgs", "$qgis_project_file"]
+    assert '    sample "/data/sample.qgs";' in config
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -181,7 +197,8 @@ def test_qgis_env_carries_the_tuning_knobs():
     })
     env = env_of_container(pod_container(run, "qgis-server"))
     assert env == {
-        "QGIS_PROJECT_FILE": "/data/sample.qgs",
+        "QGIS_HEALTHCHECK_PROJECT": "/data/sample.qgs",
+        "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": "/data",
         "QGIS_FCGI_PORT": "6000",
         "QGIS_FCGI_PROCESSES": "3",
         "QGIS_SERVER_LOG_STDERR": "1",
@@ -214,7 +231,10 @@ def test_kubernetes_project_data_from_an_existing_claim():
     container = pod_container(run, "qgis-server")
     pod = run.one(DEPLOYMENT, "qgis-server-deployment").inputs["spec"]["template"]["spec"]
     assert {"name": "data-0", "persistentVolumeClaim": {"claimName": "qgis-projects", "readOnly": True}} in pod["volumes"]
-    assert env_of_container(container)["QGIS_PROJECT_FILE"] == "/data/city/city.qgz"
+    assert env_of_container(container)["QGIS_HEALTHCHECK_PROJECT"] == "/data/city/city.qgz"
+    config = run.nginx_config("qgis-nginx")
+    assert project_params(config) == ["/data/city/city.qgz", "$qgis_project_file"]
+    assert '    city "/data/city/city.qgz";' in config
 
 
 def test_exposure_per_target(stack_runs):
@@ -370,3 +390,52 @@ def test_cluster_images_are_built_for_the_nodes_platform(stack):
                                 ({"geostack:kubernetesImagePlatform": "linux/arm64"}, "linux/arm64")):
         builds = [r for r in run_program(stack, overrides).resources if r.type == "docker:index/image:Image"]
         assert builds and {b.inputs["build"]["platform"] for b in builds} == {platform}
+
+
+def test_docker_builds_name_their_platform():
+    """The provider warns and lets the engine pick when a build names no platform; every Docker build
+    names one: the machine's by default (what its engine runs), or the configured one."""
+    from unittest import mock
+
+    with mock.patch("platform.machine", return_value="aarch64"):
+        detected = run_program("dev", {"geostack:geonodeEnabled": "true"})
+    configured = run_program("dev", {"geostack:geonodeEnabled": "true", "geostack:dockerImagePlatform": "linux/amd64"})
+    for run, platform in ((detected, "linux/arm64"), (configured, "linux/amd64")):
+        builds = [r for r in run.resources if r.type == IMAGE]
+        assert len(builds) == 2, "the QGIS and GeoNode images"
+        assert {b.inputs["build"]["platform"] for b in builds} == {platform}
+
+
+def test_docker_on_an_unknown_machine_asks_for_the_platform():
+    from unittest import mock
+
+    from components.config import ConfigError
+
+    with mock.patch("platform.machine", return_value="riscv64"):
+        run = run_program("dev", raise_errors=False)
+    assert isinstance(run.error, ConfigError)
+    assert str(run.error) == ("geostack:dockerImagePlatform must be set (linux/amd64 or linux/arm64) on this "
+                              "'riscv64' machine, got ''")
+
+
+@pytest.mark.parametrize("stack, proxy_type", [("dev", CONTAINER), ("staging", DEPLOYMENT)])
+def test_a_qgis_only_change_leaves_the_proxy_and_its_cache_alone(stack, proxy_type):
+    """Changing QGIS alone (here its worker count) must not touch nginx, whose cache would go with it.
+    Two ways it could: a different input, or an input computed from a QGIS resource, which the
+    engine replaces along with a QGIS container replaced delete-before-replace (Docker's fixed names)."""
+    before = run_program(stack)
+    after = run_program(stack, {"geostack:qgisProcesses": "3"})
+    qgis = {r.urn for r in after.resources if "QgisFcgiServer" in r.urn}
+    # Kubernetes replaces none of them on such a change (the Service keeps its name): only the
+    # containers count there.
+    replaced_with_qgis = {r.urn for r in after.resources if r.urn in qgis and r.type == CONTAINER}
+    nginx = [r for r in after.resources if r.type == proxy_type and "NginxProxy" in r.urn]
+    assert nginx
+    for resource in nginx:
+        assert resource.inputs == before.by_urn(resource.urn).inputs, f"{resource.name} changed"
+        fed_by_qgis = {key: sorted(set(urns) & replaced_with_qgis)
+                       for key, urns in resource.property_dependencies.items() if set(urns) & replaced_with_qgis}
+        assert fed_by_qgis == {}, f"{resource.name}'s inputs come from QGIS resources: {fed_by_qgis}"
+    changed = [r.name for r in after.resources if r.urn in qgis and r.custom
+               and r.inputs != before.by_urn(r.urn).inputs]
+    assert changed, "the change reached no QGIS resource, so this test would prove nothing"

@@ -1,0 +1,173 @@
+"""Every project of a folder at /ogc/<name>, and the landing page, through the nginx config the
+program renders, in front of Debian's QGIS Server started as the image starts it.
+
+The folder holds the sample at its root and a second project, "city", in a subfolder with
+its own title, so each answer can be told apart. Requests that name a file (MAP) or a project
+outside the folder must get 404 from nginx and never reach QGIS: nginx's access log shows, per
+request, whether an upstream answered.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server,
+                              scratch_dir)
+from offline.program_run import PROJECT_ROOT
+from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
+                                  feature_info_at_riverside_park, get_map, wms)
+
+CITY_TITLE = "City of Tests"
+
+
+@pytest.fixture(scope="module")
+def folder():
+    with scratch_dir("geostack-projects-") as folder:
+        for name in ("sample.qgs", "parks.geojson", "sites.geojson"):
+            shutil.copy(PROJECT_ROOT / "data" / name, folder / name)
+        city = folder / "city"
+        city.mkdir()
+        for name in ("parks.geojson", "sites.geojson"):
+            shutil.copy(PROJECT_ROOT / "data" / name, city / name)
+        sample = (PROJECT_ROOT / "data" / "sample.qgs").read_text()
+        # The project title and the WMS service title, wherever the project states them.
+        assert sample.count(">geostack sample<") == 3
+        (city / "city.qgs").write_text(sample.replace(">geostack sample<", f">{CITY_TITLE}<"))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def stack(folder):
+    declared = declared_dev_stack({"geostack:qgisProjectDir": str(folder)})
+    qgis_port, nginx_port = free_port(), free_port()
+    with qgis_server(declared["env"], folder, qgis_port) as qgis, scratch_dir("geostack-nginx-") as scratch:
+        conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch,
+                                   folder)
+        with nginx(conf, nginx_port, scratch) as base_url:
+            yield {"url": base_url, "qgis": qgis, "log": scratch / "nginx.log"}
+
+
+def test_each_project_answers_at_its_own_address(stack):
+    for name, title in (("sample", "geostack sample"), ("city", CITY_TITLE)):
+        url = f"{stack['url']}/ogc/{name}"
+        status, _, body = wms(url, REQUEST="GetCapabilities")
+        assert status == 200
+        root = ET.fromstring(body)
+        assert root.findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
+        assert {"parks", "sites"} <= {el.text for el in root.iterfind(".//wms:Layer/wms:Name", WMS_NS)}
+        assert_map_draws_features(url)
+        assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
+
+
+def test_the_default_project_stays_at_the_configured_path(stack):
+    status, _, body = wms(stack["url"] + "/qgis-server", REQUEST="GetCapabilities")
+    assert status == 200
+    assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == "geostack sample"
+
+
+@pytest.mark.parametrize("headers, public", [
+    ({"Host": "localhost:8080"}, "http://localhost:8080"),
+    ({"Host": "localhost:8080", "X-Forwarded-Host": "maps.example.org", "X-Forwarded-Proto": "https"},
+     "https://maps.example.org"),
+])
+def test_capabilities_and_ogc_api_links_carry_the_public_address(stack, headers, public):
+    status, _, body = wms(stack["url"] + "/ogc/city", REQUEST="GetCapabilities", headers=headers)
+    assert status == 200
+    hrefs = {el.get(f"{{{WMS_NS['xlink']}}}href").split("?")[0]
+             for el in ET.fromstring(body).iterfind(".//wms:OnlineResource", WMS_NS)}
+    assert hrefs == {f"{public}/ogc/city"}
+    status, _, body = http_get(stack["url"] + "/ogc/city/wfs3/collections.json", headers=headers)
+    assert status == 200
+    links = [link["href"] for collection in json.loads(body)["collections"] for link in collection["links"]]
+    assert links and all(link.startswith(f"{public}/ogc/city/wfs3/collections/") for link in links), links[:3]
+
+
+def test_ogc_api_features_lists_collections_and_returns_items(stack):
+    status, _, body = http_get(stack["url"] + "/ogc/city/wfs3/collections.json")
+    assert status == 200
+    assert {c["id"] for c in json.loads(body)["collections"]} == {"parks", "sites"}
+    status, headers, body = http_get(stack["url"] + "/ogc/city/wfs3/collections/parks/items.json?limit=10")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/geo+json")
+    features = json.loads(body)["features"]
+    assert RIVERSIDE_PARK in [f["properties"] for f in features]
+    assert all(f["geometry"]["type"] == "Polygon" for f in features)
+
+
+def test_the_landing_page_lists_every_project_and_leads_to_its_address(stack):
+    status, _, body = http_get(stack["url"] + "/index.json")
+    assert status == 200
+    assert sorted(p["title"] for p in json.loads(body)["projects"]) == [CITY_TITLE, "geostack sample"]
+    status, headers, body = http_get(stack["url"] + "/index.html")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    page = body.decode()
+    assert CITY_TITLE in page and "geostack sample" in page
+    city_id = re.search(rf'<tr class="project" id="([0-9a-f]{{32}})">\s*<td><strong>{CITY_TITLE}', page).group(1)
+    # The page's WMS link for the city leads to /ogc/city.
+    assert f'href="/project/{city_id}?SERVICE=WMS&amp;REQUEST=GetCapabilities"' in page
+    status, location = _redirect(f"{stack['url']}/project/{city_id}?SERVICE=WMS&REQUEST=GetCapabilities")
+    assert (status, location) == (301, "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities")
+
+
+def _redirect(url: str) -> tuple[int, str]:
+    """Status and Location of a GET, without following the redirect."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}")
+        response = connection.getresponse()
+        return response.status, response.getheader("Location")
+    finally:
+        connection.close()
+
+
+def _reached_qgis(log: Path, marker: str) -> list[str]:
+    """The upstream status nginx logged for each request whose line holds `marker` ("-": none)."""
+    return [re.search(r"upstream_status=(\S+)", line).group(1)
+            for line in log.read_text().splitlines() if marker in line]
+
+
+@pytest.mark.parametrize("path", [
+    "/ogc/nothere?SERVICE=WMS&REQUEST=GetCapabilities",
+    "/ogc/city.qgs?SERVICE=WMS&REQUEST=GetCapabilities",
+    "/ogc/..%2Fsample?SERVICE=WMS&REQUEST=GetCapabilities",
+    "/ogc/%2Fetc%2Fpasswd?SERVICE=WMS&REQUEST=GetCapabilities",
+    "/ogc/city/../../etc/passwd",
+    "/etc/passwd",
+    "/project/00000000000000000000000000000000?SERVICE=WMS&REQUEST=GetCapabilities",
+    "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities&MAP=/etc/passwd",
+    "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities&map=%2Fetc%2Fpasswd",
+    "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities&M%41P=sample.qgs",
+    "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities&%6d%61%70=sample.qgs",
+    "/qgis-server?MAP=/tmp/other.qgs&SERVICE=WMS&REQUEST=GetCapabilities",
+    "/?MAP=/tmp/other.qgs",
+])
+def test_a_file_or_name_outside_the_folder_is_404_and_never_reaches_qgis(stack, path):
+    marker = f"probe-{free_port()}"
+    status, _, _ = http_get(stack["url"] + path, headers={"User-Agent": marker})
+    assert status == 404
+    assert _reached_qgis(stack["log"], marker) == ["-"], "nginx passed the request to QGIS"
+
+
+def test_the_probe_sees_requests_that_do_reach_qgis(stack):
+    """The check above would pass if nothing were logged: a request QGIS answers is logged with its status."""
+    marker = f"probe-{free_port()}"
+    status, _, _ = http_get(stack["url"] + "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities",
+                            headers={"User-Agent": marker})
+    assert status == 200
+    assert _reached_qgis(stack["log"], marker) == ["200"]
+
+
+def test_each_project_has_its_own_cache_entries(stack):
+    for name in ("sample", "city"):
+        url = f"{stack['url']}/ogc/{name}"
+        statuses = [get_map(url, size=96)[1]["X-Cache-Status"] for _ in range(2)]
+        assert statuses == ["MISS", "HIT"], f"/ogc/{name}: {statuses}"
