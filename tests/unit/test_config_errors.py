@@ -119,3 +119,37 @@ def test_eks_needs_the_stacks_region():
     # Without one, the AWS provider and `aws eks get-token` would follow each machine's AWS_REGION.
     message = run_expecting_error("prod", {"aws:region": ""})
     assert message.startswith("geostack:eksRegion (or aws:region) must be set when geostack:target is eks")
+
+
+def _folder(tmp_path, *files: str):
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("<qgis/>")
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize("files, problem", [
+    (("notes.txt",), "no QGIS project (.qgs or .qgz)"),
+    (("a/roads.qgs", "b/roads.qgz"), "projects 'a/roads.qgs' and 'b/roads.qgz' would both be served at /ogc/roads"),
+    (("my map.qgs",), "project 'my map.qgs' has a name that is not URL-safe"),
+    (("-x.qgs",), "project '-x.qgs' has a name that is not URL-safe"),
+])
+def test_a_folder_whose_projects_cannot_each_get_an_address(tmp_path, files, problem):
+    folder = _folder(tmp_path, *files)
+    message = run_expecting_error("dev", {"geostack:qgisProjectDir": folder})
+    assert message.startswith("geostack:qgisProjectDir must hold QGIS projects that can each be served at "
+                              "/ogc/<name>, but it has " + problem)
+    assert message.endswith(f"got {folder!r}")
+
+
+def test_projects_in_fonts_and_plugins_are_not_served(tmp_path):
+    folder = _folder(tmp_path, "plugins/demo/test.qgs", "fonts/readme.qgs")
+    message = run_expecting_error("dev", {"geostack:qgisProjectDir": folder})
+    assert "it has no QGIS project" in message
+
+
+@pytest.mark.parametrize("path", ["/ogc", "/ogc/maps", "/project", "/index.html", "/healthz"])
+def test_nginx_path_may_not_shadow_the_project_addresses(path):
+    message = run_expecting_error("dev", {"geostack:nginxPath": path})
+    assert message == (f"geostack:nginxPath must not begin with /ogc, /project, /index.html, /index.json, /healthz "
+                       f"(the addresses of the projects and the landing page), got {path!r}")

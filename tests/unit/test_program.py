@@ -439,3 +439,26 @@ def test_a_qgis_only_change_leaves_the_proxy_and_its_cache_alone(stack, proxy_ty
     changed = [r.name for r in after.resources if r.urn in qgis and r.custom
                and r.inputs != before.by_urn(r.urn).inputs]
     assert changed, "the change reached no QGIS resource, so this test would prove nothing"
+
+
+def test_a_changed_project_file_gets_new_cache_keys_and_every_project_an_address(tmp_path):
+    """Maps cached from an older version of the folder are never looked up once nginx runs with the new one."""
+    import shutil
+
+    from offline.program_run import PROJECT_ROOT
+
+    folder = tmp_path / "maps"
+    shutil.copytree(PROJECT_ROOT / "data", folder)
+    shutil.copy(folder / "sample.qgs", folder / "second.qgs")
+
+    def cache_keys(run):
+        return set(re.findall(r'fastcgi_cache_key "([^"]*)";', run.nginx_config("qgis-nginx")))
+
+    before = run_program("dev", {"geostack:qgisProjectDir": str(folder)})
+    assert before.outputs["projectUrls"] == {"sample": "http://localhost:8080/ogc/sample",
+                                             "second": "http://localhost:8080/ogc/second"}
+    (folder / "parks.geojson").write_text((folder / "parks.geojson").read_text().replace("Riverside", "Lakeside"))
+    after = run_program("dev", {"geostack:qgisProjectDir": str(folder)})
+    assert len(cache_keys(before)) == len(cache_keys(after)) == 1
+    assert cache_keys(before) != cache_keys(after)
+    assert all(key.endswith("$request_method$request_uri") for key in cache_keys(after)), "keys still name the request"
