@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,27 +17,14 @@ import pytest
 
 from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server,
                               scratch_dir)
-from offline.program_run import PROJECT_ROOT
+from tests.e2e.project_folders import CITY_TITLE, make_two_project_folder
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   feature_info_at_riverside_park, get_map, wms)
-
-CITY_TITLE = "City of Tests"
-
 
 @pytest.fixture(scope="module")
 def folder():
     with scratch_dir("geostack-projects-") as folder:
-        for name in ("sample.qgs", "parks.geojson", "sites.geojson"):
-            shutil.copy(PROJECT_ROOT / "data" / name, folder / name)
-        city = folder / "city"
-        city.mkdir()
-        for name in ("parks.geojson", "sites.geojson"):
-            shutil.copy(PROJECT_ROOT / "data" / name, city / name)
-        sample = (PROJECT_ROOT / "data" / "sample.qgs").read_text()
-        # The project title and the WMS service title, wherever the project states them.
-        assert sample.count(">geostack sample<") == 3
-        (city / "city.qgs").write_text(sample.replace(">geostack sample<", f">{CITY_TITLE}<"))
-        yield folder
+        yield make_two_project_folder(folder)
 
 
 @pytest.fixture(scope="module")
