@@ -1,15 +1,18 @@
 """The dev stack for real: the image built from the repo's Dockerfile, the declared containers
 created on a Docker engine exactly as declared, and maps served through nginx's published port.
 
-The only config change from Pulumi.dev.yaml is `geostack:qgisProcesses: 2`, so the test
-can prove that two workers serve in parallel; host ports are swapped for free ones.
+The config changes from Pulumi.dev.yaml are `geostack:qgisProcesses: 2`, so the test can
+prove that two workers serve in parallel, and a project folder of two projects (the sample and
+a "city" in a subfolder, tests/e2e/project_folders.py); host ports are swapped for free ones.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import datetime
 import json
+import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -17,9 +20,10 @@ import pytest
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
-from offline.loopback import free_port, wait_until
-from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_answer,
-                                  capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox)
+from offline.loopback import free_port, http_get, scratch_dir, wait_until
+from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE, make_two_project_folder
+from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_answer,
+                                  capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
 from offline.program_run import PROJECT_ROOT, run_program
 
 FIGURES = PROJECT_ROOT / "build" / "figures" / "docker.json"
@@ -33,8 +37,18 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def deployed(engine):
-    run = run_program("dev", {"geostack:qgisProcesses": str(PROCESSES)})
+def folder():
+    with scratch_dir("geostack-docker-projects-") as folder:
+        yield make_two_project_folder(folder)
+
+
+def dev_config(folder: Path, processes: int = PROCESSES) -> dict[str, str]:
+    return {"geostack:qgisProcesses": str(processes), "geostack:qgisProjectDir": str(folder)}
+
+
+@pytest.fixture(scope="module")
+def deployed(engine, folder):
+    run = run_program("dev", dev_config(folder))
     nginx = run.one(CONTAINER, "qgis-nginx")
     ensure_base_image(engine)
     # The configured nginx image, stood in for by Debian's nginx (no registry is reachable).
@@ -44,9 +58,10 @@ def deployed(engine):
     figures: dict[str, float] = {}
     try:
         realizer.realize()
-        url = f"http://127.0.0.1:{realizer.host_ports[declared_port]}{run_program_path(run)}"
+        base = f"http://127.0.0.1:{realizer.host_ports[declared_port]}"
+        url = base + run_program_path(run)
         wait_until(lambda: capabilities_answer(url), timeout=60, what="WMS through nginx")
-        yield {"realizer": realizer, "run": run, "url": url, "figures": figures}
+        yield {"realizer": realizer, "run": run, "url": url, "base": base, "figures": figures}
     finally:
         realizer.destroy()
         figures.update({key: round(value, 1) for key, value in realizer.timings.items()})
@@ -95,6 +110,59 @@ def test_get_map_draws_the_features(deployed):
 
 def test_get_feature_info_returns_attributes(deployed):
     assert feature_info_at_riverside_park(deployed["url"]) == [RIVERSIDE_PARK]
+
+
+@pytest.mark.parametrize("name, title", [("sample", SAMPLE_TITLE), ("city", CITY_TITLE)])
+def test_every_project_answers_at_its_own_address(deployed, name, title):
+    url = f"{deployed['base']}/ogc/{name}"
+    status, _, body = wms(url, REQUEST="GetCapabilities")
+    assert status == 200
+    assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
+    assert_map_draws_features(url)
+    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
+    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
+    assert status == 200
+    assert RIVERSIDE_PARK in [feature["properties"] for feature in json.loads(body)["features"]]
+
+
+def test_the_landing_page_lists_both_projects(deployed):
+    status, _, body = http_get(deployed["base"] + "/index.json")
+    assert status == 200
+    assert sorted(p["title"] for p in json.loads(body)["projects"]) == [CITY_TITLE, SAMPLE_TITLE]
+    status, _, body = http_get(deployed["base"] + "/index.html")
+    assert status == 200 and CITY_TITLE in body.decode()
+
+
+def test_a_map_parameter_is_refused(deployed):
+    status, _, _ = wms(f"{deployed['base']}/ogc/city", REQUEST="GetCapabilities", MAP="/data/sample.qgs")
+    assert status == 404
+
+
+def test_the_image_runs_the_qgis_build_of_the_host_tests(deployed):
+    installed = qgis_container(deployed).exec_run(["dpkg-query", "-W", "-f=${Version}", "qgis-server"])
+    host = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "qgis-server"], capture_output=True, text=True).stdout
+    assert installed.output.decode() == "3.40.6+dfsg-1"
+    assert host.split("+")[0] == installed.output.decode().split("+")[0]
+
+
+def test_a_qgis_only_change_replaces_qgis_and_keeps_nginx_and_its_cache(deployed, folder):
+    """Fewer workers: the QGIS container is replaced (with a new address), nginx stays, its cached
+    tiles are still served, and it finds the new QGIS container by name."""
+    realizer = deployed["realizer"]
+    tile = f"{deployed['base']}/ogc/city"
+    assert get_map(tile, size=80)[1]["X-Cache-Status"] in ("MISS", "HIT")
+    nginx_id, qgis_id = realizer.containers["qgis-nginx"], realizer.containers["qgis-server"]
+    realizer.run = run_program("dev", dev_config(folder, processes=1))
+    realizer.realize()
+    assert realizer.containers["qgis-server"] != qgis_id, "the change did not reach QGIS"
+    assert realizer.containers["qgis-nginx"] == nginx_id, "nginx was replaced"
+    assert get_map(tile, size=80)[1]["X-Cache-Status"] == "HIT"
+    wait_until(lambda: capabilities_answer(deployed["url"]), timeout=30, what="WMS from the new QGIS container")
+    status, headers, _ = get_map(tile, size=81)
+    assert status == 200 and headers["X-Cache-Status"] == "MISS"
+    realizer.run = run_program("dev", dev_config(folder))
+    realizer.realize()
+    wait_until(lambda: capabilities_answer(deployed["url"]), timeout=30, what="WMS with two workers again")
 
 
 def test_qgis_runs_as_non_root(deployed):
