@@ -20,7 +20,7 @@ import pulumi
 
 from components.config_keys import DNS_LABEL, QGIS_RELEASES, SETTINGS
 from components.nginx_conf import STATUS_PORT
-from components.qgis_projects import QgisProject, find_projects, folder_digest, visible_files
+from components.qgis_projects import QgisProject, find_projects, folder_digest, font_problems, visible_files
 from components.settings_types import parse_quantity
 from components.settings import (
     KUBERNETES_TARGETS,
@@ -213,6 +213,9 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
         elif problems := find_projects(project_dir)[1]:
             errors += [f"geostack:qgisProjectDir must hold QGIS projects that can each be served at "
                        f"/ogc/<name>, but it has {problem}, got {v['qgisProjectDir']!r}" for problem in problems]
+        elif problems := font_problems(project_dir):
+            errors += [f"geostack:qgisProjectDir must hold only fonts (and their licences) in fonts/, but it has "
+                       f"{problem}, got {v['qgisProjectDir']!r}" for problem in problems]
         elif not (project_dir / v["qgisProjectFile"]).is_file():
             errors.append(f"geostack:qgisProjectFile must name a file inside {project_dir}, "
                           f"got {v['qgisProjectFile']!r}")

@@ -13,8 +13,16 @@ from pathlib import Path, PurePosixPath
 PROJECT_SUFFIXES = (".qgs", ".qgz")
 # A name is one URL path segment that needs no escaping, so nginx can match it exactly.
 URL_SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*"
-# Folders of the project folder that hold no projects of their own.
-RESERVED_DIRS = ("fonts", "plugins")
+# Folders of the project folder that hold no projects of their own: fonts QGIS renders with,
+# and QGIS Server plugins.
+FONTS_DIR = "fonts"
+PLUGINS_DIR = "plugins"
+RESERVED_DIRS = (FONTS_DIR, PLUGINS_DIR)
+# What fontconfig reads, by the first bytes: TrueType, OpenType, collections, WOFF, Type 1.
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf", b"wOFF", b"wOF2", b"\x80\x01", b"%!PS-AdobeFont",
+               b"%!FontType1")
+# Font licences and notes travel with fonts.
+_FONT_COMPANIONS = (".txt", ".md", ".html")
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,22 @@ def find_projects(directory: Path) -> tuple[tuple[QgisProject, ...], list[str]]:
     if not by_name:
         problems.append("no QGIS project (.qgs or .qgz)")
     return tuple(projects), problems
+
+
+def font_problems(directory: Path) -> list[str]:
+    """Files of the folder's fonts/ that are neither fonts nor their licences (each a phrase)."""
+    fonts = directory / FONTS_DIR
+    if not fonts.is_dir():
+        return []
+    problems = []
+    for path in visible_files(fonts):
+        if path.suffix.lower() in _FONT_COMPANIONS:
+            continue
+        with open(path, "rb") as file:
+            head = file.read(16)
+        if not head.startswith(_FONT_MAGIC):
+            problems.append(f"{path.relative_to(directory).as_posix()!r}, which is not a font")
+    return problems
 
 
 def folder_digest(directory: Path) -> str:

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 import pulumi
 
-from components.qgis_projects import QgisProjects
+from components.qgis_projects import PLUGINS_DIR, QgisProjects
 from components.settings import QgisSettings
 from components.targets import Target
 from components.workload import (
@@ -50,6 +50,8 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
     return {
         "QGIS_HEALTHCHECK_PROJECT": projects.default.path_in(projects.mount),
         "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": landing_page_directories(projects),
+        # Server plugins of the project folder (its fonts/ is the image's fontconfig business).
+        "QGIS_PLUGINPATH": f"{DATA_MOUNT}/{PLUGINS_DIR}",
         "QGIS_FCGI_PORT": str(settings.fcgi_port),
         "QGIS_FCGI_PROCESSES": str(settings.processes),
         "QGIS_SERVER_LOG_STDERR": "1",

@@ -21,9 +21,11 @@ from typing import Callable, Iterator, Optional
 
 from offline.program_run import PROJECT_ROOT
 
+DATA_MOUNT = "/data"  # where the containers mount the project folder
 CMD_SH = PROJECT_ROOT / "docker" / "qgis-server" / "cmd.sh"
 LANDING_PAGE = PROJECT_ROOT / "docker" / "qgis-server" / "landingpage" / "index.html"
 QGIS_API_RESOURCES = Path("/usr/share/qgis/resources/server/api")
+FONTCONFIG = PROJECT_ROOT / "docker" / "qgis-server" / "fontconfig" / "99-geostack-project-fonts.conf"
 HEALTHCHECK_SH = PROJECT_ROOT / "docker" / "qgis-server" / "healthcheck.sh"
 FASTCGI_PARAMS = Path("/etc/nginx/fastcgi_params")
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -118,6 +120,8 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             # The image puts its landing page template into Debian's resources; here a copy of
             # those, with the template, stands in (the host's own stay untouched).
             "QGIS_SERVER_API_RESOURCES_DIRECTORY": str(_api_resources(home)),
+            # Likewise the image's fontconfig file for the project folder's fonts/, on top of the host's.
+            "FONTCONFIG_FILE": str(_fontconfig(home, data_dir)),
             **(overrides or {}),
         })
         log = home / "qgis.log"
@@ -134,6 +138,14 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             yield {"process": process, "port": port, "log": log, "ready_seconds": ready}
         finally:
             stop_group(process)
+
+
+def _fontconfig(scratch: Path, data_dir: Path) -> Path:
+    conf = FONTCONFIG.read_text().replace("<fontconfig>", "<fontconfig>\n  <include>/etc/fonts/fonts.conf</include>")
+    assert conf.count(f"<dir>{DATA_MOUNT}/") == 1, "the image's fontconfig file changed"
+    path = scratch / "fonts.conf"
+    path.write_text(conf.replace(f"<dir>{DATA_MOUNT}/", f"<dir>{data_dir}/"))
+    return path
 
 
 def _api_resources(scratch: Path) -> Path:
@@ -178,9 +190,6 @@ def declared_dev_stack(overrides: Optional[dict[str, str]] = None) -> dict:
     data_dir = next(v["hostPath"] for v in qgis.inputs["volumes"] if v["containerPath"] == "/data")
     upstream = f'{qgis.inputs["networksAdvanced"][0]["aliases"][0]}:{env["QGIS_FCGI_PORT"]}'
     return {"env": env, "data_dir": data_dir, "nginx_conf": run.nginx_config("qgis-nginx"), "upstream": upstream}
-
-
-DATA_MOUNT = "/data"  # where the containers mount the project folder
 
 
 def on_host(value: str, data_dir: Path) -> str:

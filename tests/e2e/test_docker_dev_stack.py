@@ -21,7 +21,8 @@ from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_i
 from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
 from offline.loopback import free_port, http_get, scratch_dir, wait_until
-from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE, make_two_project_folder
+from tests.e2e.project_folders import (CITY_TITLE, FAMILY, SAMPLE_TITLE, add_font, add_stamp_plugin,
+                                        make_two_project_folder)
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_answer,
                                   capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
 from offline.program_run import PROJECT_ROOT, run_program
@@ -39,7 +40,10 @@ def engine():
 @pytest.fixture(scope="module")
 def folder():
     with scratch_dir("geostack-docker-projects-") as folder:
-        yield make_two_project_folder(folder)
+        make_two_project_folder(folder)
+        add_font(folder)
+        add_stamp_plugin(folder)
+        yield folder
 
 
 def dev_config(folder: Path, processes: int = PROCESSES) -> dict[str, str]:
@@ -131,6 +135,18 @@ def test_the_landing_page_lists_both_projects(deployed):
     assert sorted(p["title"] for p in json.loads(body)["projects"]) == [CITY_TITLE, SAMPLE_TITLE]
     status, _, body = http_get(deployed["base"] + "/index.html")
     assert status == 200 and CITY_TITLE in body.decode()
+
+
+def test_the_project_folders_plugins_and_fonts_reach_qgis(deployed):
+    status, headers, _ = wms(f"{deployed['base']}/ogc/city", REQUEST="GetCapabilities")
+    assert status == 200 and headers["X-Geostack-Plugin"] == "stamped"
+    # Qt's font database, as QGIS sees it in the container (the image's fontconfig file).
+    families = qgis_container(deployed).exec_run(
+        ["python3", "-c", "from qgis.PyQt.QtGui import QFontDatabase; from qgis.PyQt.QtWidgets import QApplication; "
+                          "app = QApplication(['x', '-platform', 'offscreen']); print(QFontDatabase().families())"],
+        environment={"HOME": "/tmp", "XDG_RUNTIME_DIR": "/tmp"})
+    assert families.exit_code == 0, families.output.decode()[-2000:]
+    assert FAMILY in families.output.decode()
 
 
 def test_a_map_parameter_is_refused(deployed):

@@ -153,3 +153,20 @@ def test_nginx_path_may_not_shadow_the_project_addresses(path):
     message = run_expecting_error("dev", {"geostack:nginxPath": path})
     assert message == (f"geostack:nginxPath must not begin with /ogc, /project, /index.html, /index.json, /healthz "
                        f"(the addresses of the projects and the landing page), got {path!r}")
+
+
+def test_a_fonts_folder_holds_fonts_and_their_licences(tmp_path):
+    folder = _folder(tmp_path, "sample.qgs")
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    (fonts / "Brand.ttf").write_bytes(b"\x00\x01\x00\x00" + bytes(60))
+    (fonts / "Brand.otf").write_bytes(b"OTTO" + bytes(60))
+    (fonts / "OFL.txt").write_text("SIL Open Font License")
+    run = run_program("dev", {"geostack:qgisProjectDir": folder, "geostack:qgisProjectFile": "sample.qgs"})
+    assert run.error is None
+    (fonts / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(60))
+    (fonts / "fake.ttf").write_text("not a font")
+    message = run_expecting_error("dev", {"geostack:qgisProjectDir": folder, "geostack:qgisProjectFile": "sample.qgs"})
+    assert message.splitlines() == [
+        f"geostack:qgisProjectDir must hold only fonts (and their licences) in fonts/, but it has '{name}', "
+        f"which is not a font, got {folder!r}" for name in ("fonts/fake.ttf", "fonts/logo.png")]

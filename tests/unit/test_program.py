@@ -199,6 +199,7 @@ def test_qgis_env_carries_the_tuning_knobs():
     assert env == {
         "QGIS_HEALTHCHECK_PROJECT": "/data/sample.qgs",
         "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": "/data",
+        "QGIS_PLUGINPATH": "/data/plugins",
         "QGIS_FCGI_PORT": "6000",
         "QGIS_FCGI_PROCESSES": "3",
         "QGIS_SERVER_LOG_STDERR": "1",
