@@ -20,7 +20,8 @@ import pulumi
 
 from components.config_keys import DNS_LABEL, QGIS_RELEASES, SETTINGS
 from components.nginx_conf import STATUS_PORT
-from components.qgis_projects import QgisProject, find_projects, folder_digest, font_problems, visible_files
+from components.qgis_projects import (PROJECT_SUFFIXES, URL_SAFE_NAME, QgisProject, find_projects, folder_digest,
+                                      font_problems, visible_files)
 from components.settings_types import parse_quantity
 from components.settings import (
     KUBERNETES_TARGETS,
@@ -223,7 +224,11 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
             errors.append(f"geostack:qgisProjectDir holds {size} bytes, more than a "
                           f"ConfigMap carries ({CONFIGMAP_BUDGET_BYTES}); put the data on a volume and set "
                           f"geostack:qgisDataClaim, got {v['qgisProjectDir']!r}")
-    elif target == "docker":
+    elif not re.fullmatch(URL_SAFE_NAME, Path(v["qgisProjectFile"]).stem) \
+            or Path(v["qgisProjectFile"]).suffix.lower() not in PROJECT_SUFFIXES:
+        errors.append(f"geostack:qgisProjectFile must name a .qgs or .qgz project with a URL-safe name (letters, "
+                      f"digits, '-' and '_'), served at /ogc/<name> from the claim, got {v['qgisProjectFile']!r}")
+    if v["qgisEnabled"] and v["qgisDataClaim"] and target == "docker":
         errors.append(f"geostack:qgisDataClaim is for Kubernetes targets only; on docker leave it empty "
                       f"and set geostack:qgisProjectDir, got {v['qgisDataClaim']!r}")
     if target == "docker" and not v["dockerImagePlatform"] and not machine_platform():

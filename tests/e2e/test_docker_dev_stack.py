@@ -29,6 +29,8 @@ from offline.program_run import PROJECT_ROOT, run_program
 
 FIGURES = PROJECT_ROOT / "build" / "figures" / "docker.json"
 PROCESSES = 2
+# The first test also bootstraps the base image and builds the QGIS image when nothing is cached.
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="module")

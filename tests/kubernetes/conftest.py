@@ -3,7 +3,8 @@ its registry, and `pulumi up` of `staging` through the real CLI and kubernetes p
 
 Config given on top of Pulumi.staging.yaml, with `pulumi config set` as a user would:
 the cluster's kubeconfig and context; the QGIS image by digest (`qgisImage`, see images.py);
-stand-ins for the nginx and wait images; GeoNode off (test_staging_geonode.py deploys it in its own stack).
+stand-ins for the nginx and wait images; GeoNode off (test_staging_geonode.py deploys it in its own stack);
+a project folder of two projects, a font and a server plugin (tests/e2e/project_folders.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from offline.loopback import wait_until
 from tests.cluster.local_cluster import LocalCluster, local_cluster
 from tests.e2e.docker_engine import docker_engine
+from tests.e2e.project_folders import add_font, add_stamp_plugin, make_two_project_folder
 from tests.e2e.wms_checks import capabilities_answer
 from tests.engine.workspace import Workspace
 from tests.kubernetes.images import PushedImages, push_images
@@ -28,6 +30,11 @@ class Staging:
     config: dict[str, str]
     namespace: str
     url: str  # the nginx NodePort URL of QGIS Server, e.g. http://localhost:30080/qgis-server
+
+    @property
+    def base(self) -> str:
+        """The NodePort's root, e.g. http://localhost:30080: the landing page and /ogc/<name>."""
+        return self.url.rsplit("/", 1)[0]
 
     def set_and_up(self, **values: str) -> str:
         for key, value in values.items():
@@ -61,7 +68,11 @@ def images(cluster):
 def staging(cluster, images, tmp_path_factory):
     workspace = Workspace(tmp_path_factory.mktemp("staging"))
     workspace.select("staging")
+    folder = make_two_project_folder(tmp_path_factory.mktemp("projects"))
+    add_font(folder)
+    add_stamp_plugin(folder)
     config = {
+        "qgisProjectDir": str(folder),
         "microk8sKubeconfig": str(cluster.kubeconfig),
         "microk8sContext": "geostack-test",
         "qgisImage": images.qgis,

@@ -170,3 +170,11 @@ def test_a_fonts_folder_holds_fonts_and_their_licences(tmp_path):
     assert message.splitlines() == [
         f"geostack:qgisProjectDir must hold only fonts (and their licences) in fonts/, but it has '{name}', "
         f"which is not a font, got {folder!r}" for name in ("fonts/fake.ttf", "fonts/logo.png")]
+
+
+@pytest.mark.parametrize("project", ["my map.qgs", "maps/roads.txt"])
+def test_a_project_on_a_claim_needs_an_address(project):
+    message = run_expecting_error("staging", {"geostack:qgisDataClaim": "qgis-projects",
+                                              "geostack:qgisProjectFile": project})
+    assert message == ("geostack:qgisProjectFile must name a .qgs or .qgz project with a URL-safe name (letters, "
+                       f"digits, '-' and '_'), served at /ogc/<name> from the claim, got {project!r}")

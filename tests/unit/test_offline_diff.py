@@ -47,7 +47,7 @@ def test_the_diff_names_exactly_the_changed_fields(two_versions):
     # Docker cannot change a container's ports or env in place: the provider replaces it.
     assert found["dev"]["replaced"] == {"qgis-nginx": ["ports[0].external"],
                                         "qgis-server": ["envs[QGIS_SERVER_LOG_STDERR]"]}
-    assert set(found["dev"]["outputs"]) == {"url", "wmsCapabilitiesUrl"}
+    assert set(found["dev"]["outputs"]) == {"url", "wmsCapabilitiesUrl", "projectUrls.sample"}
     env_field = "spec.template.spec.containers[qgis-server].env[QGIS_SERVER_LOG_STDERR].value"
     assert found["staging"]["changed"] == {"qgis-server-deployment": {"spec.replicas": (2, 3), env_field: ("1", "0")}}
     assert found["staging"]["added"] == found["staging"]["removed"] == [] and not found["staging"]["outputs"]

@@ -274,6 +274,7 @@ def test_stack_outputs(stack_runs):
         outputs = stack_runs[stack].outputs
         assert outputs["target"] == target
         assert outputs["wmsCapabilitiesUrl"] == url
+        assert outputs["projectUrls"] == {"sample": url.split("/qgis-server")[0] + "/ogc/sample"}
         assert outputs["imageRef"]
 
 

@@ -1,0 +1,77 @@
+"""The current LTR, as a user gets it: the dev stack with `geostack:qgisRelease 3.44`, realized on a
+real Docker engine like the default (tests/e2e/test_docker_dev_stack.py). The image the program
+declares is built from the same Dockerfile on Debian forky with QGIS 3.44.15, and both projects
+of the folder answer through nginx's published port.
+"""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from components.config_keys import QGIS_RELEASES
+from offline.loopback import free_port, http_get, scratch_dir, wait_until
+from offline.program_run import run_program
+from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
+from tests.e2e.docker_realizer import CONTAINER, IMAGE, DockerRealizer
+from tests.e2e.image_cache import cached_image
+from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE, make_two_project_folder
+from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_answer,
+                                  feature_info_at_riverside_park, wms)
+
+LTR = "3.44"
+# The first test also bootstraps the base image and builds the QGIS image when nothing is cached.
+pytestmark = pytest.mark.timeout(1800)
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    with docker_engine() as engine, scratch_dir("geostack-ltr-projects-") as folder:
+        make_two_project_folder(folder)
+        run = run_program("dev", {"geostack:qgisRelease": LTR, "geostack:qgisProjectDir": str(folder),
+                                  "geostack:dockerHostPort": "8090"})
+        ensure_base_image(engine, "bookworm", QGIS_RELEASES[LTR]["DEBIAN_RELEASE"])
+        nginx = run.one(CONTAINER, "qgis-nginx")
+        cached_image(engine, NGINX_STAND_IN, "nginx-debian", nginx.inputs["image"])
+        realizer = DockerRealizer(engine, run, host_ports={8090: free_port()})
+        try:
+            realizer.realize()
+            base = f"http://127.0.0.1:{realizer.host_ports[8090]}"
+            wait_until(lambda: capabilities_answer(base + "/qgis-server"), timeout=60, what="WMS through nginx")
+            yield {"realizer": realizer, "run": run, "base": base}
+        finally:
+            realizer.destroy()
+
+
+def test_the_program_declares_the_ltr_build(deployed):
+    build = deployed["run"].one(IMAGE).inputs["build"]
+    assert build["args"] == {"DEBIAN_RELEASE": "forky", "QGIS_VERSION": "3.44.15+dfsg-1"}
+
+
+def test_the_container_runs_qgis_3_44(deployed):
+    realizer = deployed["realizer"]
+    container = realizer.client.containers.get(realizer.containers["qgis-server"])
+    installed = container.exec_run(["dpkg-query", "-W", "-f=${Version}", "qgis-server"]).output.decode()
+    assert installed == "3.44.15+dfsg-1"
+
+
+@pytest.mark.parametrize("name, title", [("sample", SAMPLE_TITLE), ("city", CITY_TITLE)])
+def test_every_project_answers(deployed, name, title):
+    url = f"{deployed['base']}/ogc/{name}"
+    status, _, body = wms(url, REQUEST="GetCapabilities")
+    assert status == 200
+    assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
+    assert_map_draws_features(url)
+    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
+    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
+    assert status == 200
+    assert RIVERSIDE_PARK in [feature["properties"] for feature in json.loads(body)["features"]]
+
+
+def test_the_landing_page_lists_both_projects(deployed):
+    status, _, body = http_get(deployed["base"] + "/index.json")
+    assert status == 200
+    assert sorted(p["title"] for p in json.loads(body)["projects"]) == [CITY_TITLE, SAMPLE_TITLE]
+    status, _, body = http_get(deployed["base"] + "/index.html")
+    assert status == 200 and CITY_TITLE in body.decode()
