@@ -12,7 +12,6 @@ import datetime
 import json
 import subprocess
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,10 @@ import pytest
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
-from offline.loopback import free_port, http_get, scratch_dir, wait_until
-from tests.e2e.project_folders import (CITY_TITLE, FAMILY, SAMPLE_TITLE, add_font, add_stamp_plugin,
-                                        make_two_project_folder)
-from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_answer,
+from offline.loopback import free_port, scratch_dir, wait_until
+from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
+from tests.e2e.project_folders import FAMILY, add_font, add_stamp_plugin, make_two_project_folder
+from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_answer,
                                   capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
 from offline.program_run import PROJECT_ROOT, run_program
 
@@ -118,25 +117,13 @@ def test_get_feature_info_returns_attributes(deployed):
     assert feature_info_at_riverside_park(deployed["url"]) == [RIVERSIDE_PARK]
 
 
-@pytest.mark.parametrize("name, title", [("sample", SAMPLE_TITLE), ("city", CITY_TITLE)])
+@pytest.mark.parametrize("name, title", PROJECTS)
 def test_every_project_answers_at_its_own_address(deployed, name, title):
-    url = f"{deployed['base']}/ogc/{name}"
-    status, _, body = wms(url, REQUEST="GetCapabilities")
-    assert status == 200
-    assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
-    assert_map_draws_features(url)
-    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
-    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
-    assert status == 200
-    assert RIVERSIDE_PARK in [feature["properties"] for feature in json.loads(body)["features"]]
+    assert_project_answers(deployed["base"], name, title)
 
 
 def test_the_landing_page_lists_both_projects(deployed):
-    status, _, body = http_get(deployed["base"] + "/index.json")
-    assert status == 200
-    assert sorted(p["title"] for p in json.loads(body)["projects"]) == [CITY_TITLE, SAMPLE_TITLE]
-    status, _, body = http_get(deployed["base"] + "/index.html")
-    assert status == 200 and CITY_TITLE in body.decode()
+    assert_landing_page_lists_both(deployed["base"])
 
 
 def test_the_project_folders_plugins_and_fonts_reach_qgis(deployed):

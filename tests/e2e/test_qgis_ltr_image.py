@@ -5,20 +5,17 @@ of the folder answer through nginx's published port.
 """
 from __future__ import annotations
 
-import json
-import xml.etree.ElementTree as ET
-
 import pytest
 
 from components.config_keys import QGIS_RELEASES
-from offline.loopback import free_port, http_get, scratch_dir, wait_until
+from offline.loopback import free_port, scratch_dir, wait_until
 from offline.program_run import run_program
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.docker_realizer import CONTAINER, IMAGE, DockerRealizer
 from tests.e2e.image_cache import cached_image
-from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE, make_two_project_folder
-from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_answer,
-                                  feature_info_at_riverside_park, wms)
+from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
+from tests.e2e.project_folders import make_two_project_folder
+from tests.e2e.wms_checks import capabilities_answer
 
 LTR = "3.44"
 # The first test also bootstraps the base image and builds the QGIS image when nothing is cached.
@@ -56,22 +53,10 @@ def test_the_container_runs_qgis_3_44(deployed):
     assert installed == "3.44.15+dfsg-1"
 
 
-@pytest.mark.parametrize("name, title", [("sample", SAMPLE_TITLE), ("city", CITY_TITLE)])
+@pytest.mark.parametrize("name, title", PROJECTS)
 def test_every_project_answers(deployed, name, title):
-    url = f"{deployed['base']}/ogc/{name}"
-    status, _, body = wms(url, REQUEST="GetCapabilities")
-    assert status == 200
-    assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
-    assert_map_draws_features(url)
-    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
-    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
-    assert status == 200
-    assert RIVERSIDE_PARK in [feature["properties"] for feature in json.loads(body)["features"]]
+    assert_project_answers(deployed["base"], name, title)
 
 
 def test_the_landing_page_lists_both_projects(deployed):
-    status, _, body = http_get(deployed["base"] + "/index.json")
-    assert status == 200
-    assert sorted(p["title"] for p in json.loads(body)["projects"]) == [CITY_TITLE, SAMPLE_TITLE]
-    status, _, body = http_get(deployed["base"] + "/index.html")
-    assert status == 200 and CITY_TITLE in body.decode()
+    assert_landing_page_lists_both(deployed["base"])

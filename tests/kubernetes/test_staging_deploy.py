@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from offline.loopback import http_get
-from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE
+from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
+from tests.e2e.project_folders import CITY_TITLE
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_layer_names,
                                   feature_info_at_riverside_park, wms)
 
@@ -40,35 +41,21 @@ def test_wms_answers_through_node_port_30080(staging):
     assert feature_info_at_riverside_park(staging.url) == [RIVERSIDE_PARK]
 
 
-@pytest.mark.parametrize("name, title", [("sample", SAMPLE_TITLE), ("city", CITY_TITLE)])
+@pytest.mark.parametrize("name, title", PROJECTS)
 def test_every_project_answers_at_its_own_address_through_the_node_port(staging, name, title):
-    url = f"{staging.base}/ogc/{name}"
-    status, headers, body = wms(url, REQUEST="GetCapabilities")
-    assert status == 200 and headers["X-Geostack-Plugin"] == "stamped", "the folder's server plugin"
-    root = ET.fromstring(body)
-    assert root.findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
-    hrefs = {el.get(f"{{{WMS_NS['xlink']}}}href").split("?")[0] for el in root.iterfind(".//wms:OnlineResource", WMS_NS)}
+    answers = assert_project_answers(staging.base, name, title)
+    assert answers["headers"]["X-Geostack-Plugin"] == "stamped", "the folder's server plugin"
+    hrefs = {el.get(f"{{{WMS_NS['xlink']}}}href").split("?")[0]
+             for el in answers["capabilities"].iterfind(".//wms:OnlineResource", WMS_NS)}
     assert hrefs == {f"http://localhost:30080/ogc/{name}"}
-    assert_map_draws_features(url)
-    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
-    status, _, body = http_get(f"{url}/wfs3/collections.json")
-    assert status == 200 and {c["id"] for c in json.loads(body)["collections"]} == {"parks", "sites"}
-    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
-    assert status == 200
-    features = json.loads(body)
-    assert RIVERSIDE_PARK in [f["properties"] for f in features["features"]]
-    assert all(link["href"].startswith(f"http://localhost:30080/ogc/{name}/wfs3/") for link in features["links"])
+    links = [link["href"] for link in answers["items"]["links"]]
+    assert links and all(link.startswith(f"http://localhost:30080/ogc/{name}/wfs3/") for link in links), links
 
 
 def test_the_landing_page_lists_both_projects_and_leads_to_them(staging):
-    status, _, body = http_get(staging.base + "/index.json")
-    assert status == 200
-    projects = {p["title"]: p["id"] for p in json.loads(body)["projects"]}
-    assert set(projects) == {CITY_TITLE, SAMPLE_TITLE}
-    status, _, body = http_get(staging.base + "/index.html")
-    assert status == 200 and CITY_TITLE in body.decode()
+    ids = assert_landing_page_lists_both(staging.base)
     # urllib follows the page's link through nginx's redirect to the project's own address.
-    status, _, body = http_get(f"{staging.base}/project/{projects[CITY_TITLE]}?SERVICE=WMS&REQUEST=GetCapabilities")
+    status, _, body = http_get(f"{staging.base}/project/{ids[CITY_TITLE]}?SERVICE=WMS&REQUEST=GetCapabilities")
     assert status == 200
     assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == CITY_TITLE
 

@@ -1,0 +1,39 @@
+"""What a user checks of a deployed two-project folder (tests/e2e/project_folders.py), on any target."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from offline.loopback import http_get
+from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE
+from tests.e2e.wms_checks import RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, feature_info_at_riverside_park, wms
+
+PROJECTS = (("sample", SAMPLE_TITLE), ("city", CITY_TITLE))
+
+
+def assert_project_answers(base: str, name: str, title: str) -> dict:
+    """/ogc/<name> under `base`: its own title in GetCapabilities, a map, feature info and OGC API
+    items. Returns the capabilities' response headers and the items document, for more checks."""
+    url = f"{base}/ogc/{name}"
+    status, headers, body = wms(url, REQUEST="GetCapabilities")
+    assert status == 200
+    assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
+    assert_map_draws_features(url)
+    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
+    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
+    assert status == 200
+    items = json.loads(body)
+    assert RIVERSIDE_PARK in [feature["properties"] for feature in items["features"]]
+    return {"capabilities": ET.fromstring(wms(url, REQUEST="GetCapabilities")[2]), "headers": headers, "items": items}
+
+
+def assert_landing_page_lists_both(base: str) -> dict[str, str]:
+    """The landing page under `base`, as JSON and HTML, lists both projects; returns their ids by title."""
+    status, _, body = http_get(base + "/index.json")
+    assert status == 200
+    projects = {project["title"]: project["id"] for project in json.loads(body)["projects"]}
+    assert sorted(projects) == [CITY_TITLE, SAMPLE_TITLE]
+    status, headers, body = http_get(base + "/index.html")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert CITY_TITLE in body.decode() and SAMPLE_TITLE in body.decode()
+    return projects
