@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from pathlib import PurePosixPath
 
 import pulumi
@@ -35,7 +34,8 @@ def qgis_projects(settings: QgisSettings) -> QgisProjects:
 
 
 def landing_page_directories(projects: QgisProjects) -> str:
-    """QGIS's landing page lists the projects of these folders (it does not look into subfolders)."""
+    """The folders QGIS's landing page lists projects from: each one that holds a project, so the
+    list never depends on how deep the landing page looks."""
     folders = sorted({str(PurePosixPath(p.path_in(projects.mount)).parent) for p in projects.all})
     return "||".join(folders)
 
