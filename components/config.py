@@ -462,6 +462,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             cache=v["nginxCache"],
             cache_size=v["nginxCacheSize"],
             cache_validity=v["nginxCacheValidity"],
+            cache_min_uses=v["nginxCacheMinUses"],
         ),
         docker=DockerSettings(host_port=v["dockerHostPort"], bind_address=v["dockerBindAddress"],
                               image_platform=v["dockerImagePlatform"] or machine_platform()),

@@ -122,6 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Most disk the nginx map cache may use (in the proxy's /tmp)."),
     Setting("nginxCacheValidity", Text(r"[1-9][0-9]*[smhd]", "an nginx time such as 30s, 10m or 1h"), "10m",
             "How long a cached map is served before QGIS renders it again."),
+    Setting("nginxCacheMinUses", Integer(1, 100), 1,
+            "Requests for the same map before nginx caches it (fastcgi_cache_min_uses): 1 caches every map; 2 "
+            "renders a map twice but writes no map to disk that is asked for once."),
     Setting("nginxCpuRequest", Quantity("cpu"), "50m", "CPU request per nginx pod (Kubernetes)."),
     Setting("nginxCpuLimit", Quantity("cpu"), "500m", "CPU limit per nginx pod (Kubernetes)."),
     Setting("nginxMemoryRequest", Quantity("memory"), "64Mi", "Memory request per nginx pod (Kubernetes)."),

@@ -28,6 +28,7 @@ GZIP_TYPES = (
 class CacheConf:
     size: str  # nginx size: the most disk the cache may use, e.g. 512m
     validity: str  # nginx time a cached image is served without asking QGIS, e.g. 10m
+    min_uses: int = 1  # requests for one map before it is written to the cache
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def _cache_location(cache: CacheConf, data_version: str) -> str:
     return f"""fastcgi_cache qgis;
 fastcgi_cache_key "{data_version}$request_method$request_uri";
 fastcgi_cache_valid 200 {cache.validity};
+fastcgi_cache_min_uses {cache.min_uses};
 fastcgi_cache_bypass $qgis_skip_cache;
 fastcgi_no_cache $qgis_skip_cache;
 # One request renders a missing tile while identical ones wait for it; QGIS errors and

@@ -45,7 +45,8 @@ class NginxProxy(pulumi.ComponentResource):
                 projects=tuple(ProjectRoute(p.name, p.path_in(projects.mount), p.landing_page_id(projects.mount))
                                for p in projects.all),
                 data_version=projects.data_version,
-                cache=CacheConf(settings.cache_size, settings.cache_validity) if settings.cache else None,
+                cache=CacheConf(settings.cache_size, settings.cache_validity, settings.cache_min_uses)
+                if settings.cache else None,
                 resolver=args.target.peer_resolver,
             )))
         workload = Workload(

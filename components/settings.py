@@ -70,6 +70,7 @@ class NginxSettings:
     cache: bool
     cache_size: str
     cache_validity: str
+    cache_min_uses: int
 
 
 @dataclass(frozen=True)

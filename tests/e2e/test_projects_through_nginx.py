@@ -157,3 +157,14 @@ def test_each_project_has_its_own_cache_entries(stack):
         url = f"{stack['url']}/ogc/{name}"
         statuses = [get_map(url, size=96)[1]["X-Cache-Status"] for _ in range(2)]
         assert statuses == ["MISS", "HIT"], f"/ogc/{name}: {statuses}"
+
+
+def test_with_min_uses_2_a_map_is_cached_from_its_second_request(folder):
+    declared = declared_dev_stack({"geostack:qgisProjectDir": str(folder), "geostack:nginxCacheMinUses": "2"})
+    qgis_port, nginx_port = free_port(), free_port()
+    with qgis_server(declared["env"], folder, qgis_port), scratch_dir("geostack-nginx-") as scratch:
+        conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch,
+                                   folder)
+        with nginx(conf, nginx_port, scratch) as base_url:
+            statuses = [get_map(base_url + "/ogc/city", size=97)[1]["X-Cache-Status"] for _ in range(3)]
+    assert statuses == ["MISS", "MISS", "HIT"]

@@ -370,8 +370,11 @@ def test_cache_switch_and_settings_reach_the_rendered_config():
 
     default = nginx_conf({})
     assert "max_size=512m" in default and "fastcgi_cache_valid 200 10m;" in default
-    tuned = nginx_conf({"geostack:nginxCacheSize": "2g", "geostack:nginxCacheValidity": "1h"})
+    assert default.count("fastcgi_cache_min_uses 1;") == 2, "both QGIS locations"
+    tuned = nginx_conf({"geostack:nginxCacheSize": "2g", "geostack:nginxCacheValidity": "1h",
+                        "geostack:nginxCacheMinUses": "2"})
     assert "max_size=2g" in tuned and "fastcgi_cache_valid 200 1h;" in tuned
+    assert tuned.count("fastcgi_cache_min_uses 2;") == 2
     assert "fastcgi_cache" not in nginx_conf({"geostack:nginxCache": "false"})
 
 
