@@ -15,16 +15,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES  # noqa: E402
 from tests.e2e.docker_engine import docker_engine, ensure_base_image  # noqa: E402
 
 CONTEXT = Path(__file__).resolve().parent.parent / "docker" / "qgis-server"
 
 
 def untrimmed_dockerfile() -> str:
-    """The product's package list, installed the plain way: no dpkg excludes, no cleanup."""
+    """The product's package list (the default release's), installed the plain way: no dpkg
+    excludes, no cleanup."""
     dockerfile = (CONTEXT / "Dockerfile").read_text()
-    packages = re.search(r"--no-install-suggests \\\n\s+(.+?) \\\n", dockerfile).group(1)
-    return ("FROM debian:bookworm-slim\n"
+    lines = re.search(r"--no-install-suggests \\\n(.+?)\n \&\&", dockerfile, re.DOTALL).group(1)
+    packages = " ".join(lines.replace("\\", " ").split())
+    release = QGIS_RELEASES[QGIS_DEFAULT_RELEASE]
+    packages = packages.replace('"${QGIS_VERSION}"', release["QGIS_VERSION"])
+    return (f"FROM debian:{release['DEBIAN_RELEASE']}-slim\n"
             f"RUN apt-get update && apt-get install -y --no-install-recommends {packages}\n")
 
 
