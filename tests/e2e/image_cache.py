@@ -3,7 +3,9 @@
 The tests' dockerd has a private data root that is deleted after each run, and a cold
 GeoNode build takes minutes; a tarball named by a hash of the build context loads in
 seconds. Any change to a file in the context changes the hash, so a stale image is never
-used; older tarballs of the same image are removed when a new one is saved.
+used; older tarballs of the same image are removed when a new one is saved. The same context
+built with other arguments or for another platform (the QGIS image for another release) is
+cached under a name of its own, so the two never evict each other.
 """
 from __future__ import annotations
 
@@ -18,19 +20,21 @@ IMAGE_CACHE = CACHE_DIR / "images"
 LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
 
 
-def context_hash(context: Path, buildargs: dict[str, str] | None = None, platform: str = "") -> str:
-    """Hash of every file's path, executable bit and bytes in the build context, and of the build
-    arguments and platform: the same context built another way is another image."""
+def context_hash(context: Path) -> str:
+    """Hash of every file's path, executable bit and bytes in the build context."""
     digest = hashlib.sha256()
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(context)).encode() + b"\0")
         digest.update(b"x" if path.stat().st_mode & 0o111 else b"-")
         digest.update(path.read_bytes())
-    for key, value in sorted((buildargs or {}).items()):
-        digest.update(f"\0arg {key}={value}".encode())
-    if platform:
-        digest.update(f"\0platform {platform}".encode())
     return digest.hexdigest()[:16]
+
+
+def build_variant(buildargs: dict[str, str] | None, platform: str) -> str:
+    """Hash of how a context is built (arguments, platform): the same files built another way,
+    such as the QGIS image for another release, are another image, cached beside this one."""
+    text = "\0".join(f"{key}={value}" for key, value in sorted((buildargs or {}).items())) + f"\0platform={platform}"
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def local_ca_certs() -> str:
@@ -52,9 +56,9 @@ def cached_image(client: docker.DockerClient, context: Path, name: str, tag: str
                  buildargs: dict[str, str] | None = None, platform: str = "") -> str:
     """`tag` in the engine, built from `context` (with `buildargs`, for `platform` if given) or
     loaded from the cache; returns the hash."""
-    fingerprint = context_hash(context, buildargs, platform)
-    tarball = IMAGE_CACHE / f"{name}-{fingerprint}.tar"
-    keyed = f"geostack-cache/{name}:{fingerprint}"
+    variant, fingerprint = build_variant(buildargs, platform), context_hash(context)
+    tarball = IMAGE_CACHE / f"{name}-{variant}-{fingerprint}.tar"
+    keyed = f"geostack-cache/{name}:{variant}-{fingerprint}"
     if not has_image(client, keyed):
         if tarball.exists():
             with open(tarball, "rb") as data:
@@ -66,8 +70,11 @@ def cached_image(client: docker.DockerClient, context: Path, name: str, tag: str
             with open(partial, "wb") as out:
                 for chunk in client.images.get(keyed).save(named=True):
                     out.write(chunk)
-            for stale in IMAGE_CACHE.glob(f"{name}-{'?' * 16}.tar"):
-                stale.unlink()
+            # Older builds of the same context built the same way (and tarballs named before
+            # variants were: <name>-<hash>.tar); other variants stay.
+            for pattern in (f"{name}-{variant}-{'?' * 16}.tar", f"{name}-{'?' * 16}.tar"):
+                for stale in IMAGE_CACHE.glob(pattern):
+                    stale.unlink()
             partial.rename(tarball)
     client.images.get(keyed).tag(tag)
-    return fingerprint
+    return f"{variant}-{fingerprint}"

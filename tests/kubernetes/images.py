@@ -72,6 +72,6 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
         geonode=cached_push(client, GEONODE_CONTEXT, "geostack/geonode", "staging-test",
-                            buildargs={"EXTRA_CA_CERTS": local_ca_certs()}),
+                            buildargs={"EXTRA_CA_CERTS": local_ca_certs()}, platform=machine_platform()),
         geonode_stand_ins=stand_ins,
     )
