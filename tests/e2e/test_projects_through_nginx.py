@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server,
-                              scratch_dir)
+                              scratch_dir, wait_until)
 from tests.e2e.project_folders import CITY_TITLE, make_two_project_folder
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   feature_info_at_riverside_park, get_map, wms)
@@ -116,9 +116,15 @@ def _redirect(url: str) -> tuple[int, str]:
 
 
 def _reached_qgis(log: Path, marker: str) -> list[str]:
-    """The upstream status nginx logged for each request whose line holds `marker` ("-": none)."""
-    return [re.search(r"upstream_status=(\S+)", line).group(1)
-            for line in log.read_text().splitlines() if marker in line]
+    """The upstream status nginx logged for each request whose line holds `marker` ("-": none).
+
+    nginx writes the line after it has sent the answer, so a client can read the answer first:
+    wait for the line rather than read the log once.
+    """
+    def lines() -> list[str]:
+        return [line for line in log.read_text().splitlines() if marker in line]
+    wait_until(lambda: bool(lines()), 10, f"nginx's access log line for {marker}")
+    return [re.search(r"upstream_status=(\S+)", line).group(1) for line in lines()]
 
 
 @pytest.mark.parametrize("path", [
