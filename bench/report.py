@@ -53,17 +53,22 @@ def cpu_ms_per_request(stats: dict) -> float:
 
 def physical_limit(results: dict, key: str, baseline: str = "seed", round_: int | None = None,
                    ours: str = "geostack") -> float:
-    """The most a setup (geostack unless named) can gain over a baseline on an uncached mix: N
-    workers on N cores do at most N times one worker's work, and a request that costs less CPU
-    (measured) goes further. With `round_`, the limit for that round's pair of runs."""
+    """The most a setup (geostack unless named) can gain over a baseline on an uncached mix, the
+    lower of two bounds. Workers: each of ours is at most as fast as one of the baseline's (faster
+    only by needing less CPU per request, as measured), and at most C of them are busy. Cores:
+    ours cannot spend more CPU than the machine has. (With workers <= cores and a CPU-bound
+    baseline, this is "N workers on N cores do at most N times one worker's work"; QGIS 3.40's
+    workers also idle ~10 ms per request, which more workers than cores can fill.) With `round_`,
+    the limit for that round's pair of runs."""
     connections = int(key.split("@")[1])
     base, ours = results["setups"][baseline], results["setups"][ours]
-    workers = (min(results["cores"], connections, ours["workers"])
-               / min(results["cores"], connections, base["workers"]))
     base_run, our_run = (base[key], ours[key]) if round_ is None else (
         each_round(base[key])[round_], each_round(ours[key])[round_])
-    cheaper = cpu_ms_per_request(base_run) / cpu_ms_per_request(our_run) if cpu_ms_per_request(our_run) else 1
-    return workers * cheaper
+    our_cpu = cpu_ms_per_request(our_run)
+    cheaper = cpu_ms_per_request(base_run) / our_cpu if our_cpu else 1
+    workers = min(connections, ours["workers"]) / min(connections, base["workers"]) * cheaper
+    cores = results["cores"] * 1000 / (our_cpu * base_run["rps"]) if our_cpu and base_run["rps"] else workers
+    return min(workers, cores)
 
 
 def sanity_errors(results: dict) -> list[str]:
@@ -89,7 +94,7 @@ def sanity_errors(results: dict) -> list[str]:
     # Checked for every round's pair of runs as well as for the medians, and for the two
     # independent seeds as well as for geostack.
     seed = results["setups"]["seed"]
-    for name in (n for n in ("geostack", PAIR) if n in results["setups"]):
+    for name in (n for n in ("geostack", PAIR, *results.get("variants", ())) if n in results["setups"]):
         ours = results["setups"][name]
         for key in (k for k in runs(ours) if k in seed and k.split("@")[0] in results.get("uncached", UNCACHED)):
             pairs = [(None, _ratio(ours[key], seed[key]))] + [
@@ -213,6 +218,7 @@ def markdown(results: dict) -> str:
                      + " / ".join(f"{s.get('peak_worker_rss_mb', 0):.0f}" for s in stats) + " |")
     lines += _rounds_table(results, names)
     lines += _pair_table(results)
+    lines += _variant_table(results)
     lines += _ceiling_table(results.get("ceiling", {}))
     lines += ["", "| target | met | measured |", "|---|---|---|"]
     lines += [f"| {name} | {'yes' if met else '**no**'} | {detail} |" for name, met, detail in targets(results)]
@@ -250,6 +256,24 @@ def _pair_table(results: dict) -> list[str]:
             lines.append(f"| {mix} | {connections} | {label} | {seed['rps']:.1f} | {pair['rps']:.1f} | "
                          f"{ours['rps']:.1f} | {_ratio(pair, seed):.2f}x | {_ratio(ours, pair):.0%} | "
                          + " / ".join(f"{cpu_ms_per_request(s):.1f}" for s in (seed, pair, ours)) + " |")
+    return lines
+
+
+def _variant_table(results: dict) -> list[str]:
+    """geostack with one config value changed, measured in the same turns as the others."""
+    setups, lines = results["setups"], []
+    for variant in results.get("variants", ()):
+        setting = variant.removeprefix("geostack ")
+        lines += ["", f"| mix | C | seed req/s | geostack req/s | {setting} req/s | geostack / seed | "
+                      f"{setting} / seed | {setting} / geostack | rounds req/s (geostack; {setting}) | "
+                      f"cache answers (geostack; {setting}) |", "|" + "---|" * 10]
+        for key in runs(setups[variant]):
+            mix, connections = key.split("@")
+            seed, ours, theirs = (setups[n][key] for n in ("seed", "geostack", variant))
+            spread = "; ".join(", ".join(f"{s['rps']:.1f}" for s in each_round(stats)) for stats in (ours, theirs))
+            lines.append(f"| {mix} | {connections} | {seed['rps']:.1f} | {ours['rps']:.1f} | {theirs['rps']:.1f} | "
+                         f"{_ratio(ours, seed):.2f}x | {_ratio(theirs, seed):.2f}x | {_ratio(theirs, ours):.2f}x | "
+                         f"{spread} | {cache_evidence(ours)}; {cache_evidence(theirs)} |")
     return lines
 
 

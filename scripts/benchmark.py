@@ -3,6 +3,7 @@
     venv/bin/python scripts/benchmark.py                   # heavy project: docs/benchmark/heavy/
     venv/bin/python scripts/benchmark.py --workload quick  # the small sample: docs/benchmark/quick/
     venv/bin/python scripts/benchmark.py --duration 5 --concurrency 1,4 --out /tmp/bench
+    venv/bin/python scripts/benchmark.py --workload quick --variant nginxCacheMinUses=2
 
 The setups (bench/setups.py) run one after the other on this machine with Debian's qgis-server:
 the seed's recipe, Apache + mod_fcgid as the camptocamp/qgis-server image configures it (same
@@ -23,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -122,10 +124,11 @@ def proxy_ceiling(url: str, hot_tiles: list[str], work: Path, concurrencies: lis
     return ceiling
 
 
-def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int) -> dict:
+def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int,
+        variants: dict[str, str]) -> dict:
     results = {"workload": workload.name, "cores": os.cpu_count(), "duration_s": duration, "rounds": rounds,
                "mixes": [m.name for m in workload.mixes], "uncached": [m.name for m in workload.mixes if m.distinct],
-               "setups": {}}
+               "variants": list(variants), "setups": {}}
     declared = declared_dev_stack()
     # Every setup gets the same requests per mix, C and round, so they do the same work. Distinct
     # mixes come from one generator each: no request repeats between the warm-up and any run,
@@ -155,6 +158,11 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
                    "apache": running.enter_context(apache_setup(project, workers=cores)),
                    "geostack": running.enter_context(
                        geostack_setup(declared, data_dir, project, Path(work)))}
+        # geostack with one config value changed, in the same turns: a trade measured side by side.
+        for name, setting in variants.items():
+            key, value = setting.split("=", 1)
+            servers[name] = running.enter_context(geostack_setup(
+                declared_dev_stack({f"geostack:{key}": value}), data_dir, project, Path(work)))
         # A second seed beside the first: the two at once show what two independent workers
         # get out of this machine, the ceiling geostack's two workers are up against.
         pair = [servers["seed"], running.enter_context(seed_setup(project))]
@@ -211,6 +219,9 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated connection counts")
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs of each distinct mix; the median is reported (default 3)")
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
+                        help="also run geostack with this config value (e.g. nginxCacheMinUses=2), in the same "
+                             "turns; repeatable")
     parser.add_argument("--out", type=Path, help="default: docs/benchmark/<workload>/")
     args = parser.parse_args()
     for tool, package in (("wrk", "wrk"), ("apache2", "apache2"),
@@ -221,7 +232,12 @@ def main() -> int:
         parser.error(f"{HEAVY_PROJECT} is missing: /usr/bin/python3 scripts/make_heavy_project.py")
     workload = heavy(HEAVY_PROJECT) if args.workload == "heavy" else quick()
     out = args.out or OUT / workload.name
-    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds)
+    variants = {}
+    for setting in args.variant:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*=\S+", setting):
+            parser.error(f"--variant takes KEY=VALUE (a geostack config key without its prefix), got {setting!r}")
+        variants[f"geostack {setting}"] = setting
+    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds, variants)
     errors = sanity_errors(results)
     if errors:
         REJECTED.parent.mkdir(parents=True, exist_ok=True)

@@ -106,6 +106,16 @@ def test_a_lead_explained_by_cheaper_requests_passes_but_more_cpu_than_the_cores
     assert any("CPU s in 10 s on 2 cores" in e for e in sanity_errors(results(1.9, cpu_ms=12.0)))
 
 
+@pytest.mark.parametrize("ratio, complaint", [(2.4, None), (2.9, "above the physical limit of 2.50x")])
+def test_more_workers_than_cores_may_fill_the_seeds_idle_time_but_not_exceed_the_cores(ratio, complaint):
+    """QGIS 3.40's worker idles ~10 ms a request: 4 workers on 2 cores may beat twice a seed
+    that is busy 80% of the time, up to what the cores can do at their CPU per request."""
+    four = results(ratio, cpu_ms=8.0)
+    four["setups"]["geostack"]["workers"] = 4
+    errors = [e for e in sanity_errors(four) if "physical limit" in e]
+    assert errors == [] if complaint is None else any(complaint in e for e in errors), errors
+
+
 def ceiling(static_errors: int = 0, static_bytes: float = 90000.0, kind: str = "static") -> dict:
     def run(rps, size, errors=0, hits=0):
         requests = int(rps * 10)
