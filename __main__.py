@@ -49,8 +49,10 @@ if settings.qgis_enabled:
     pulumi.export("url", proxy.url)
     pulumi.export("wmsCapabilitiesUrl", pulumi.Output.concat(
         proxy.url, settings.nginx.path, "?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"))
-    # Each project's address; the landing page at `url` lists them too.
-    pulumi.export("projectUrls", {p.name: pulumi.Output.concat(proxy.url, "/ogc/", p.name) for p in qgis.projects.all})
+    # Each project's address; the landing page at `url` lists them too (on a claim, which the
+    # program cannot look into, only the landing page does).
+    pulumi.export("projectUrls", {} if qgis.projects.claim else {
+        p.name: pulumi.Output.concat(proxy.url, "/ogc/", p.name) for p in qgis.projects.all})
 
 if settings.geonode.enabled:
     from components.geonode import GeoNode, GeoNodeArgs

@@ -20,7 +20,7 @@ import pulumi
 
 from components.config_keys import DNS_LABEL, QGIS_RELEASES, SETTINGS
 from components.nginx_conf import STATUS_PORT
-from components.qgis_projects import (PROJECT_SUFFIXES, URL_SAFE_NAME, QgisProject, find_projects, folder_digest,
+from components.qgis_projects import (PROJECT_SUFFIXES, QgisProject, find_projects, folder_digest,
                                       font_problems, visible_files)
 from components.settings_types import parse_quantity
 from components.settings import (
@@ -224,10 +224,9 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
             errors.append(f"geostack:qgisProjectDir holds {size} bytes, more than a "
                           f"ConfigMap carries ({CONFIGMAP_BUDGET_BYTES}); put the data on a volume and set "
                           f"geostack:qgisDataClaim, got {v['qgisProjectDir']!r}")
-    elif not re.fullmatch(URL_SAFE_NAME, Path(v["qgisProjectFile"]).stem) \
-            or Path(v["qgisProjectFile"]).suffix.lower() not in PROJECT_SUFFIXES:
-        errors.append(f"geostack:qgisProjectFile must name a .qgs or .qgz project with a URL-safe name (letters, "
-                      f"digits, '-' and '_'), served at /ogc/<name> from the claim, got {v['qgisProjectFile']!r}")
+    elif Path(v["qgisProjectFile"]).suffix.lower() not in PROJECT_SUFFIXES:
+        errors.append(f"geostack:qgisProjectFile must name a .qgs or .qgz project on the claim (the one "
+                      f"{v['nginxPath']} serves), got {v['qgisProjectFile']!r}")
     if v["qgisEnabled"] and v["qgisDataClaim"] and target == "docker":
         errors.append(f"geostack:qgisDataClaim is for Kubernetes targets only; on docker leave it empty "
                       f"and set geostack:qgisProjectDir, got {v['qgisDataClaim']!r}")
@@ -411,8 +410,8 @@ def _ships_folder(v: Mapping[str, Any]) -> bool:
 
 
 def _projects(v: Mapping[str, Any]) -> tuple[QgisProject, ...]:
-    """What /ogc/ serves: the folder's projects, or on a claim (which the program cannot look
-    into) the one that qgisProjectFile names."""
+    """The projects the program knows of: the folder's, or on a claim (which it cannot look
+    into, so nginx looks for /ogc/'s projects there) the one that qgisProjectFile names."""
     if _ships_folder(v):
         return find_projects(_resolve_dir(v["qgisProjectDir"]))[0]
     return (QgisProject(Path(v["qgisProjectFile"]).stem, v["qgisProjectFile"]),)

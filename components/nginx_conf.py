@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from components.qgis_projects import URL_SAFE_NAME
+
 # QGIS answers capabilities, GML and SLD as XML and feature info as JSON; images are
 # already compressed. nginx always adds text/html to gzip_types.
 GZIP_TYPES = (
@@ -53,6 +55,9 @@ class NginxConf:
     # A DNS server to look QGIS up with per request, where a replaced container gets a new address
     # (Docker); empty: once at start (a Kubernetes Service's address stays put).
     resolver: str = ""
+    # Where a claim is mounted in nginx (empty: no claim). Its projects are not known when this is
+    # rendered, so nginx serves those at the claim's root by looking for the file.
+    claim_dir: str = ""
 
 
 # nginx's own figures for monitoring, on a port that is never published to users: stub_status
@@ -262,6 +267,48 @@ fastcgi_hide_header Server;
 {passing}"""
 
 
+def _ogc_location(conf: NginxConf, cache: str) -> str:
+    """/ogc/<name>: a project of the folder by its name or, on a claim, a file at the claim's root."""
+    if not conf.claim_dir:
+        return f"""location ~ ^/ogc/(?<qgis_project_name>[^/]+)(/|$) {{
+    if ($qgis_project_file = "") {{
+        return 404;
+    }}
+{cache}{indent(_fastcgi(conf, "$qgis_project_file"), 4)}
+}}"""
+    root = conf.claim_dir
+    return f"""# The claim's projects are not known when this file is rendered: nginx looks for the file at the
+# claim's root. A name is URL-safe, so it never leaves that folder.
+location ~ ^/ogc/(?<qgis_project_name>{URL_SAFE_NAME})(/|$) {{
+    set $qgis_claim_file "";
+    if (-f {root}/$qgis_project_name.qgs) {{
+        set $qgis_claim_file {root}/$qgis_project_name.qgs;
+    }}
+    if (-f {root}/$qgis_project_name.qgz) {{
+        set $qgis_claim_file {root}/$qgis_project_name.qgz;
+    }}
+    if ($qgis_claim_file = "") {{
+        return 404;
+    }}
+{cache}{indent(_fastcgi(conf, "$qgis_claim_file"), 4)}
+}}"""
+
+
+def _project_id_location(conf: NginxConf, cache: str) -> str:
+    """/project/<id>, the landing page's links: to /ogc/<name> or, on a claim, to QGIS, which
+    knows the id of each project it lists and opens no other."""
+    if conf.claim_dir:
+        return f"""location ~ "^/project/[0-9a-f]{{32}}(/.*)?$" {{
+{cache}{indent(_fastcgi(conf, ""), 4)}
+}}"""
+    return """location ~ "^/project/(?<qgis_project_id>[0-9a-f]{32})(?<qgis_project_rest>/.*)?$" {
+    if ($qgis_project_for_id = "") {
+        return 404;
+    }
+    return 301 /ogc/$qgis_project_for_id$qgis_project_rest$is_args$args;
+}"""
+
+
 def render_nginx_conf(conf: NginxConf) -> str:
     """nginx.conf text for QGIS Server; `include fastcgi_params` resolves next to the file.
 
@@ -280,29 +327,19 @@ location ^~ {conf.location} {{
 {cache}{indent(_fastcgi(conf, conf.default_project), 4)}
 }}
 
-location ~ ^/ogc/(?<qgis_project_name>[^/]+)(/|$) {{
-    if ($qgis_project_file = "") {{
-        return 404;
-    }}
-{cache}{indent(_fastcgi(conf, "$qgis_project_file"), 4)}
-}}
+{_ogc_location(conf, cache)}
 
 # QGIS Server's landing page: the list of projects, as HTML and JSON.
 location ~ ^/(index\\.(html|json))?$ {{
 {indent(_fastcgi(conf, ""), 4)}
 }}
 
-location ~ "^/project/(?<qgis_project_id>[0-9a-f]{{32}})(?<qgis_project_rest>/.*)?$" {{
-    if ($qgis_project_for_id = "") {{
-        return 404;
-    }}
-    return 301 /ogc/$qgis_project_for_id$qgis_project_rest$is_args$args;
-}}
+{_project_id_location(conf, cache)}
 
 location / {{
     return 404;
 }}"""
-    http = [_PUBLIC_ADDRESS, _projects_http(conf)]
+    http = [_PUBLIC_ADDRESS] + ([] if conf.claim_dir else [_projects_http(conf)])
     if conf.resolver:
         http.append(f"resolver {conf.resolver} valid=10s ipv6=off;")
     if conf.cache:

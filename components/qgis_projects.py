@@ -47,6 +47,9 @@ class QgisProjects:
     default: QgisProject  # served at the proxy's own path (nginxPath)
     mount: str  # where the project folder is mounted in the QGIS containers
     data_version: str  # changes with any file of the folder
+    # A PersistentVolumeClaim the data comes from instead (empty: the folder). The program
+    # cannot look into it: `all` is just `default`, and nginx finds the projects at its root.
+    claim: str = ""
 
 
 def visible_files(directory: Path) -> list[Path]:

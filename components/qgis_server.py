@@ -30,14 +30,15 @@ def _flag(value: bool) -> str:
 
 def qgis_projects(settings: QgisSettings) -> QgisProjects:
     default = next(p for p in settings.projects if p.relative_path == settings.project_file)
-    return QgisProjects(all=settings.projects, default=default, mount=DATA_MOUNT, data_version=settings.data_version)
+    return QgisProjects(all=settings.projects, default=default, mount=DATA_MOUNT, data_version=settings.data_version,
+                        claim=settings.data_claim)
 
 
 def landing_page_directories(projects: QgisProjects) -> str:
-    """The folders QGIS's landing page lists projects from: each one that holds a project, so the
-    list never depends on how deep the landing page looks."""
-    folders = sorted({str(PurePosixPath(p.path_in(projects.mount)).parent) for p in projects.all})
-    return "||".join(folders)
+    """The folders QGIS's landing page lists projects from (it does not look into subfolders):
+    each one that holds a project, and on a claim its root, where nginx serves projects from."""
+    folders = {str(PurePosixPath(p.path_in(projects.mount)).parent) for p in projects.all}
+    return "||".join(sorted(folders | ({projects.mount} if projects.claim else set())))
 
 
 def qgis_env(settings: QgisSettings) -> dict[str, str]:

@@ -192,6 +192,21 @@ def declared_dev_stack(overrides: Optional[dict[str, str]] = None) -> dict:
     return {"env": env, "data_dir": data_dir, "nginx_conf": run.nginx_config("qgis-nginx"), "upstream": upstream}
 
 
+def declared_staging_stack(overrides: Optional[dict[str, str]] = None) -> dict:
+    """What the staging stack (with `overrides`) declares for QGIS and its proxy: the QGIS
+    container's env, nginx.conf and the upstream nginx passes to."""
+    import re
+
+    from offline.program_run import run_program
+
+    run = run_program("staging", overrides)
+    pod = run.one("kubernetes:apps/v1:Deployment", "qgis-server-deployment").inputs["spec"]["template"]["spec"]
+    qgis = next(c for c in pod["containers"] if c["name"] == "qgis-server")
+    conf = run.nginx_config("qgis-nginx")
+    return {"env": {item["name"]: item["value"] for item in qgis["env"]}, "nginx_conf": conf,
+            "upstream": re.search(r"fastcgi_pass (\S+);", conf).group(1)}
+
+
 def on_host(value: str, data_dir: Path) -> str:
     """A declared value with the container's project folder swapped for `data_dir`
     (the landing page's folders are joined by ||)."""

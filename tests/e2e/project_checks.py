@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
-from offline.loopback import http_get
+from offline.loopback import http_get, wait_until
 from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE
 from tests.e2e.wms_checks import RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, feature_info_at_riverside_park, wms
 
@@ -37,3 +39,16 @@ def assert_landing_page_lists_both(base: str) -> dict[str, str]:
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert CITY_TITLE in body.decode() and SAMPLE_TITLE in body.decode()
     return projects
+
+
+def upstream_statuses(log: Path, marker: str) -> list[str]:
+    """The upstream status nginx logged for each request whose line holds `marker` ("-": it never
+    reached QGIS), from the access log of a loopback nginx.
+
+    nginx writes the line after it has sent the answer, so a client can read the answer first:
+    wait for the line rather than read the log once.
+    """
+    def lines() -> list[str]:
+        return [line for line in log.read_text().splitlines() if marker in line]
+    wait_until(lambda: bool(lines()), 10, f"nginx's access log line for {marker}")
+    return [re.search(r"upstream_status=(\S+)", line).group(1) for line in lines()]

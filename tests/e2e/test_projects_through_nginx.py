@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server,
-                              scratch_dir, wait_until)
+                              scratch_dir)
+from tests.e2e.project_checks import upstream_statuses
 from tests.e2e.project_folders import CITY_TITLE, make_two_project_folder
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   feature_info_at_riverside_park, get_map, wms)
@@ -115,18 +115,6 @@ def _redirect(url: str) -> tuple[int, str]:
         connection.close()
 
 
-def _reached_qgis(log: Path, marker: str) -> list[str]:
-    """The upstream status nginx logged for each request whose line holds `marker` ("-": none).
-
-    nginx writes the line after it has sent the answer, so a client can read the answer first:
-    wait for the line rather than read the log once.
-    """
-    def lines() -> list[str]:
-        return [line for line in log.read_text().splitlines() if marker in line]
-    wait_until(lambda: bool(lines()), 10, f"nginx's access log line for {marker}")
-    return [re.search(r"upstream_status=(\S+)", line).group(1) for line in lines()]
-
-
 @pytest.mark.parametrize("path", [
     "/ogc/nothere?SERVICE=WMS&REQUEST=GetCapabilities",
     "/ogc/city.qgs?SERVICE=WMS&REQUEST=GetCapabilities",
@@ -146,7 +134,7 @@ def test_a_file_or_name_outside_the_folder_is_404_and_never_reaches_qgis(stack, 
     marker = f"probe-{free_port()}"
     status, _, _ = http_get(stack["url"] + path, headers={"User-Agent": marker})
     assert status == 404
-    assert _reached_qgis(stack["log"], marker) == ["-"], "nginx passed the request to QGIS"
+    assert upstream_statuses(stack["log"], marker) == ["-"], "nginx passed the request to QGIS"
 
 
 def test_the_probe_sees_requests_that_do_reach_qgis(stack):
@@ -155,7 +143,7 @@ def test_the_probe_sees_requests_that_do_reach_qgis(stack):
     status, _, _ = http_get(stack["url"] + "/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities",
                             headers={"User-Agent": marker})
     assert status == 200
-    assert _reached_qgis(stack["log"], marker) == ["200"]
+    assert upstream_statuses(stack["log"], marker) == ["200"]
 
 
 def test_each_project_has_its_own_cache_entries(stack):

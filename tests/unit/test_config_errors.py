@@ -172,9 +172,9 @@ def test_a_fonts_folder_holds_fonts_and_their_licences(tmp_path):
         f"which is not a font, got {folder!r}" for name in ("fonts/fake.ttf", "fonts/logo.png")]
 
 
-@pytest.mark.parametrize("project", ["my map.qgs", "maps/roads.txt"])
-def test_a_project_on_a_claim_needs_an_address(project):
+@pytest.mark.parametrize("project", ["maps/roads.txt", "roads"])
+def test_the_project_on_a_claim_must_be_a_project(project):
     message = run_expecting_error("staging", {"geostack:qgisDataClaim": "qgis-projects",
                                               "geostack:qgisProjectFile": project})
-    assert message == ("geostack:qgisProjectFile must name a .qgs or .qgz project with a URL-safe name (letters, "
-                       f"digits, '-' and '_'), served at /ogc/<name> from the claim, got {project!r}")
+    assert message == ("geostack:qgisProjectFile must name a .qgs or .qgz project on the claim (the one "
+                       f"/qgis-server serves), got {project!r}")
