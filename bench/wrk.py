@@ -68,8 +68,9 @@ def write_script(path: Path, lists: list[list[str]], repeat_on_purpose: bool) ->
     return path
 
 
-def run_wrk(url: str, script: Path, connections: int, duration: int) -> dict:
-    command = ["wrk", "-t", str(threads_for(connections)), "-c", str(connections), "-d", f"{duration}s",
+def run_wrk(url: str, script: Path, connections: int, duration: int, prefix: tuple[str, ...] = ()) -> dict:
+    """wrk's figures for one run; `prefix` runs wrk through another command (bench/link.py's namespace)."""
+    command = [*prefix, "wrk", "-t", str(threads_for(connections)), "-c", str(connections), "-d", f"{duration}s",
                "--timeout", "30s", "-s", str(script), url]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     stats = json.loads(result.stdout.strip().splitlines()[-1])

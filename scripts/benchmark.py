@@ -32,6 +32,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -39,6 +40,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from offline.loopback import declared_dev_stack, http_get, qgis_workers  # noqa: E402
 from offline.program_run import STACKS  # noqa: E402
 from bench.report import PAIR, cache_evidence, chart, combine_rounds, markdown, sanity_errors  # noqa: E402
+from bench.link import shaped_link  # noqa: E402
 from bench.sampling import WorkerSampler  # noqa: E402
 from bench.setups import STATIC_PATH, STATIC_TILES, apache_setup, geostack_setup, seed_setup  # noqa: E402
 from bench.sequences import UniqueRequests  # noqa: E402
@@ -56,19 +58,20 @@ CEILING_PAIRS, CEILING_SECONDS = 10, 2
 PAIR_MIX = "getmap"
 
 
-def drive(url: str, script: Path, connections: int, duration: int, session: int) -> dict:
+def drive(url: str, script: Path, connections: int, duration: int, session: int,
+          prefix: tuple[str, ...] = ()) -> dict:
     with WorkerSampler(session) as workers:
-        stats = run_wrk(url, script, connections, duration)
+        stats = run_wrk(url, script, connections, duration, prefix)
     return {**stats, "peak_rss_mb": workers.peak_total_kb / 1024,
             "peak_worker_rss_mb": workers.peak_worker_kb / 1024, "worker_cpu_s": workers.worker_cpu_seconds()}
 
 
 def drive_concurrently(servers: list[tuple[str, int]], scripts: list[Path], connections: int,
-                       duration: int) -> dict:
+                       duration: int, prefix: tuple[str, ...] = ()) -> dict:
     """Each server driven by its own wrk with `connections` at the same time, merged into one run."""
     with ThreadPoolExecutor(len(servers)) as pool:
-        stats = list(pool.map(lambda server, script: drive(server[0], script, connections, duration, server[1]),
-                              servers, scripts))
+        stats = list(pool.map(lambda server, script: drive(server[0], script, connections, duration, server[1],
+                                                           prefix), servers, scripts))
     return {**merge_concurrent(stats), "servers": stats}
 
 
@@ -125,7 +128,7 @@ def proxy_ceiling(url: str, hot_tiles: list[str], work: Path, concurrencies: lis
 
 
 def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int,
-        variants: dict[str, str]) -> dict:
+        variants: dict[str, str], link: Optional[tuple[int, int]] = None) -> dict:
     results = {"workload": workload.name, "cores": os.cpu_count(), "duration_s": duration, "rounds": rounds,
                "mixes": [m.name for m in workload.mixes], "uncached": [m.name for m in workload.mixes if m.distinct],
                "variants": list(variants), "setups": {}}
@@ -166,19 +169,26 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
         # A second seed beside the first: the two at once show what two independent workers
         # get out of this machine, the ceiling geostack's two workers are up against.
         pair = [servers["seed"], running.enter_context(seed_setup(project))]
+        prefix: tuple[str, ...] = ()
+        if link:  # wrk at the far end of a shaped link, every server behind the link's relay
+            shaped = running.enter_context(shaped_link(*link))
+            servers = {name: (shaped.forward(url), session) for name, (url, session) in servers.items()}
+            pair = [(shaped.forward(url), session) for url, session in pair]
+            prefix = shaped.prefix
+            results["link"] = {"rate_mbit": link[0], "rtt_ms": link[1]}
         # mod_fcgid starts and retires workers as it goes, so its count is the configured one.
         configured_workers = {"seed": 1, "apache": cores}
         warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False)
         for name, (url, session) in servers.items():
-            run_wrk(url, warm_up, 4, 5)  # the project loaded in every worker
+            run_wrk(url, warm_up, 4, 5, prefix)  # the project loaded in every worker
             results["setups"][name] = {"workers": configured_workers.get(name) or len(qgis_workers(session))}
-        run_wrk(pair[1][0], warm_up, 4, 5)
+        run_wrk(pair[1][0], warm_up, 4, 5, prefix)
         results["setups"][PAIR] = {"workers": len(pair)}
 
         def drive_pair(connections: int, round_: int) -> dict:
             scripts = [write_script(Path(work) / f"{PAIR_MIX}-{connections}-{round_}-pair{index}.lua", lists, False)
                        for index, lists in enumerate(pair_lists[(connections, round_)])]
-            return drive_concurrently(pair, scripts, connections // 2, duration)
+            return drive_concurrently(pair, scripts, connections // 2, duration, prefix)
         for mix in results["mixes"]:
             for connections in concurrencies:
                 names = [*servers, *([PAIR] if mix == PAIR_MIX and connections >= 2 else [])]
@@ -192,15 +202,16 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
                             continue
                         url, session = servers[name]
                         measured[name].append(drive(url, script(mix, connections, round_), connections, duration,
-                                                    session))
+                                                    session, prefix))
                 for name, stats in measured.items():
                     results["setups"][name][f"{mix}@{connections}"] = combined = combine_rounds(stats)
                     print(f"{name:9s} {mix:13s} C={connections:<3d} {combined['rps']:8.1f} req/s"
                           f"  p95 {combined['p95_ms']:7.1f} ms  errors {combined['errors']}"
                           f"  cache {cache_evidence(combined)}"
                           + (f"  rounds {[round(s['rps'], 1) for s in stats]}" if len(stats) > 1 else ""))
-        url, _ = servers["geostack"]
-        results["ceiling"] = proxy_ceiling(url, workload.hot_tiles, Path(work), concurrencies)
+        if not link:  # the proxy's own ceiling is a loopback figure
+            url, _ = servers["geostack"]
+            results["ceiling"] = proxy_ceiling(url, workload.hot_tiles, Path(work), concurrencies)
     results["program_seconds"] = program_speed()
     return results
 
@@ -222,7 +233,10 @@ def main() -> int:
     parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE",
                         help="also run geostack with this config value (e.g. nginxCacheMinUses=2), in the same "
                              "turns; repeatable")
-    parser.add_argument("--out", type=Path, help="default: docs/benchmark/<workload>/")
+    parser.add_argument("--link", metavar="MBIT,RTT_MS",
+                        help="drive the setups across a shaped link (bench/link.py), e.g. 50,20: 50 Mbit/s each "
+                             "way and 20 ms of round-trip time; default: loopback")
+    parser.add_argument("--out", type=Path, help="default: docs/benchmark/<workload>/ (<workload>-link/ with --link)")
     args = parser.parse_args()
     for tool, package in (("wrk", "wrk"), ("apache2", "apache2"),
                           ("/usr/lib/apache2/modules/mod_fcgid.so", "libapache2-mod-fcgid")):
@@ -231,13 +245,18 @@ def main() -> int:
     if args.workload == "heavy" and not (HEAVY_PROJECT / "heavy.json").exists():
         parser.error(f"{HEAVY_PROJECT} is missing: /usr/bin/python3 scripts/make_heavy_project.py")
     workload = heavy(HEAVY_PROJECT) if args.workload == "heavy" else quick()
-    out = args.out or OUT / workload.name
+    out = args.out or OUT / (workload.name + ("-link" if args.link else ""))
     variants = {}
     for setting in args.variant:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*=\S+", setting):
             parser.error(f"--variant takes KEY=VALUE (a geostack config key without its prefix), got {setting!r}")
         variants[f"geostack {setting}"] = setting
-    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds, variants)
+    link = None
+    if args.link:
+        if not re.fullmatch(r"[1-9][0-9]*,[1-9][0-9]*", args.link):
+            parser.error(f"--link takes MBIT,RTT_MS (two positive whole numbers), got {args.link!r}")
+        link = tuple(int(v) for v in args.link.split(","))
+    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds, variants, link)
     errors = sanity_errors(results)
     if errors:
         REJECTED.parent.mkdir(parents=True, exist_ok=True)
