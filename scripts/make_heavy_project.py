@@ -34,6 +34,7 @@ try:
     import numpy as np
     from osgeo import gdal, ogr, osr
     from qgis.core import (
+        Qgis,
         QgsApplication,
         QgsBilinearRasterResampler,
         QgsCategorizedSymbolRenderer,
@@ -428,14 +429,14 @@ def label(layer, field, size, colour, scale_limit, along_lines=False):
     settings.minimumScale = scale_limit   # the most zoomed-out scale labels appear at
     settings.maximumScale = 0
     if along_lines:
-        settings.placement = QgsPalLayerSettings.Curved
+        settings.placement = Qgis.LabelPlacement.Curved
         # Roads are cut per block; merging connected pieces of one street gives the label
         # room to fit and avoids one label per block.
         lines = settings.lineSettings()
         lines.setMergeLines(True)
         settings.setLineSettings(lines)
     else:
-        settings.placement = QgsPalLayerSettings.OverPoint
+        settings.placement = Qgis.LabelPlacement.OverPoint
     layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
     layer.setLabelsEnabled(True)
 
