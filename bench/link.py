@@ -53,7 +53,7 @@ async def _carry(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, del
             if not data:
                 return
 
-    receiving = asyncio.create_task(receive())
+    receiving = asyncio.create_task(receive())  # referenced until `finally` cancels it
     try:
         while True:
             due, data = await queue.get()
@@ -75,6 +75,9 @@ class Link:
     rate_mbit: int
     rtt_ms: int
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    # asyncio drops its own reference to a connection's task when the client goes away; without
+    # one here, a task still passing the last bytes on could be garbage-collected mid-way.
+    _tasks: set = field(default_factory=set)
 
     def forward(self, url: str) -> str:
         """The address, on the host end of the link, that relays to `url` (a loopback server)."""
@@ -82,6 +85,9 @@ class Link:
         delay = self.rtt_ms / 2000
 
         async def connection(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
             server_reader, server_writer = await asyncio.open_connection(target.hostname, target.port)
             await asyncio.gather(_carry(client_reader, server_writer, delay),
                                  _carry(server_reader, client_writer, delay))

@@ -201,6 +201,9 @@ def markdown(results: dict) -> str:
     link = results.get("link")
     across = (f"Across a shaped link ({link['rate_mbit']} Mbit/s each way, {link['rtt_ms']} ms round trip: "
               "bench/link.py), not loopback. " if link else "")
+    across += ("Every request says Accept-Encoding: gzip (geostack's nginx compresses XML and JSON; the "
+               "seed's has gzip off). " if results.get("accept_gzip") else
+               "wrk sends no Accept-Encoding, so nothing is compressed. ")
     lines = [across + f"Measured on {results['cores']} cores, {results['duration_s']} s per run, with every setup running "
              f"and taking turns; QGIS workers: {workers} (geostack adds its nginx map cache). Requests of the "
              f"distinct mixes ({', '.join(results.get('uncached', UNCACHED))}) never repeat in any run, round or "
@@ -248,7 +251,7 @@ def _rounds_table(results: dict, names: list[str]) -> list[str]:
 def _pair_table(results: dict) -> list[str]:
     """Two independent seeds at once in the same rounds: the machine's own two-worker ceiling."""
     setups = results["setups"]
-    if PAIR not in setups:
+    if not runs(setups.get(PAIR, {})):
         return []
     lines = ["", "| mix | C | round | seed req/s | two seeds at once req/s | geostack req/s | two seeds / seed "
              "| geostack / two seeds | QGIS CPU ms/request (seed / two seeds / geostack) |", "|" + "---|" * 9]

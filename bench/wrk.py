@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Optional
 
 LUA = """
 local lists = {lists}
 local repeat_on_purpose = {repeat_on_purpose}
+local headers = {headers}
 local threads = {{}}
 
 setup = function(thread)
@@ -29,7 +31,7 @@ request = function()
   end
   -- A distinct-request list that ran out repeats itself: each repeat is counted and spoils the run.
   if laps > 0 and not repeat_on_purpose then exhausted = exhausted + 1 end
-  return wrk.format("GET", mine[index])
+  return wrk.format("GET", mine[index], headers)
 end
 
 response = function(status, headers, body)
@@ -61,10 +63,14 @@ def threads_for(connections: int) -> int:
     return min(connections, 2)
 
 
-def write_script(path: Path, lists: list[list[str]], repeat_on_purpose: bool) -> Path:
-    """A wrk script where thread i sends lists[i] in order (a single list is shared by all threads)."""
+def write_script(path: Path, lists: list[list[str]], repeat_on_purpose: bool,
+                 headers: Optional[dict[str, str]] = None) -> Path:
+    """A wrk script where thread i sends lists[i] in order (a single list is shared by all threads),
+    each request with `headers` (wrk sends none of its own but Host)."""
     lua_lists = "{" + ",".join("{" + ",".join(json.dumps(p) for p in paths) + "}" for paths in lists) + "}"
-    path.write_text(LUA.format(lists=lua_lists, repeat_on_purpose="true" if repeat_on_purpose else "false"))
+    lua_headers = "{" + ",".join(f"[{json.dumps(k)}]={json.dumps(v)}" for k, v in (headers or {}).items()) + "}"
+    path.write_text(LUA.format(lists=lua_lists, repeat_on_purpose="true" if repeat_on_purpose else "false",
+                               headers=lua_headers))
     return path
 
 

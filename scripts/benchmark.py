@@ -128,10 +128,12 @@ def proxy_ceiling(url: str, hot_tiles: list[str], work: Path, concurrencies: lis
 
 
 def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int,
-        variants: dict[str, str], link: Optional[tuple[int, int]] = None) -> dict:
+        variants: dict[str, str], link: Optional[tuple[int, int]] = None, gzip: bool = False) -> dict:
     results = {"workload": workload.name, "cores": os.cpu_count(), "duration_s": duration, "rounds": rounds,
                "mixes": [m.name for m in workload.mixes], "uncached": [m.name for m in workload.mixes if m.distinct],
-               "variants": list(variants), "setups": {}}
+               "variants": list(variants), "accept_gzip": gzip, "setups": {}}
+    # What a browser or QGIS Desktop sends; without it nginx compresses nothing.
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
     declared = declared_dev_stack()
     # Every setup gets the same requests per mix, C and round, so they do the same work. Distinct
     # mixes come from one generator each: no request repeats between the warm-up and any run,
@@ -152,8 +154,8 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
         def script(mix: str, connections: int, round_: int) -> Path:
             path = Path(work) / f"{mix}-{connections}-{round_}.lua"
             if mix in distinct:
-                return write_script(path, lists[(mix, connections, round_)], repeat_on_purpose=False)
-            return write_script(path, [mixes[mix].paths], repeat_on_purpose=True)
+                return write_script(path, lists[(mix, connections, round_)], False, headers)
+            return write_script(path, [mixes[mix].paths], True, headers)
 
         # All setups run at once (an idle one costs nothing) and take turns, so a slow minute of
         # this shared machine hits all of them and not just whichever ran then.
@@ -178,7 +180,7 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
             results["link"] = {"rate_mbit": link[0], "rtt_ms": link[1]}
         # mod_fcgid starts and retires workers as it goes, so its count is the configured one.
         configured_workers = {"seed": 1, "apache": cores}
-        warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False)
+        warm_up = write_script(Path(work) / "warm-up.lua", warm_up_list, False, headers)
         for name, (url, session) in servers.items():
             run_wrk(url, warm_up, 4, 5, prefix)  # the project loaded in every worker
             results["setups"][name] = {"workers": configured_workers.get(name) or len(qgis_workers(session))}
@@ -186,7 +188,8 @@ def run(workload: Workload, duration: int, concurrencies: list[int], rounds: int
         results["setups"][PAIR] = {"workers": len(pair)}
 
         def drive_pair(connections: int, round_: int) -> dict:
-            scripts = [write_script(Path(work) / f"{PAIR_MIX}-{connections}-{round_}-pair{index}.lua", lists, False)
+            scripts = [write_script(Path(work) / f"{PAIR_MIX}-{connections}-{round_}-pair{index}.lua", lists, False,
+                                    headers)
                        for index, lists in enumerate(pair_lists[(connections, round_)])]
             return drive_concurrently(pair, scripts, connections // 2, duration, prefix)
         for mix in results["mixes"]:
@@ -236,7 +239,11 @@ def main() -> int:
     parser.add_argument("--link", metavar="MBIT,RTT_MS",
                         help="drive the setups across a shaped link (bench/link.py), e.g. 50,20: 50 Mbit/s each "
                              "way and 20 ms of round-trip time; default: loopback")
-    parser.add_argument("--out", type=Path, help="default: docs/benchmark/<workload>/ (<workload>-link/ with --link)")
+    parser.add_argument("--gzip", action="store_true",
+                        help="send Accept-Encoding: gzip with every request, as browsers and QGIS Desktop do "
+                             "(geostack's nginx then compresses XML and JSON; the seed's has gzip off)")
+    parser.add_argument("--out", type=Path,
+                        help="default: docs/benchmark/<workload>[-gzip][-link]/")
     args = parser.parse_args()
     for tool, package in (("wrk", "wrk"), ("apache2", "apache2"),
                           ("/usr/lib/apache2/modules/mod_fcgid.so", "libapache2-mod-fcgid")):
@@ -245,7 +252,7 @@ def main() -> int:
     if args.workload == "heavy" and not (HEAVY_PROJECT / "heavy.json").exists():
         parser.error(f"{HEAVY_PROJECT} is missing: /usr/bin/python3 scripts/make_heavy_project.py")
     workload = heavy(HEAVY_PROJECT) if args.workload == "heavy" else quick()
-    out = args.out or OUT / (workload.name + ("-link" if args.link else ""))
+    out = args.out or OUT / (workload.name + ("-gzip" if args.gzip else "") + ("-link" if args.link else ""))
     variants = {}
     for setting in args.variant:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*=\S+", setting):
@@ -256,7 +263,8 @@ def main() -> int:
         if not re.fullmatch(r"[1-9][0-9]*,[1-9][0-9]*", args.link):
             parser.error(f"--link takes MBIT,RTT_MS (two positive whole numbers), got {args.link!r}")
         link = tuple(int(v) for v in args.link.split(","))
-    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds, variants, link)
+    results = run(workload, args.duration, [int(c) for c in args.concurrency.split(",")], args.rounds, variants, link,
+                  args.gzip)
     errors = sanity_errors(results)
     if errors:
         REJECTED.parent.mkdir(parents=True, exist_ok=True)
