@@ -12,9 +12,13 @@ from typing import Optional
 from components.qgis_projects import URL_SAFE_NAME
 
 # QGIS answers capabilities, GML and SLD as XML and feature info as JSON; images are
-# already compressed. nginx always adds text/html to gzip_types.
+# already compressed. nginx always adds text/html to gzip_types. nginx compares a type up to its
+# charset parameter, so WFS's GML ("text/xml; subtype=gml/3.1.1; charset=utf-8") needs its own
+# entries, subtype included: without them WFS features, QGIS's largest XML, went uncompressed.
 GZIP_TYPES = (
     "text/xml",
+    '"text/xml; subtype=gml/2.1.2"',
+    '"text/xml; subtype=gml/3.1.1"',
     "application/xml",
     "application/vnd.ogc.wms_xml",
     "application/vnd.ogc.se_xml",

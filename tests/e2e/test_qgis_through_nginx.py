@@ -82,6 +82,13 @@ def test_xml_is_gzipped_and_images_are_not(stack):
     _, headers, body = wms(stack["url"], headers={"Accept-Encoding": "gzip"}, REQUEST="GetCapabilities")
     assert headers["Content-Encoding"] == "gzip"
     assert b"WMS_Capabilities" in gzip.decompress(body)
+    # WFS features, QGIS's largest XML: GML, typed with a subtype parameter nginx matches in full.
+    for version, subtype in (("1.0.0", "gml/2.1.2"), ("1.1.0", "gml/3.1.1")):
+        _, headers, body = wms(stack["url"], headers={"Accept-Encoding": "gzip"}, SERVICE="WFS", VERSION=version,
+                               REQUEST="GetFeature", TYPENAME="parks")
+        assert headers["Content-Type"] == f"text/xml; subtype={subtype}; charset=utf-8"
+        assert headers["Content-Encoding"] == "gzip", version
+        assert b"parks" in gzip.decompress(body)
     _, headers, _ = get_map(stack["url"], size=64, headers={"Accept-Encoding": "gzip"})
     assert headers["Content-Type"] == "image/png"
     assert headers.get("Content-Encoding") is None
