@@ -205,3 +205,18 @@ def test_runs_at_the_same_time_add_up_and_keep_the_worse_percentile():
     assert merged["cache"] == {"HIT": 2, "MISS": 0}
     assert merged["worker_cpu_s"] == [9.0, 9.5] and merged["peak_rss_mb"] == 600.0
     assert merged["peak_worker_rss_mb"] == 289.5
+
+
+def test_a_variant_is_held_to_the_physical_limit_and_tabled_beside_geostack():
+    """A --variant setup is a geostack too: the same limit applies to it, and the report compares it."""
+    from bench.report import markdown
+
+    measured = results(1.8)
+    variant = "geostack nginxCacheMinUses=2"
+    measured["variants"] = [variant]
+    measured["setups"][variant] = results(2.9)["setups"]["geostack"]
+    assert any(e.startswith(f"{variant} getmap@4") and "physical limit" in e for e in sanity_errors(measured))
+    measured["setups"][variant] = results(1.9)["setups"]["geostack"]
+    measured["program_seconds"] = {"dev": 0.3}
+    assert sanity_errors(measured) == []
+    assert "| getmap | 4 | 100.0 | 180.0 | 190.0 | 1.80x | 1.90x | 1.06x |" in markdown(measured)
