@@ -41,14 +41,19 @@ def assert_landing_page_lists_both(base: str) -> dict[str, str]:
     return projects
 
 
-def upstream_statuses(log: Path, marker: str) -> list[str]:
-    """The upstream status nginx logged for each request whose line holds `marker` ("-": it never
-    reached QGIS), from the access log of a loopback nginx.
+def logged_lines(log: Path, marker: str, count: int = 1) -> list[str]:
+    """The lines of a loopback nginx's access log that hold `marker`, once there are `count`.
 
-    nginx writes the line after it has sent the answer, so a client can read the answer first:
-    wait for the line rather than read the log once.
+    nginx writes a request's line after it has sent the answer, so a client can read the answer
+    first: wait for the lines rather than read the log once.
     """
     def lines() -> list[str]:
         return [line for line in log.read_text().splitlines() if marker in line]
-    wait_until(lambda: bool(lines()), 10, f"nginx's access log line for {marker}")
-    return [re.search(r"upstream_status=(\S+)", line).group(1) for line in lines()]
+    wait_until(lambda: len(lines()) >= count, 10, f"nginx's access log lines for {marker}")
+    return lines()
+
+
+def upstream_statuses(log: Path, marker: str) -> list[str]:
+    """The upstream status nginx logged for each request whose line holds `marker` ("-": it never
+    reached QGIS)."""
+    return [re.search(r"upstream_status=(\S+)", line).group(1) for line in logged_lines(log, marker)]

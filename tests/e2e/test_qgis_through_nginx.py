@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from offline.loopback import (declared_dev_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server, qgis_workers,
-                              scratch_dir, session_processes, wait_until)
+                              scratch_dir, session_processes)
+from tests.e2e.project_checks import logged_lines
 from tests.e2e.wms_checks import (BBOX_PARAM, RIVERSIDE_PARK, WMS_NS, assert_map_draws_features,
                                   capabilities_layer_names, feature_info_at_riverside_park, get_map, shifted_bbox, wms)
 from offline.program_run import PROJECT_ROOT
@@ -221,9 +222,7 @@ def test_the_status_port_gives_monitoring_its_figures_and_the_log_its_cache_answ
     assert cache_status(stack, **params) == (200, "MISS") and cache_status(stack, **params) == (200, "HIT")
     after = int(http_get(stack["status"] + "/stub_status")[2].decode().splitlines()[2].split()[2])
     assert after - before == 3, "two maps and this stub_status request"
-    def lines() -> list[str]:
-        return [line for line in stack["log"].read_text().splitlines() if unique_bbox(4).split(",")[0] in line]
-    wait_until(lambda: len(lines()) >= 2, 10, "nginx's access log lines of both maps")  # written after the answer
-    assert [line.split(" cache=")[1].split()[:2] for line in lines()] == [["MISS", "upstream_status=200"],
+    lines = logged_lines(stack["log"], unique_bbox(4).split(",")[0], count=2)
+    assert [line.split(" cache=")[1].split()[:2] for line in lines] == [["MISS", "upstream_status=200"],
                                                                         ["HIT", "upstream_status=-"]]
     assert http_get(stack["status"] + "/qgis-server", timeout=5)[0] == 404, "the status port serves no maps"
