@@ -411,7 +411,7 @@ def _ships_folder(v: Mapping[str, Any]) -> bool:
 
 def _projects(v: Mapping[str, Any]) -> tuple[QgisProject, ...]:
     """The projects the program knows of: the folder's, or on a claim (which it cannot look
-    into, so nginx looks for /ogc/'s projects there) the one that qgisProjectFile names."""
+    into, so the image's plugin finds /ogc/'s projects there) the one that qgisProjectFile names."""
     if _ships_folder(v):
         return find_projects(_resolve_dir(v["qgisProjectDir"]))[0]
     return (QgisProject(Path(v["qgisProjectFile"]).stem, v["qgisProjectFile"]),)

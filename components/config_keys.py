@@ -96,7 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
             "it is also at /ogc/<name>, with the others."),
     Setting("qgisDataClaim", Text(DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
             "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap "
-            "(QGIS and nginx mount it read-only; the projects at its root are served at /ogc/<name>)."),
+            "(QGIS mounts it read-only; every project on it is served at /ogc/<name>, found as requested)."),
     Setting("qgisCpuRequest", Quantity("cpu"), "500m", "CPU request per QGIS pod (Kubernetes)."),
     Setting("qgisCpuLimit", Quantity("cpu"), "2", "CPU limit per QGIS pod (Kubernetes)."),
     # Measured: one worker peaks at ~296 MB (282 MiB) serving the heavy benchmark project

@@ -11,6 +11,9 @@ from typing import Optional
 
 from components.qgis_projects import URL_SAFE_NAME
 
+# The FastCGI parameter that names a project on a claim to the image's geostack_projects plugin.
+PROJECT_NAME_PARAM = "GEOSTACK_PROJECT_NAME"
+
 # QGIS answers capabilities, GML and SLD as XML and feature info as JSON; images are
 # already compressed. nginx always adds text/html to gzip_types. nginx compares a type up to its
 # charset parameter, so WFS's GML ("text/xml; subtype=gml/3.1.1; charset=utf-8") needs its own
@@ -59,9 +62,9 @@ class NginxConf:
     # A DNS server to look QGIS up with per request, where a replaced container gets a new address
     # (Docker); empty: once at start (a Kubernetes Service's address stays put).
     resolver: str = ""
-    # Where a claim is mounted in nginx (empty: no claim). Its projects are not known when this is
-    # rendered, so nginx serves those at the claim's root by looking for the file.
-    claim_dir: str = ""
+    # A claim: its projects are not known when this is rendered, so nginx passes /ogc/<name> on with
+    # the name alone, and the image's QGIS plugin (geostack_projects) finds the file.
+    qgis_finds_projects: bool = False
 
 
 # nginx's own figures for monitoring, on a port that is never published to users: stub_status
@@ -272,36 +275,30 @@ fastcgi_hide_header Server;
 
 
 def _ogc_location(conf: NginxConf, cache: str) -> str:
-    """/ogc/<name>: a project of the folder by its name or, on a claim, a file at the claim's root."""
-    if not conf.claim_dir:
+    """/ogc/<name>: a project of the folder by its name or, on a claim, by a name QGIS looks up."""
+    if not conf.qgis_finds_projects:
         return f"""location ~ ^/ogc/(?<qgis_project_name>[^/]+)(/|$) {{
     if ($qgis_project_file = "") {{
         return 404;
     }}
 {cache}{indent(_fastcgi(conf, "$qgis_project_file"), 4)}
 }}"""
-    root = conf.claim_dir
-    return f"""# The claim's projects are not known when this file is rendered: nginx looks for the file at the
-# claim's root. A name is URL-safe, so it never leaves that folder.
+    return f"""# The claim's projects are not known when this file is rendered: QGIS's geostack_projects plugin
+# finds <name>.qgs or .qgz anywhere on the claim. Only a URL-safe name is passed on, never a path:
+# the name must stand in the request as sent, not just once nginx has decoded %2F into a slash.
 location ~ ^/ogc/(?<qgis_project_name>{URL_SAFE_NAME})(/|$) {{
-    set $qgis_claim_file "";
-    if (-f {root}/$qgis_project_name.qgs) {{
-        set $qgis_claim_file {root}/$qgis_project_name.qgs;
-    }}
-    if (-f {root}/$qgis_project_name.qgz) {{
-        set $qgis_claim_file {root}/$qgis_project_name.qgz;
-    }}
-    if ($qgis_claim_file = "") {{
+    if ($request_uri !~ "^/ogc/{URL_SAFE_NAME}([/?]|$)") {{
         return 404;
     }}
-{cache}{indent(_fastcgi(conf, "$qgis_claim_file"), 4)}
+{cache}    fastcgi_param {PROJECT_NAME_PARAM} $qgis_project_name;
+{indent(_fastcgi(conf, ""), 4)}
 }}"""
 
 
 def _project_id_location(conf: NginxConf, cache: str) -> str:
     """/project/<id>, the landing page's links: to /ogc/<name> or, on a claim, to QGIS, which
     knows the id of each project it lists and opens no other."""
-    if conf.claim_dir:
+    if conf.qgis_finds_projects:
         return f"""location ~ "^/project/[0-9a-f]{{32}}(/.*)?$" {{
 {cache}{indent(_fastcgi(conf, ""), 4)}
 }}"""
@@ -343,7 +340,7 @@ location ~ ^/(index\\.(html|json))?$ {{
 location / {{
     return 404;
 }}"""
-    http = [_PUBLIC_ADDRESS] + ([] if conf.claim_dir else [_projects_http(conf)])
+    http = [_PUBLIC_ADDRESS] + ([] if conf.qgis_finds_projects else [_projects_http(conf)])
     if conf.resolver:
         http.append(f"resolver {conf.resolver} valid=10s ipv6=off;")
     if conf.cache:

@@ -10,7 +10,7 @@ from components.nginx_conf import (METRICS_PATH, STATUS_PORT, CacheConf, NginxCo
                                    render_nginx_conf)
 from components.qgis_projects import QgisProjects
 from components.targets import Target
-from components.workload import (ClaimMount, ConfigFile, DeployedWorkload, Exposure, Metrics, Port, Probe, TcpCheck,
+from components.workload import (ConfigFile, DeployedWorkload, Exposure, Metrics, Port, Probe, TcpCheck,
                                  Workload)
 
 CONFIG_PATH = "/etc/nginx/nginx.conf"
@@ -49,7 +49,7 @@ class NginxProxy(pulumi.ComponentResource):
                 cache=CacheConf(settings.cache_size, settings.cache_validity, settings.cache_min_uses)
                 if settings.cache else None,
                 resolver=args.target.peer_resolver,
-                claim_dir=projects.mount if projects.claim else "",
+                qgis_finds_projects=bool(projects.claim),
             )))
         workload = Workload(
             name=name,
@@ -57,8 +57,6 @@ class NginxProxy(pulumi.ComponentResource):
             ports=(Port("http", settings.port),),
             command=COMMAND,
             files=(ConfigFile(CONFIG_PATH, self.config),),
-            # On a claim nginx looks for the projects QGIS serves, so it reads the claim too.
-            mounts=(ClaimMount(projects.claim, projects.mount),) if projects.claim else (),
             liveness=Probe(TcpCheck(settings.port)),
             readiness=Probe(TcpCheck(settings.port), initial_delay_seconds=2, period_seconds=5),
             replicas=settings.replicas,

@@ -48,7 +48,7 @@ class QgisProjects:
     mount: str  # where the project folder is mounted in the QGIS containers
     data_version: str  # changes with any file of the folder
     # A PersistentVolumeClaim the data comes from instead (empty: the folder). The program
-    # cannot look into it: `all` is just `default`, and nginx finds the projects at its root.
+    # cannot look into it: `all` is just `default`, and the image's plugin finds the projects.
     claim: str = ""
 
 

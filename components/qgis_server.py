@@ -20,6 +20,9 @@ from components.workload import (
 )
 
 DATA_MOUNT = "/data"
+# The image's own QGIS Server plugins (docker/qgis-server/server-plugins): geostack_projects finds
+# the projects on a claim, which the program cannot look into.
+IMAGE_PLUGINS = "/usr/share/geostack/server-plugins"
 QGIS_UID = 10001  # the image's `qgis` user
 HOME = "/home/qgis"
 
@@ -36,9 +39,18 @@ def qgis_projects(settings: QgisSettings) -> QgisProjects:
 
 def landing_page_directories(projects: QgisProjects) -> str:
     """The folders QGIS's landing page lists projects from (it does not look into subfolders):
-    each one that holds a project, and on a claim its root, where nginx serves projects from."""
-    folders = {str(PurePosixPath(p.path_in(projects.mount)).parent) for p in projects.all}
-    return "||".join(sorted(folders | ({projects.mount} if projects.claim else set())))
+    each one that holds a project."""
+    return "||".join(sorted({str(PurePosixPath(p.path_in(projects.mount)).parent) for p in projects.all}))
+
+
+def project_lookup_env(projects: QgisProjects) -> dict[str, str]:
+    """Where projects are found: listed for the landing page when the program knows them, else
+    (a claim) by the image's plugin, which also gives the landing page the claim's folders."""
+    user_plugins = f"{DATA_MOUNT}/{PLUGINS_DIR}"
+    if not projects.claim:
+        return {"QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": landing_page_directories(projects),
+                "QGIS_PLUGINPATH": user_plugins}
+    return {"GEOSTACK_PROJECTS_ROOT": projects.mount, "QGIS_PLUGINPATH": f"{IMAGE_PLUGINS}:{user_plugins}"}
 
 
 def qgis_env(settings: QgisSettings) -> dict[str, str]:
@@ -50,9 +62,8 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
     projects = qgis_projects(settings)
     return {
         "QGIS_HEALTHCHECK_PROJECT": projects.default.path_in(projects.mount),
-        "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": landing_page_directories(projects),
         # Server plugins of the project folder (its fonts/ is the image's fontconfig business).
-        "QGIS_PLUGINPATH": f"{DATA_MOUNT}/{PLUGINS_DIR}",
+        **project_lookup_env(projects),
         "QGIS_FCGI_PORT": str(settings.fcgi_port),
         "QGIS_FCGI_PROCESSES": str(settings.processes),
         "QGIS_SERVER_LOG_STDERR": "1",

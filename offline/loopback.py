@@ -26,6 +26,8 @@ CMD_SH = PROJECT_ROOT / "docker" / "qgis-server" / "cmd.sh"
 LANDING_PAGE = PROJECT_ROOT / "docker" / "qgis-server" / "landingpage" / "index.html"
 QGIS_API_RESOURCES = Path("/usr/share/qgis/resources/server/api")
 FONTCONFIG = PROJECT_ROOT / "docker" / "qgis-server" / "fontconfig" / "99-geostack-project-fonts.conf"
+# The image's own QGIS Server plugins, as the repository holds them.
+SERVER_PLUGINS = PROJECT_ROOT / "docker" / "qgis-server" / "server-plugins"
 HEALTHCHECK_SH = PROJECT_ROOT / "docker" / "qgis-server" / "healthcheck.sh"
 FASTCGI_PARAMS = Path("/etc/nginx/fastcgi_params")
 MIME_TYPES = Path("/etc/nginx/mime.types")
@@ -109,6 +111,8 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
     with scratch_dir("geostack-qgis-") as home:
         env = {key: value for key, value in os.environ.items() if not key.startswith("QGIS_")}
         env.update({key: on_host(value, data_dir) for key, value in declared_env.items()})
+        if "QGIS_PLUGINPATH" in env:
+            env["QGIS_PLUGINPATH"] = _plugin_path(declared_env["QGIS_PLUGINPATH"], data_dir)
         env.update({
             "QGIS_FCGI_PORT": str(port),
             "QGIS_FCGI_ADDRESS": "127.0.0.1",
@@ -138,6 +142,15 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
             yield {"process": process, "port": port, "log": log, "ready_seconds": ready}
         finally:
             stop_group(process)
+
+
+def _plugin_path(declared: str, data_dir: Path) -> str:
+    """QGIS_PLUGINPATH (folders joined by ':') with the image's plugins and the project folder's
+    swapped for theirs on this host."""
+    from components.qgis_server import IMAGE_PLUGINS
+
+    return ":".join(str(SERVER_PLUGINS) if part == IMAGE_PLUGINS else on_host(part, data_dir)
+                    for part in declared.split(":"))
 
 
 def _fontconfig(scratch: Path, data_dir: Path) -> Path:

@@ -233,15 +233,18 @@ def test_kubernetes_project_data_from_an_existing_claim():
     pod = run.one(DEPLOYMENT, "qgis-server-deployment").inputs["spec"]["template"]["spec"]
     assert {"name": "data-0", "persistentVolumeClaim": {"claimName": "qgis-projects", "readOnly": True}} in pod["volumes"]
     assert env_of_container(container)["QGIS_HEALTHCHECK_PROJECT"] == "/data/city/city.qgz"
-    assert env_of_container(container)["QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES"] == "/data||/data/city"
-    # nginx looks for /ogc/'s projects on the claim: it mounts it too, read-only.
+    # The image's plugin finds the claim's projects, and gives the landing page their folders.
+    env = env_of_container(container)
+    assert env["GEOSTACK_PROJECTS_ROOT"] == "/data"
+    assert env["QGIS_PLUGINPATH"] == "/usr/share/geostack/server-plugins:/data/plugins"
+    assert "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES" not in env
+    # nginx passes the name on and needs no file of the claim: it does not mount it (a
+    # ReadWriteOnce claim could not be mounted by nginx on another node anyway).
     nginx_pod = run.one(DEPLOYMENT, "qgis-nginx-deployment").inputs["spec"]["template"]["spec"]
-    volume = next(v for v in nginx_pod["volumes"] if "persistentVolumeClaim" in v)
-    assert volume["persistentVolumeClaim"] == {"claimName": "qgis-projects", "readOnly": True}
-    assert {"name": volume["name"], "mountPath": "/data", "readOnly": True} in nginx_pod["containers"][0]["volumeMounts"]
+    assert not [v for v in nginx_pod["volumes"] if "persistentVolumeClaim" in v]
     config = run.nginx_config("qgis-nginx")
-    assert project_params(config) == ["/data/city/city.qgz", "$qgis_claim_file"]
-    assert "if (-f /data/$qgis_project_name.qgz) {" in config
+    assert project_params(config) == ["/data/city/city.qgz"]
+    assert "fastcgi_param GEOSTACK_PROJECT_NAME $qgis_project_name;" in config
     assert run.outputs["projectUrls"] == {}, "the program cannot know the claim's projects"
 
 

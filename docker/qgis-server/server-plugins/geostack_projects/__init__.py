@@ -1,0 +1,65 @@
+"""geostack's QGIS Server plugin for project data the program cannot see (a claim).
+
+nginx passes /ogc/<name> on with the FastCGI parameter GEOSTACK_PROJECT_NAME (a URL-safe name:
+nginx's location allows no other) and no project file. This filter finds <name>.qgs or
+<name>.qgz anywhere under GEOSTACK_PROJECTS_ROOT and has QGIS open it, as the MAP parameter
+(which nginx refuses from clients). A name that finds no project, or two, is answered 404 and
+opens nothing.
+
+QGIS's landing page lists only the folders it is given, not their subfolders: at start this
+plugin gives it every folder of the root that holds a project. QGIS watches those, so a project
+added to one is listed at once; a project in a folder made later is listed once the server
+restarts (it is served at /ogc/<name> at once).
+"""
+import os
+
+from qgis.core import Qgis, QgsMessageLog
+from qgis.server import QgsServerException, QgsServerFilter
+
+from .index import ProjectIndex
+
+NAME_PARAMETER = "GEOSTACK_PROJECT_NAME"
+ROOT_VARIABLE = "GEOSTACK_PROJECTS_ROOT"
+LANDING_PAGE_FOLDERS = "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES"
+TAG = "geostack"
+
+
+class ProjectByName(QgsServerFilter):
+    def __init__(self, server_iface, index: ProjectIndex):
+        super().__init__(server_iface)
+        self._index = index
+
+    def onRequestReady(self) -> bool:
+        iface = self.serverInterface()
+        # A FastCGI parameter: QGIS swaps the process environment for the request's.
+        name = iface.getEnv(NAME_PARAMETER)
+        if not name:
+            return True
+        paths = self._index.paths(name)
+        handler = iface.requestHandler()
+        if len(paths) == 1:
+            handler.setParameter("MAP", paths[0])
+            return True
+        if paths:
+            QgsMessageLog.logMessage(f"/ogc/{name} is refused: {' and '.join(paths)} share its name (rename one)",
+                                     TAG, Qgis.MessageLevel.Warning)
+            message = f"Two projects are named {name}"
+        else:
+            message = f"No project is named {name}"
+        handler.setServiceException(QgsServerException(message, 404))
+        return True
+
+
+def serverClassFactory(server_iface):
+    root = os.environ.get(ROOT_VARIABLE, "")
+    if not root:
+        QgsMessageLog.logMessage(f"{ROOT_VARIABLE} is not set: /ogc/<name> finds no project",
+                                 TAG, Qgis.MessageLevel.Warning)
+        return object()
+    index = ProjectIndex(root)
+    # Before the first request the environment is still the process's own (a request's FastCGI
+    # parameters replace it), so QGIS can re-read its settings from it with the folders added.
+    os.environ[LANDING_PAGE_FOLDERS] = "||".join(index.folders())
+    server_iface.reloadSettings()
+    server_iface.registerFilter(ProjectByName(server_iface, index), 10)
+    return object()
