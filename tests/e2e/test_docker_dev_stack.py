@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.claim_in_image import assert_the_image_finds_projects_on_a_claim
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
@@ -136,6 +137,11 @@ def test_the_project_folders_plugins_and_fonts_reach_qgis(deployed):
         environment={"HOME": "/tmp", "XDG_RUNTIME_DIR": "/tmp"})
     assert families.exit_code == 0, families.output.decode()[-2000:]
     assert FAMILY in families.output.decode()
+
+
+def test_the_images_plugin_finds_every_project_on_a_claim(deployed, folder):
+    realizer = deployed["realizer"]
+    assert_the_image_finds_projects_on_a_claim(realizer.client, realizer.images["qgis-image-build"], folder)
 
 
 def test_a_map_parameter_is_refused(deployed):

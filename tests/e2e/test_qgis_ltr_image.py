@@ -10,6 +10,7 @@ import pytest
 from components.config_keys import QGIS_RELEASES
 from offline.loopback import free_port, scratch_dir, wait_until
 from offline.program_run import run_program
+from tests.e2e.claim_in_image import assert_the_image_finds_projects_on_a_claim
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.docker_realizer import CONTAINER, IMAGE, DockerRealizer
 from tests.e2e.image_cache import cached_image
@@ -36,7 +37,7 @@ def deployed():
             realizer.realize()
             base = f"http://127.0.0.1:{realizer.host_ports[8090]}"
             wait_until(lambda: capabilities_answer(base + "/qgis-server"), timeout=60, what="WMS through nginx")
-            yield {"realizer": realizer, "run": run, "base": base}
+            yield {"realizer": realizer, "run": run, "base": base, "folder": folder}
         finally:
             realizer.destroy()
 
@@ -60,3 +61,9 @@ def test_every_project_answers(deployed, name, title):
 
 def test_the_landing_page_lists_both_projects(deployed):
     assert_landing_page_lists_both(deployed["base"])
+
+
+def test_the_images_plugin_finds_every_project_on_a_claim(deployed):
+    realizer = deployed["realizer"]
+    assert_the_image_finds_projects_on_a_claim(realizer.client, realizer.images["qgis-image-build"],
+                                               deployed["folder"])
