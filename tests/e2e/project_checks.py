@@ -13,19 +13,29 @@ from tests.e2e.wms_checks import RIVERSIDE_PARK, WMS_NS, assert_map_draws_featur
 PROJECTS = (("sample", SAMPLE_TITLE), ("city", CITY_TITLE))
 
 
-def assert_project_answers(base: str, name: str, title: str) -> dict:
+def assert_project_answers(base: str, name: str, title: str, key_field: str = "") -> dict:
     """/ogc/<name> under `base`: its own title in GetCapabilities, a map, feature info and OGC API
-    items. Returns the capabilities' response headers and the items document, for more checks."""
+    items. Returns the capabilities' response headers and the items document, for more checks.
+    `key_field`: a database table's primary key, which answers carry besides the sample's fields."""
+    def sample_fields(properties: list[dict]) -> list[dict]:
+        return [{k: v for k, v in p.items() if not key_field or k != key_field} for p in properties]
     url = f"{base}/ogc/{name}"
     status, headers, body = wms(url, REQUEST="GetCapabilities")
     assert status == 200
     assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
     assert_map_draws_features(url)
-    assert feature_info_at_riverside_park(url) == [RIVERSIDE_PARK]
-    status, _, body = http_get(f"{url}/wfs3/collections/parks/items.json?limit=10")
+    assert sample_fields(feature_info_at_riverside_park(url)) == [RIVERSIDE_PARK]
+    # OGC API Features as a client walks it: from the collections to the items link given for parks.
+    status, _, body = http_get(f"{url}/wfs3/collections.json")
     assert status == 200
+    assert b"MAP=" not in body.upper(), "links carry the project's location"
+    parks = next(c for c in json.loads(body)["collections"] if c["id"] == "parks")
+    items_url = next(link["href"] for link in parks["links"]
+                     if link["rel"] == "items" and link["type"] == "application/geo+json")
+    status, _, body = http_get(items_url + ("&" if "?" in items_url else "?") + "limit=10")
+    assert status == 200, body[:300]
     items = json.loads(body)
-    assert RIVERSIDE_PARK in [feature["properties"] for feature in items["features"]]
+    assert RIVERSIDE_PARK in sample_fields([feature["properties"] for feature in items["features"]])
     return {"capabilities": ET.fromstring(wms(url, REQUEST="GetCapabilities")[2]), "headers": headers, "items": items}
 
 

@@ -49,6 +49,14 @@ class ProjectByName(QgsServerFilter):
         handler.setServiceException(QgsServerException(message, 404))
         return True
 
+    def onProjectReady(self) -> bool:
+        # QGIS has opened the project: take MAP off the request again. OGC API writes the
+        # request's parameters into every link it returns, and a MAP there would give clients the
+        # project's path (or a database URI) and links that nginx refuses.
+        if self.serverInterface().getEnv(NAME_PARAMETER):
+            self.serverInterface().requestHandler().removeParameter("MAP")
+        return True
+
 
 def serverClassFactory(server_iface):
     root = os.environ.get(ROOT_VARIABLE, "")
