@@ -61,25 +61,42 @@ class Clock:
 
 def test_a_new_project_is_found_once_a_lookup_misses_and_a_removed_one_is_gone_at_once(claim):
     clock = Clock()
-    projects = index.ProjectIndex(str(claim), max_age=30, miss_age=1, clock=clock)
-    assert projects.paths("sample") == [str(claim / "sample.qgs")]
+    projects = [index.ProjectIndex.of_folder(str(claim), max_age=30, miss_age=1, clock=clock)]
+    assert index.lookup(projects, "sample") == [str(claim / "sample.qgs")]
     (claim / "harbour").mkdir()
     (claim / "harbour" / "harbour.qgs").write_text("<qgis/>")
     # Unknown names scan at most once a second: a flood of them cannot keep a worker walking the tree.
-    assert projects.paths("harbour") == []
+    assert index.lookup(projects, "harbour") == []
     clock.now += 1.5
-    assert projects.paths("harbour") == [str(claim / "harbour" / "harbour.qgs")]
+    assert index.lookup(projects, "harbour") == [str(claim / "harbour" / "harbour.qgs")]
     (claim / "harbour" / "harbour.qgs").unlink()
-    assert projects.paths("harbour") == []
+    assert index.lookup(projects, "harbour") == []
 
 
 def test_a_second_project_of_a_name_is_noticed_within_max_age(claim):
     clock = Clock()
-    projects = index.ProjectIndex(str(claim), max_age=30, miss_age=1, clock=clock)
-    assert projects.paths("city") == [str(claim / "city" / "city.qgs")]
+    projects = [index.ProjectIndex.of_folder(str(claim), max_age=30, miss_age=1, clock=clock)]
+    assert index.lookup(projects, "city") == [str(claim / "city" / "city.qgs")]
     (claim / "town").mkdir()
     (claim / "town" / "city.qgz").write_text("<qgis/>")
     clock.now += 10
-    assert projects.paths("city") == [str(claim / "city" / "city.qgs")], "a found project is kept for max_age"
+    assert index.lookup(projects, "city") == [str(claim / "city" / "city.qgs")], "a found project is kept for max_age"
     clock.now += 25
-    assert len(projects.paths("city")) == 2
+    assert len(index.lookup(projects, "city")) == 2
+
+
+def test_a_name_in_two_indexes_is_refused_and_a_hit_does_not_list_the_others_again(claim):
+    clock = Clock()
+    listings = []
+
+    def saved_projects():
+        listings.append(clock.now)
+        return {"city": ["postgresql:///?service=geostack&schema=maps&project=city"],
+                "harbour": ["postgresql:///?service=geostack&schema=maps&project=harbour"]}
+    projects = [index.ProjectIndex.of_folder(str(claim), clock=clock), index.ProjectIndex(saved_projects, clock=clock)]
+    assert index.lookup(projects, "harbour") == ["postgresql:///?service=geostack&schema=maps&project=harbour"]
+    assert len(index.lookup(projects, "city")) == 2, "a file and a saved project of one name"
+    for _ in range(5):
+        clock.now += 2
+        index.lookup(projects, "sample")
+    assert listings == [100.0], "a name found once needs no new listing before max_age"

@@ -1,10 +1,11 @@
-"""geostack's QGIS Server plugin for project data the program cannot see (a claim).
+"""geostack's QGIS Server plugin for projects the program cannot see: on a claim, or in PostgreSQL.
 
 nginx passes /ogc/<name> on with the FastCGI parameter GEOSTACK_PROJECT_NAME (a URL-safe name:
 nginx's location allows no other) and no project file. This filter finds <name>.qgs or
-<name>.qgz anywhere under GEOSTACK_PROJECTS_ROOT and has QGIS open it, as the MAP parameter
-(which nginx refuses from clients). A name that finds no project, or two, is answered 404 and
-opens nothing.
+<name>.qgz anywhere under GEOSTACK_PROJECTS_ROOT, or a project of that name saved with QGIS's
+project storage where GEOSTACK_PROJECTS_POSTGRES points, and has QGIS open it, as the MAP
+parameter (which nginx refuses from clients). A name that finds no project, or two, is answered
+404 and opens nothing.
 
 QGIS's landing page lists only the folders it is given, not their subfolders: at start this
 plugin gives it every folder of the root that holds a project. QGIS watches those, so a project
@@ -12,22 +13,30 @@ added to one is listed at once; a project in a folder made later is listed once 
 restarts (it is served at /ogc/<name> at once).
 """
 import os
+import re
 
 from qgis.core import Qgis, QgsMessageLog
 from qgis.server import QgsServerException, QgsServerFilter
 
-from .index import ProjectIndex
+from .index import ProjectIndex, lookup, scan
 
 NAME_PARAMETER = "GEOSTACK_PROJECT_NAME"
 ROOT_VARIABLE = "GEOSTACK_PROJECTS_ROOT"
+# A QGIS project-storage URI without a project: projects saved in PostgreSQL.
+POSTGRES_VARIABLE = "GEOSTACK_PROJECTS_POSTGRES"
 LANDING_PAGE_FOLDERS = "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES"
 TAG = "geostack"
 
 
+def _without_credentials(where: str) -> str:
+    """A path, or a storage URI with any user:password@ taken out, for the log."""
+    return re.sub(r"//[^/@]*@", "//", where)
+
+
 class ProjectByName(QgsServerFilter):
-    def __init__(self, server_iface, index: ProjectIndex):
+    def __init__(self, server_iface, indexes: list):
         super().__init__(server_iface)
-        self._index = index
+        self._indexes = indexes
 
     def onRequestReady(self) -> bool:
         iface = self.serverInterface()
@@ -35,13 +44,13 @@ class ProjectByName(QgsServerFilter):
         name = iface.getEnv(NAME_PARAMETER)
         if not name:
             return True
-        paths = self._index.paths(name)
+        paths = lookup(self._indexes, name)
         handler = iface.requestHandler()
         if len(paths) == 1:
             handler.setParameter("MAP", paths[0])
             return True
         if paths:
-            QgsMessageLog.logMessage(f"/ogc/{name} is refused: {' and '.join(paths)} share its name (rename one)",
+            QgsMessageLog.logMessage(f"/ogc/{name} is refused: {' and '.join(map(_without_credentials, paths))} share its name (rename one)",
                                      TAG, Qgis.MessageLevel.Warning)
             message = f"Two projects are named {name}"
         else:
@@ -60,14 +69,20 @@ class ProjectByName(QgsServerFilter):
 
 def serverClassFactory(server_iface):
     root = os.environ.get(ROOT_VARIABLE, "")
-    if not root:
-        QgsMessageLog.logMessage(f"{ROOT_VARIABLE} is not set: /ogc/<name> finds no project",
+    postgres = os.environ.get(POSTGRES_VARIABLE, "")
+    indexes = []
+    if root:
+        indexes.append(ProjectIndex.of_folder(root))
+        # Before the first request the environment is still the process's own (a request's
+        # FastCGI parameters replace it), so QGIS can re-read its settings with the folders added.
+        os.environ[LANDING_PAGE_FOLDERS] = "||".join(scan(root)[1])
+        server_iface.reloadSettings()
+    if postgres:
+        from .postgres import lister
+        indexes.append(ProjectIndex(lister(postgres)))
+    if not indexes:
+        QgsMessageLog.logMessage(f"neither {ROOT_VARIABLE} nor {POSTGRES_VARIABLE} is set: /ogc/<name> finds no project",
                                  TAG, Qgis.MessageLevel.Warning)
         return object()
-    index = ProjectIndex(root)
-    # Before the first request the environment is still the process's own (a request's FastCGI
-    # parameters replace it), so QGIS can re-read its settings from it with the folders added.
-    os.environ[LANDING_PAGE_FOLDERS] = "||".join(index.folders())
-    server_iface.reloadSettings()
-    server_iface.registerFilter(ProjectByName(server_iface, index), 10)
+    server_iface.registerFilter(ProjectByName(server_iface, indexes), 10)
     return object()

@@ -38,37 +38,46 @@ def scan(root: str) -> tuple[dict[str, list[str]], list[str]]:
 
 
 class ProjectIndex:
-    """`scan` of a root, kept for `max_age` seconds. A name that finds no file, or two, scans
-    again (at most every `miss_age` seconds, so unknown names cannot keep a worker walking the
-    tree): a project copied in or moved is found within `miss_age`, a removed one is gone at once."""
+    """Projects by name from `list_projects`, kept for `max_age` seconds. `still_there` checks a
+    listed project on each lookup (a file that is gone is not served); a miss lists again, at most
+    every `miss_age` seconds (see `lookup`)."""
 
-    def __init__(self, root: str, max_age: float = 30.0, miss_age: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self.root = root
+    def __init__(self, list_projects: Callable[[], dict[str, list[str]]],
+                 still_there: Callable[[str], bool] = lambda _: True, max_age: float = 30.0,
+                 miss_age: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self._list_projects = list_projects
+        self._still_there = still_there
         self.max_age = max_age
         self.miss_age = miss_age
         self._clock = clock
-        self._scanned_at = -math.inf
+        self._listed_at = -math.inf
         self._by_name: dict[str, list[str]] = {}
-        self._folders: list[str] = []
 
-    def _scan_if_older_than(self, seconds: float) -> None:
-        if self._clock() - self._scanned_at > seconds:
-            self._by_name, self._folders = scan(self.root)
-            self._scanned_at = self._clock()
+    @classmethod
+    def of_folder(cls, root: str, **kwargs) -> "ProjectIndex":
+        return cls(lambda: scan(root)[0], os.path.isfile, **kwargs)
 
-    def paths(self, name: str) -> list[str]:
-        """Every project file named `name` that is there now: one to serve, none or two to refuse."""
-        self._scan_if_older_than(self.max_age)
-        found = self._files(name)
-        if len(found) != 1:
-            self._scan_if_older_than(self.miss_age)
-            found = self._files(name)
-        return found
+    def _list_if_older_than(self, seconds: float) -> None:
+        if self._clock() - self._listed_at > seconds:
+            self._by_name = self._list_projects()
+            self._listed_at = self._clock()
 
-    def _files(self, name: str) -> list[str]:
-        return [path for path in self._by_name.get(name, []) if os.path.isfile(path)]
+    def current(self, name: str) -> list[str]:
+        self._list_if_older_than(self.max_age)
+        return [where for where in self._by_name.get(name, []) if self._still_there(where)]
 
-    def folders(self) -> list[str]:
-        self._scan_if_older_than(self.max_age)
-        return list(self._folders)
+    def list_again_after_a_miss(self) -> None:
+        self._list_if_older_than(self.miss_age)
+
+
+def lookup(indexes: list[ProjectIndex], name: str) -> list[str]:
+    """Every project named `name` in any index: one to serve, none or several to refuse. A miss
+    lists again (at most once a `miss_age`, so unknown names cannot keep a worker walking the tree
+    or querying the database): a project copied in or saved is found within `miss_age`, a removed
+    file is gone at once."""
+    found = [where for index in indexes for where in index.current(name)]
+    if len(found) != 1:
+        for index in indexes:
+            index.list_again_after_a_miss()
+        found = [where for index in indexes for where in index.current(name)]
+    return found
