@@ -86,7 +86,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qgisIgnoreBadLayers", Boolean(), True,
             "QGIS_SERVER_IGNORE_BAD_LAYERS: serve a project even if one of its layers is broken."),
     Setting("qgisTrustLayerMetadata", Boolean(), True,
-            "QGIS_SERVER_TRUST_LAYER_METADATA: skip extent scans when loading projects (faster start)."),
+            "QGIS_SERVER_TRUST_LAYER_METADATA: skip extent scans when loading projects (faster start). PostGIS "
+            "row counts then come from PostgreSQL's statistics: run ANALYZE on a new table, or OGC API refuses its "
+            "items (a table never analyzed counts -1 rows)."),
     Setting("qgisProjectDir", Text(r".+", "a directory path"), "data",
             "Local folder of QGIS projects and their data (relative paths are relative to the project root). Every "
             ".qgs/.qgz in it (outside fonts/ and plugins/) is served at /ogc/<file name without extension>, and "
