@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass

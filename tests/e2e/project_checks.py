@@ -39,6 +39,14 @@ def assert_project_answers(base: str, name: str, title: str, key_field: str = ""
     return {"capabilities": ET.fromstring(wms(url, REQUEST="GetCapabilities")[2]), "headers": headers, "items": items}
 
 
+def first_answer(url: str) -> str:
+    """The WMS title of the first GetCapabilities of `url` that answers 200, within 10 s."""
+    answers = []
+    wait_until(lambda: answers.append(wms(url, REQUEST="GetCapabilities")) or answers[-1][0] == 200, 10,
+               f"{url} served")
+    return ET.fromstring(answers[-1][2]).findtext("wms:Service/wms:Title", namespaces=WMS_NS)
+
+
 def assert_landing_page_lists_both(base: str) -> dict[str, str]:
     """The landing page under `base`, as JSON and HTML, lists both projects; returns their ids by title."""
     status, _, body = http_get(base + "/index.json")

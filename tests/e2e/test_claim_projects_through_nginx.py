@@ -18,8 +18,8 @@ import zipfile
 import pytest
 
 from offline.loopback import declared_staging_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server, \
-    scratch_dir, wait_until
-from tests.e2e.project_checks import assert_project_answers, logged_lines, upstream_statuses
+    scratch_dir
+from tests.e2e.project_checks import assert_project_answers, first_answer, logged_lines, upstream_statuses
 from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE, make_two_project_folder
 from tests.e2e.wms_checks import WMS_NS, wms
 
@@ -68,11 +68,10 @@ def test_a_project_put_on_the_claim_after_the_deployment_is_served_at_once_and_g
     (claim / "harbour").mkdir()
     shutil.copy(claim / "city" / "city.qgs", claim / "harbour" / "harbour.qgs")
     try:
-        # The plugin looks again for a name it does not know at most once a second.
-        wait_until(lambda: wms(stack["url"] + "/ogc/harbour", REQUEST="GetCapabilities")[0] == 200, 2,
-                   "the new project served")
-        body = wms(stack["url"] + "/ogc/harbour", REQUEST="GetCapabilities")[2]
-        assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == CITY_TITLE
+        # Each worker looks again for a name it does not know at most once a second (the plugin's
+        # unit test times that with a fake clock), so until then another worker may still answer
+        # 404; on a machine that may be busy, the project must come without a restart.
+        assert first_answer(stack["url"] + "/ogc/harbour") == CITY_TITLE
     finally:
         shutil.rmtree(claim / "harbour")
     assert wms(stack["url"] + "/ogc/harbour", REQUEST="GetCapabilities")[0] == 404

@@ -202,10 +202,15 @@ def test_two_configured_workers_serve_in_parallel(deployed):
     big_map()  # warm both caches
     single = min(big_map() for _ in range(3))
     before = {pid: cpu_ticks(pid) for pid in workers}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=PROCESSES) as pool:
-        start = time.monotonic()
-        list(pool.map(lambda _: big_map(), range(PROCESSES * 2)))
-        together = time.monotonic() - start
+
+    def four_at_once() -> float:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=PROCESSES) as pool:
+            start = time.monotonic()
+            list(pool.map(lambda _: big_map(), range(PROCESSES * 2)))
+            return time.monotonic() - start
+    # The best of two, as the single time is the best of three: on 2 cores the client and nginx
+    # share the CPUs with the workers, and one busy moment once made 3.21x of a 3.2x limit.
+    together = min(four_at_once() for _ in range(2))
     used = {pid: cpu_ticks(pid) - before[pid] for pid in workers}
     assert all(ticks > 0 for ticks in used.values()), f"a worker did no work: {used}"
     # Four requests on two workers take about two single-request times, not four.
