@@ -20,6 +20,7 @@ import pulumi
 
 from components.config_keys import DNS_LABEL, QGIS_RELEASES, SETTINGS
 from components.nginx_conf import STATUS_PORT
+from components.project_database import ProjectDatabase
 from components.qgis_projects import (PROJECT_SUFFIXES, QgisProject, find_projects, folder_digest,
                                       font_problems, visible_files)
 from components.settings_types import parse_quantity
@@ -113,6 +114,18 @@ def plaintext_credentials() -> list[str]:
     return [setting.key for setting in SETTINGS
             if setting.secret and runtime_config.get_config(f"{NAMESPACE}:{setting.key}") is not None
             and f"{NAMESPACE}:{setting.key}" not in secret_keys]
+
+
+def file_secret_errors() -> list[str]:
+    """Secrets written into a line of a file (pg_service.conf): libpq reads a line break as the end
+    of the value, and drops spaces at the end of a line. Only the error says so, never the value."""
+    from pulumi.runtime import config as runtime_config
+
+    value = runtime_config.get_config(f"{NAMESPACE}:qgisDatabasePassword")
+    if value is None or value == value.strip() and "\n" not in value and "\r" not in value:
+        return []
+    return ["geostack:qgisDatabasePassword must be one line without spaces at its ends (it becomes a line of "
+            "pg_service.conf), got a value that is not"]
 
 
 def parse_values(raw: Mapping[str, Any], unknown: set[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
@@ -243,7 +256,7 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     if target == "eks" and not v["eksRegion"]:
         errors.append("geostack:eksRegion (or aws:region) must be set when geostack:target is eks, so every "
                       "machine deploys to the stack's region and not its own AWS_REGION, got ''")
-    errors += _geonode_checks(v)
+    errors += _geonode_checks(v) + _project_database_checks(v)
     if v["target"] in KUBERNETES_TARGETS:
         errors += _scaling_checks(v, "qgis") + _scaling_checks(v, "nginx")
     for workload in ("qgis", "nginx"):
@@ -308,6 +321,34 @@ def _database_checks(v: Mapping[str, Any]) -> list[str]:
     if v["geonodePostgresPassword"] is not None:
         errors.append("geostack:geonodePostgresPassword must be unset when geostack:geonodeDatabaseHost is set "
                       "(geostack runs no PostgreSQL server to give it to), got a value")
+    return errors
+
+
+_PROJECT_DATABASE_KEYS = ("qgisDatabasePort", "qgisDatabaseName", "qgisDatabaseSchema", "qgisDatabaseUser",
+                          "qgisDatabaseSslMode", "qgisDatabaseService", "qgisDatabaseRefreshSeconds")
+
+
+def _project_database_checks(v: Mapping[str, Any]) -> list[str]:
+    """Projects in PostgreSQL need the whole connection; its keys alone would be silently ignored."""
+    if not v["qgisDatabaseHost"]:
+        errors = [f"geostack:{key} must stay {_SETTINGS_BY_KEY[key].default!r} unless geostack:qgisDatabaseHost "
+                  f"names the PostgreSQL server of QGIS projects (it applies to nothing else), got {v[key]!r}"
+                  for key in _PROJECT_DATABASE_KEYS if v[key] != _SETTINGS_BY_KEY[key].default]
+        if v["qgisDatabasePassword"] is not None:
+            errors.append("geostack:qgisDatabasePassword must be unset unless geostack:qgisDatabaseHost names the "
+                          "PostgreSQL server of QGIS projects, got a value")
+        return errors
+    errors = [f"geostack:{key} must be set when geostack:qgisDatabaseHost is ({what}), got ''"
+              for key, what in (("qgisDatabaseName", "the database the projects are in"),
+                                ("qgisDatabaseUser", "the user QGIS Server connects as")) if not v[key]]
+    if v["qgisDatabasePassword"] is None:
+        errors.append("geostack:qgisDatabasePassword must be set with `pulumi config set --secret "
+                      "geostack:qgisDatabasePassword` when geostack:qgisDatabaseHost is (the password of "
+                      "geostack:qgisDatabaseUser), got nothing")
+    if v["qgisDatabaseHost"] in ("localhost", "127.0.0.1", "::1") or v["qgisDatabaseHost"].startswith("127."):
+        errors.append("geostack:qgisDatabaseHost must name the server as the QGIS containers reach it, not "
+                      "loopback, which is each container itself (on Docker: a container on the stack's network, "
+                      f"or the host's address on it), got {v['qgisDatabaseHost']!r}")
     return errors
 
 
@@ -417,6 +458,15 @@ def _projects(v: Mapping[str, Any]) -> tuple[QgisProject, ...]:
     return (QgisProject(Path(v["qgisProjectFile"]).stem, v["qgisProjectFile"]),)
 
 
+def _project_database(v: Mapping[str, Any]) -> ProjectDatabase | None:
+    if not (v["qgisEnabled"] and v["qgisDatabaseHost"]):
+        return None
+    return ProjectDatabase(host=v["qgisDatabaseHost"], port=v["qgisDatabasePort"], name=v["qgisDatabaseName"],
+                           schema=v["qgisDatabaseSchema"], user=v["qgisDatabaseUser"],
+                           password=v["qgisDatabasePassword"], ssl_mode=v["qgisDatabaseSslMode"],
+                           service=v["qgisDatabaseService"], refresh_seconds=v["qgisDatabaseRefreshSeconds"])
+
+
 def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSettings:
     """Assemble validated values into the typed settings tree."""
     return StackSettings(
@@ -448,6 +498,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             projects=_projects(v),
             data_version=folder_digest(_resolve_dir(v["qgisProjectDir"])) if _ships_folder(v) else "",
             data_claim=v["qgisDataClaim"],
+            database=_project_database(v),
             resources=_resources(v, "qgis"),
             scaling=_scaling(v, "qgis"),
         ),
@@ -495,6 +546,7 @@ def load_settings() -> StackSettings:
     values, errors = parse_values(raw, unknown)
     errors += [f"geostack:{key} must be set with `pulumi config set --secret geostack:{key}` so it is "
                "stored encrypted, got a plaintext value" for key in plaintext_credentials()]
+    errors += file_secret_errors()
     if not errors:
         values = resolve_automatic(values)
         # The stack's own region, never the machine's AWS_REGION: a laptop and CI in different

@@ -31,6 +31,9 @@ QGIS_RELEASES = {
     "3.44": {"DEBIAN_RELEASE": "forky", "QGIS_VERSION": "3.44.15+dfsg-1"},
 }
 QGIS_DEFAULT_RELEASE = "3.40"  # the Dockerfile's own defaults
+# PostgreSQL names geostack writes into pg_service.conf and URIs: no quoting needed anywhere.
+_PG_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.$-]{0,62}"
+_PG_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
 # A bare address, or a display name and the address in angle brackets.
 _SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
@@ -99,6 +102,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qgisDataClaim", Text(DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
             "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap "
             "(QGIS mounts it read-only; every project on it is served at /ogc/<name>, found as requested)."),
+    Setting("qgisDatabaseHost", Text(_HOST, "a host name such as maps-db.example.org", allow_empty=True), "",
+            "QGIS projects saved in PostgreSQL (QGIS's own project storage): the server's host name, as the QGIS "
+            "containers reach it. Each project in qgisDatabaseSchema is served at /ogc/<name> and listed on the "
+            "landing page, beside the folder's. Empty: no projects in PostgreSQL."),
+    Setting("qgisDatabasePort", Integer(1, 65535), 5432, "With qgisDatabaseHost: the server's port."),
+    Setting("qgisDatabaseName", Text(_PG_NAME, "a database name such as gis", allow_empty=True), "",
+            "With qgisDatabaseHost: the database the projects (and usually their layers) are in."),
+    Setting("qgisDatabaseSchema", Text(_PG_IDENTIFIER, "an SQL identifier such as public or maps "
+                                       "(letters, digits, _ or $, not starting with a digit, at most 63)"),
+            "public", "With qgisDatabaseHost: the schema whose qgis_projects table holds the projects."),
+    Setting("qgisDatabaseUser", Text(_PG_NAME, "a user name such as qgis_server", allow_empty=True), "",
+            "With qgisDatabaseHost: the user QGIS Server connects as (it only needs to read)."),
+    Setting("qgisDatabasePassword", Secret(generated=False), None,
+            "With qgisDatabaseHost: that user's password; it reaches QGIS only inside a pg_service.conf file."),
+    Setting("qgisDatabaseSslMode", Choice(SSL_MODES), "prefer", "With qgisDatabaseHost: libpq sslmode."),
+    Setting("qgisDatabaseService", Text(_PG_NAME, "a service name such as geostack or gis"), "geostack",
+            "With qgisDatabaseHost: the name of the connection in QGIS Server's pg_service.conf. Layers saved "
+            "with `service=<this name>` use it, so save projects from QGIS Desktop through a service of the same "
+            "name and no password is stored in them."),
+    Setting("qgisDatabaseRefreshSeconds", Integer(1, 86400), 30,
+            "With qgisDatabaseHost: how often each QGIS worker checks the projects it has open for changes "
+            "(QGIS_SERVER_PROJECT_CACHE_STRATEGY=periodic): a project saved again into the database is served "
+            "within this time."),
     Setting("qgisCpuRequest", Quantity("cpu"), "500m", "CPU request per QGIS pod (Kubernetes)."),
     Setting("qgisCpuLimit", Quantity("cpu"), "2", "CPU limit per QGIS pod (Kubernetes)."),
     # Measured: one worker peaks at ~296 MB (282 MiB) serving the heavy benchmark project

@@ -275,7 +275,7 @@ fastcgi_hide_header Server;
 
 
 def _ogc_location(conf: NginxConf, cache: str) -> str:
-    """/ogc/<name>: a project of the folder by its name or, on a claim, by a name QGIS looks up."""
+    """/ogc/<name>: a project of the folder by its name or (a claim, PostgreSQL) a name QGIS looks up."""
     if not conf.qgis_finds_projects:
         return f"""location ~ ^/ogc/(?<qgis_project_name>[^/]+)(/|$) {{
     if ($qgis_project_file = "") {{
@@ -283,8 +283,9 @@ def _ogc_location(conf: NginxConf, cache: str) -> str:
     }}
 {cache}{indent(_fastcgi(conf, "$qgis_project_file"), 4)}
 }}"""
-    return f"""# The claim's projects are not known when this file is rendered: QGIS's geostack_projects plugin
-# finds <name>.qgs or .qgz anywhere on the claim. Only a URL-safe name is passed on, never a path:
+    return f"""# Projects on a claim or in PostgreSQL are not known when this file is rendered: QGIS's
+# geostack_projects plugin finds <name>.qgs or .qgz anywhere in the project folder, or a project
+# of that name saved in PostgreSQL. Only a URL-safe name is passed on, never a path:
 # the name must stand in the request as sent, not just once nginx has decoded %2F into a slash.
 location ~ ^/ogc/(?<qgis_project_name>{URL_SAFE_NAME})(/|$) {{
     if ($request_uri !~ "^/ogc/{URL_SAFE_NAME}([/?]|$)") {{

@@ -49,7 +49,7 @@ class NginxProxy(pulumi.ComponentResource):
                 cache=CacheConf(settings.cache_size, settings.cache_validity, settings.cache_min_uses)
                 if settings.cache else None,
                 resolver=args.target.peer_resolver,
-                qgis_finds_projects=bool(projects.claim),
+                qgis_finds_projects=projects.found_by_qgis,
             )))
         workload = Workload(
             name=name,

@@ -50,6 +50,14 @@ class QgisProjects:
     # A PersistentVolumeClaim the data comes from instead (empty: the folder). The program
     # cannot look into it: `all` is just `default`, and the image's plugin finds the projects.
     claim: str = ""
+    # More projects are saved in PostgreSQL, which the program does not look into either.
+    in_database: bool = False
+
+    @property
+    def found_by_qgis(self) -> bool:
+        """Whether /ogc/<name> can name projects the program does not know, which the image's
+        geostack_projects plugin then finds (nginx passes names on, not files)."""
+        return bool(self.claim) or self.in_database
 
 
 def visible_files(directory: Path) -> list[Path]:

@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 
 import pulumi
 
+from components.project_database import SERVICE_FILE
 from components.qgis_projects import PLUGINS_DIR, QgisProjects
 from components.settings import QgisSettings
 from components.targets import Target
@@ -15,6 +16,7 @@ from components.workload import (
     DirectoryMount,
     Port,
     Probe,
+    SecretFile,
     TcpCheck,
     Workload,
 )
@@ -34,7 +36,7 @@ def _flag(value: bool) -> str:
 def qgis_projects(settings: QgisSettings) -> QgisProjects:
     default = next(p for p in settings.projects if p.relative_path == settings.project_file)
     return QgisProjects(all=settings.projects, default=default, mount=DATA_MOUNT, data_version=settings.data_version,
-                        claim=settings.data_claim)
+                        claim=settings.data_claim, in_database=settings.database is not None)
 
 
 def landing_page_directories(projects: QgisProjects) -> str:
@@ -44,10 +46,10 @@ def landing_page_directories(projects: QgisProjects) -> str:
 
 
 def project_lookup_env(projects: QgisProjects) -> dict[str, str]:
-    """Where projects are found: listed for the landing page when the program knows them, else
-    (a claim) by the image's plugin, which also gives the landing page the claim's folders."""
+    """Where projects are found: listed for the landing page when the program knows them all, else
+    (a claim, PostgreSQL) by the image's plugin, which also gives the landing page the folders."""
     user_plugins = f"{DATA_MOUNT}/{PLUGINS_DIR}"
-    if not projects.claim:
+    if not projects.found_by_qgis:
         return {"QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES": landing_page_directories(projects),
                 "QGIS_PLUGINPATH": user_plugins}
     return {"GEOSTACK_PROJECTS_ROOT": projects.mount, "QGIS_PLUGINPATH": f"{IMAGE_PLUGINS}:{user_plugins}"}
@@ -73,6 +75,7 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
         "MAX_CACHE_LAYERS": str(settings.max_cache_layers),
         "QGIS_SERVER_IGNORE_BAD_LAYERS": _flag(settings.ignore_bad_layers),
         "QGIS_SERVER_TRUST_LAYER_METADATA": _flag(settings.trust_layer_metadata),
+        **(settings.database.qgis_env() if settings.database else {}),
     }
 
 
@@ -90,6 +93,7 @@ def qgis_workload(name: str, image: pulumi.Input[str], settings: QgisSettings,
         ports=(Port("fcgi", settings.fcgi_port),),
         env=qgis_env(settings),
         mounts=(data,),
+        secret_files=(SecretFile(SERVICE_FILE, settings.database.service_file()),) if settings.database else (),
         # QGIS has no health endpoint: alive while the port accepts connections,
         # ready only once a GetCapabilities on the real project succeeds.
         liveness=Probe(TcpCheck(settings.fcgi_port), initial_delay_seconds=10, period_seconds=20),

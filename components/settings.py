@@ -10,6 +10,7 @@ from typing import Mapping, Optional
 
 import pulumi
 
+from components.project_database import ProjectDatabase
 from components.qgis_projects import QgisProject
 from components.workload import Autoscale, Resources
 
@@ -53,6 +54,7 @@ class QgisSettings:
     projects: tuple[QgisProject, ...]  # each served at /ogc/<name>
     data_version: str  # changes with any file of project_dir; empty with a claim
     data_claim: str  # empty: project_dir travels with the deployment
+    database: Optional[ProjectDatabase]  # projects saved in PostgreSQL, besides the folder's or claim's
     resources: Resources
     scaling: Scaling
 

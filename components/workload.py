@@ -70,6 +70,15 @@ class ConfigFile:
 
 
 @dataclass(frozen=True)
+class SecretFile:
+    """A file holding a credential: a Secret volume on Kubernetes (readable by the workload's
+    user only), a copied file on Docker. Its content stays a Pulumi secret."""
+
+    path: str  # absolute path inside the container
+    content: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
 class DirectoryMount:
     """A local directory shipped read-only: a bind mount on Docker, a ConfigMap on Kubernetes."""
 
@@ -169,6 +178,7 @@ class Workload:
     files: tuple[ConfigFile, ...] = ()
     mounts: tuple[Union[DirectoryMount, ClaimMount, VolumeMount], ...] = ()
     secret_env: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)  # never a plain env literal
+    secret_files: tuple[SecretFile, ...] = ()
     liveness: Optional[Probe] = None
     readiness: Optional[Probe] = None
     replicas: int = 1

@@ -205,19 +205,27 @@ def declared_dev_stack(overrides: Optional[dict[str, str]] = None) -> dict:
     return {"env": env, "data_dir": data_dir, "nginx_conf": run.nginx_config("qgis-nginx"), "upstream": upstream}
 
 
-def declared_staging_stack(overrides: Optional[dict[str, str]] = None) -> dict:
-    """What the staging stack (with `overrides`) declares for QGIS and its proxy: the QGIS
-    container's env, nginx.conf and the upstream nginx passes to."""
+def declared_staging_stack(overrides: Optional[dict[str, str]] = None,
+                           secrets: Optional[dict[str, str]] = None) -> dict:
+    """What the staging stack (with `overrides` and secret config `secrets`) declares for QGIS and
+    its proxy: the QGIS container's env, nginx.conf, the upstream nginx passes to, and the QGIS
+    container's secret files (path: content)."""
     import re
 
+    from components.targets.kubernetes_pods import SECRET_FILES_VOLUME
     from offline.program_run import run_program
 
-    run = run_program("staging", overrides)
+    run = run_program("staging", overrides, secrets=secrets)
     pod = run.one("kubernetes:apps/v1:Deployment", "qgis-server-deployment").inputs["spec"]["template"]["spec"]
     qgis = next(c for c in pod["containers"] if c["name"] == "qgis-server")
     conf = run.nginx_config("qgis-nginx")
+    secret_files = {}
+    if any(mount["name"] == SECRET_FILES_VOLUME for mount in qgis["volumeMounts"]):
+        secret = run.one("kubernetes:core/v1:Secret", "qgis-server-env").inputs["stringData"]
+        secret_files = {mount["mountPath"]: secret[mount["subPath"]] for mount in qgis["volumeMounts"]
+                        if mount["name"] == SECRET_FILES_VOLUME}
     return {"env": {item["name"]: item["value"] for item in qgis["env"]}, "nginx_conf": conf,
-            "upstream": re.search(r"fastcgi_pass (\S+);", conf).group(1)}
+            "upstream": re.search(r"fastcgi_pass (\S+);", conf).group(1), "secret_files": secret_files}
 
 
 def on_host(value: str, data_dir: Path) -> str:

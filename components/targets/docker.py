@@ -201,7 +201,9 @@ class DockerTarget(Target):
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(
                 name=self.network.name, aliases=[workload.name])],
             ports=ports,
-            uploads=[docker.ContainerUploadArgs(file=f.path, content=f.content) for f in workload.files],
+            uploads=[docker.ContainerUploadArgs(file=f.path, content=f.content) for f in workload.files]
+            + [docker.ContainerUploadArgs(file=f.path, content=pulumi.Output.secret(f.content))
+               for f in workload.secret_files],
             volumes=volumes,
             user=str(workload.user) if workload.user is not None else None,
             healthcheck=healthcheck,
@@ -209,9 +211,10 @@ class DockerTarget(Target):
             labels=[docker.ContainerLabelArgs(label=f"geostack.after-task.{index}", value=task.host)
                     for index, task in enumerate(d for d in workload.after if d.task)] or None,
             **lifecycle,
-            # The engine refuses uploads into a read-only root filesystem, so a workload
-            # that gets files keeps a writable one (its scratch dirs are tmpfs either way).
-            read_only=workload.read_only_root and not workload.files,
+            # The engine refuses uploads into a read-only root filesystem (the provider copies
+            # them to `/`), so a workload that gets files keeps a writable one (its scratch dirs
+            # are tmpfs either way). Docker has no other way to hand a container a secret file.
+            read_only=workload.read_only_root and not workload.files and not workload.secret_files,
             tmpfs={path: f"rw,nosuid,nodev,size={mebibytes(workload.scratch_size)}m" for path in workload.writable_paths},
             shm_size=mebibytes(workload.shm_size) if workload.shm_size else None,
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.targets.base import PRODUCTION_LABEL, NamespaceSpec, Target, file_digest
 from components.targets.kubernetes_pods import (
+    SECRET_FILES_VOLUME,
     container_spec,
     directory_items,
     hpa_spec,
@@ -25,6 +26,9 @@ from components.targets.kubernetes_pods import (
     rollout_strategy,
     scales_out,
     scrape_annotations,
+    secret_file_key,
+    pod_fs_group,
+    secret_files_volume,
     selector,
     spread,
     wait_containers,
@@ -176,9 +180,9 @@ class KubernetesTarget(Target):
         return Volume(spec=spec, ref=claim.metadata.name)
 
     def deploy(self, workload: Workload, parent: pulumi.Resource) -> DeployedWorkload:
-        volumes, mounts, annotations = self._volumes(workload, parent)
         secret = self._secret(workload, parent)
         secret_name = secret.metadata.name if secret else None
+        volumes, mounts, annotations = self._volumes(workload, parent, secret_name)
         if secret:
             # The Secret's resourceVersion changes with its content, so the pods roll when a
             # credential changes (env from a Secret is read only at container start). Unlike a
@@ -193,7 +197,7 @@ class KubernetesTarget(Target):
             "security_context": {
                 "seccomp_profile": {"type": "RuntimeDefault"},
                 **({"run_as_non_root": True} if workload.user is not None else {}),
-                **({"fs_group": workload.fs_group} if workload.fs_group is not None else {}),
+                **({"fs_group": fs_group} if (fs_group := pod_fs_group(workload)) is not None else {}),
             },
             "init_containers": wait_containers(workload.after, self.wait_image, workload.user),
             "containers": [container_spec(workload, mounts, secret_name)],
@@ -379,20 +383,27 @@ class KubernetesTarget(Target):
         return DeployedWorkload(host=cron_job.metadata.name, port=0, resources=(cron_job,))
 
     def _secret(self, workload: Workload, parent: pulumi.Resource) -> k8s.core.v1.Secret | None:
-        if not workload.secret_env:
+        """One Secret per workload: its secret env (keys are variable names) and its secret files
+        (keys are file names, which cannot clash with a variable's). The name keeps its old `-env`."""
+        if not workload.secret_env and not workload.secret_files:
             return None
         return k8s.core.v1.Secret(
             f"{workload.name}-env",
             metadata={"name": f"{workload.name}-env", "namespace": self.namespace,
                       "labels": labels(workload.name, self.stack)},
-            string_data={key: pulumi.Output.secret(value) for key, value in workload.secret_env.items()},
+            string_data={**{key: pulumi.Output.secret(value) for key, value in workload.secret_env.items()},
+                         **{secret_file_key(f): pulumi.Output.secret(f.content) for f in workload.secret_files}},
             opts=self.child_opts(parent),
         )
 
-    def _volumes(self, workload: Workload, parent: pulumi.Resource):
+    def _volumes(self, workload: Workload, parent: pulumi.Resource, secret_name: pulumi.Input[str] | None):
         """Volumes, mounts and pod-template checksums (so pods roll when content changes)."""
         volumes: list[dict[str, Any]] = []
         mounts: list[dict[str, Any]] = []
+        if workload.secret_files:
+            volumes.append(secret_files_volume(workload, secret_name))
+            mounts += [{"name": SECRET_FILES_VOLUME, "mount_path": f.path, "sub_path": secret_file_key(f),
+                        "read_only": True} for f in workload.secret_files]
         checksums: dict[str, Any] = {}
         meta = {"namespace": self.namespace, "labels": labels(workload.name, self.stack)}
         if workload.files:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 import pulumi
 
 from components.qgis_projects import visible_files
-from components.workload import CommandCheck, DeployedWorkload, HttpCheck, Probe, TcpCheck, Workload
+from components.workload import CommandCheck, DeployedWorkload, HttpCheck, Probe, SecretFile, TcpCheck, Workload
 
 # Resources for the small init containers that wait for dependencies.
 WAIT_RESOURCES = {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "32Mi"}}
@@ -80,6 +80,29 @@ def container_security(user: int | None, read_only_root: bool = True) -> dict[st
         "capabilities": {"drop": ["ALL"]},
         **({"run_as_user": user, "run_as_group": user} if user is not None else {}),
     }
+
+
+SECRET_FILES_VOLUME = "secret-files"
+# Read-only, and only for the owner and the group: the pod's fsGroup, the workload's own group.
+SECRET_FILE_MODE = 0o440
+
+
+def secret_file_key(secret_file: SecretFile) -> str:
+    return PurePosixPath(secret_file.path).name
+
+
+def pod_fs_group(workload: Workload) -> int | None:
+    """The pod's fsGroup: the workload's own, or with secret files its user's group, which then
+    owns them (Kubernetes writes Secret files as root)."""
+    if workload.fs_group is not None:
+        return workload.fs_group
+    return workload.user if workload.secret_files else None
+
+
+def secret_files_volume(workload: Workload, secret_name: pulumi.Input[str] | None) -> dict[str, Any]:
+    return {"name": SECRET_FILES_VOLUME, "secret": {
+        "secret_name": secret_name, "default_mode": SECRET_FILE_MODE,
+        "items": [{"key": secret_file_key(f), "path": secret_file_key(f)} for f in workload.secret_files]}}
 
 
 def env_list(workload: Workload, secret_name: pulumi.Input[str] | None) -> list[dict[str, Any]]:

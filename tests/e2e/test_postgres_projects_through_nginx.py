@@ -1,87 +1,113 @@
 """Projects saved in PostgreSQL, served at /ogc/<name> by the image's geostack_projects plugin,
-through the nginx config the staging program renders for a claim, in front of Debian's QGIS Server.
+through the nginx config the staging program renders, in front of Debian's QGIS Server.
 
 A private PostgreSQL with PostGIS (tests/e2e/host_postgres.py) holds projects saved with QGIS's own
-API, their layers in the same database. The program does not declare PostgreSQL projects yet
-(issue 26 wires them into the stack config): this test gives the plugin, and QGIS's landing page,
-the storage URI the way that config will.
+API, their layers in the same database. QGIS gets exactly what the program declares with
+geostack:qgisDatabase*: its env and the pg_service.conf of its Secret, whose host alone is swapped
+for the loopback server's (the declared one is a name the pods would resolve). Both ways the
+program can carry the folder's projects are run: a claim, and a folder it ships.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from offline.loopback import (declared_staging_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server,
-                              scratch_dir)
-from offline.program_run import PROJECT_ROOT
+                              scratch_dir, wait_until)
 from tests.e2e.host_postgres import Database, postgis_database
+from tests.e2e.postgres_projects import save_project, service_file_on_host
 from tests.e2e.project_checks import assert_project_answers, first_answer, logged_lines
-from tests.e2e.project_folders import make_two_project_folder
+from tests.e2e.project_folders import SAMPLE_TITLE, make_two_project_folder
 from tests.e2e.wms_checks import WMS_NS
 
 HARBOUR_TITLE = "Harbour of Tests"
 DB_PASSWORD = "gis-test-password"
 SCHEMA = "public"
-
-
-def save_project(db: Database, name: str, title: str) -> None:
-    """The sample, its layers copied into tables with a `fid` key, saved as project `name`.
-
-    Then the tables are analyzed. geostack has QGIS trust layer metadata (qgisTrustLayerMetadata,
-    on by default), so QGIS takes a table's row count from PostgreSQL's statistics; a table never
-    analyzed (autovacuum waits for 50 changed rows) counts -1 rows, and OGC API then refuses every
-    items request (400: "Offset for features to retrieve [0--1]"). Wiring PostgreSQL projects
-    into the stack config (issue 26) has to settle that for users; this test does not hide it."""
-    subprocess.run(["/usr/bin/python3", str(PROJECT_ROOT / "tests" / "e2e" / "save_project_to_postgres.py"),
-                    str(PROJECT_ROOT / "data" / "sample.qgs"), db.libpq(), SCHEMA, name, title],
-                   check=True, capture_output=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120)
-    subprocess.run(["psql", db.libpq(), "-q", "-c", "ANALYZE"], check=True, capture_output=True)
-
-
-def storage_uri(db: Database) -> str:
-    return (f"postgresql://{db.user}:{db.password}@{db.host}:{db.port}"
-            f"?sslmode=disable&dbname={db.name}&schema={SCHEMA}")
+DECLARED_HOST = "maps-db"
+SERVICE = "geostack"  # geostack:qgisDatabaseService's default
+REFRESH_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
 def database():
     with postgis_database(password=DB_PASSWORD) as db:
-        save_project(db, "harbour", HARBOUR_TITLE)
-        save_project(db, "city", "City saved in PostgreSQL")  # the claim has a city too
         yield db
 
 
 @pytest.fixture(scope="module")
-def stack(database):
-    declared = declared_staging_stack({"geostack:qgisDataClaim": "maps"})
-    uri = storage_uri(database)
-    env = {**declared["env"], "GEOSTACK_PROJECTS_POSTGRES": uri,
-           "QGIS_SERVER_LANDING_PAGE_PROJECTS_PG_CONNECTIONS": uri}
+def service_file(database):
+    """The declared pg_service.conf, its host swapped for the loopback server's; with it, the
+    projects every test serves are saved."""
+    declared = declared_with_database(database, "claim", None)
+    (path, content), = declared["secret_files"].items()
+    assert declared["env"]["PGSERVICEFILE"] == path and DB_PASSWORD not in str(declared["env"])
+    with scratch_dir("geostack-secrets-") as secrets:
+        on_host = service_file_on_host(content, DECLARED_HOST, database.host, database.port,
+                                       secrets / "pg_service.conf")
+        save_project(on_host, SERVICE, SCHEMA, "harbour", HARBOUR_TITLE)
+        save_project(on_host, SERVICE, SCHEMA, "city", "City saved in PostgreSQL")  # the folder has a city too
+        yield {"path": on_host, "declared": content}
+
+
+def declared_with_database(db: Database, carrier: str, folder) -> dict:
+    """The staging stack's declarations for projects in `db`, beside a claim or a shipped folder."""
+    where = {"geostack:qgisDataClaim": "maps"} if carrier == "claim" else {"geostack:qgisProjectDir": str(folder)}
+    return declared_staging_stack({
+        **where,
+        "geostack:qgisDatabaseHost": DECLARED_HOST, "geostack:qgisDatabasePort": str(db.port),
+        "geostack:qgisDatabaseName": db.name, "geostack:qgisDatabaseUser": db.user,
+        "geostack:qgisDatabaseSchema": SCHEMA, "geostack:qgisDatabaseSslMode": "disable",
+        "geostack:qgisDatabaseRefreshSeconds": str(REFRESH_SECONDS),
+    }, secrets={"geostack:qgisDatabasePassword": db.password})
+
+
+@pytest.fixture(scope="module", params=["claim", "folder"])
+def stack(request, database, service_file):
     qgis_port, nginx_port = free_port(), free_port()
-    with scratch_dir("geostack-claim-") as claim, qgis_server(env, make_two_project_folder(claim), qgis_port) as qgis, \
-            scratch_dir("geostack-nginx-") as scratch:
-        conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch, claim)
-        with nginx(conf, nginx_port, scratch) as base_url:
-            yield {"url": base_url, "qgis_log": qgis["log"]}
+    with scratch_dir("geostack-projects-") as folder:
+        make_two_project_folder(folder)
+        declared = declared_with_database(database, request.param, folder)
+        assert declared["secret_files"] == {declared["env"]["PGSERVICEFILE"]: service_file["declared"]}
+        env = {**declared["env"], "PGSERVICEFILE": str(service_file["path"])}
+        with qgis_server(env, folder, qgis_port) as qgis, scratch_dir("geostack-nginx-") as scratch:
+            conf = loopback_nginx_conf(declared["nginx_conf"], nginx_port, declared["upstream"], qgis_port, scratch,
+                                       folder)
+            with nginx(conf, nginx_port, scratch) as base_url:
+                yield {"url": base_url, "qgis_log": qgis["log"], "carrier": request.param}
 
 
 def test_a_project_saved_in_postgresql_answers_at_its_own_address(stack):
     assert_project_answers(stack["url"], "harbour", HARBOUR_TITLE, key_field="fid")
 
 
-def test_a_project_saved_after_the_server_started_is_served_without_a_restart(stack, database):
-    save_project(database, "quay", "Quay of Tests")
-    assert first_answer(stack["url"] + "/ogc/quay") == "Quay of Tests"
+def test_a_project_saved_after_the_server_started_is_served_without_a_restart(stack, service_file):
+    save_project(service_file["path"], SERVICE, SCHEMA, f"quay_{stack['carrier']}", "Quay of Tests")
+    assert first_answer(f"{stack['url']}/ogc/quay_{stack['carrier']}") == "Quay of Tests"
 
 
-def test_a_name_both_on_the_claim_and_in_postgresql_is_refused_and_logged(stack):
+def test_a_project_of_the_folder_is_still_served(stack):
+    assert first_answer(stack["url"] + "/ogc/sample") == SAMPLE_TITLE
+
+
+def test_a_name_both_in_the_folder_and_in_postgresql_is_refused_and_logged(stack):
     assert http_get(f"{stack['url']}/ogc/city?SERVICE=WMS&REQUEST=GetCapabilities")[0] == 404
     logged = logged_lines(stack["qgis_log"], "project=city share its name")
-    assert "postgresql://127.0.0.1" in logged[0] and DB_PASSWORD not in stack["qgis_log"].read_text()
+    assert f"postgresql:///?service=geostack&schema={SCHEMA}&project=city" in logged[0]
+    assert DB_PASSWORD not in stack["qgis_log"].read_text()
+
+
+def test_a_project_saved_again_is_served_once_the_refresh_interval_has_passed(stack, service_file):
+    name = f"pier_{stack['carrier']}"
+    save_project(service_file["path"], SERVICE, SCHEMA, name, "Pier before the edit")
+    url = f"{stack['url']}/ogc/{name}"
+    assert first_answer(url) == "Pier before the edit"
+    save_project(service_file["path"], SERVICE, SCHEMA, name, "Pier after the edit")
+    titles = []
+    # Every worker re-reads it within the interval: several answers in a row must have the new title.
+    wait_until(lambda: titles.append(first_answer(url)) or titles[-4:] == ["Pier after the edit"] * 4,
+               REFRESH_SECONDS * 5 + 10, "the edited project served")
 
 
 def test_the_landing_page_lists_the_saved_project_and_its_link_opens_it(stack):

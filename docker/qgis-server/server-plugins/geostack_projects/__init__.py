@@ -25,12 +25,31 @@ ROOT_VARIABLE = "GEOSTACK_PROJECTS_ROOT"
 # A QGIS project-storage URI without a project: projects saved in PostgreSQL.
 POSTGRES_VARIABLE = "GEOSTACK_PROJECTS_POSTGRES"
 LANDING_PAGE_FOLDERS = "QGIS_SERVER_LANDING_PAGE_PROJECTS_DIRECTORIES"
+# Where libpq finds the stack's connection to PostgreSQL (geostack:qgisDatabase*).
+CARRIED_VARIABLES = ("PGSERVICEFILE",)
 TAG = "geostack"
 
 
 def _without_credentials(where: str) -> str:
     """A path, or a storage URI with any user:password@ taken out, for the log."""
     return re.sub(r"//[^/@]*@", "//", where)
+
+
+class ProcessEnvironment(QgsServerFilter):
+    """Puts variables of the process's own environment back for each request.
+
+    While a request is served, libfcgi swaps the process environment for the request's FastCGI
+    parameters, so libpq would not see the container's PGSERVICEFILE when it opens a project, or
+    a layer, saved in PostgreSQL ("definition of service not found")."""
+
+    def __init__(self, server_iface, values: dict):
+        super().__init__(server_iface)
+        self._values = values
+
+    def onRequestReady(self) -> bool:
+        for key, value in self._values.items():
+            os.environ[key] = value  # putenv: into the request's environment, which libpq reads
+        return True
 
 
 class ProjectByName(QgsServerFilter):
@@ -68,6 +87,9 @@ class ProjectByName(QgsServerFilter):
 
 
 def serverClassFactory(server_iface):
+    carried = {key: os.environ[key] for key in CARRIED_VARIABLES if os.environ.get(key)}
+    if carried:
+        server_iface.registerFilter(ProcessEnvironment(server_iface, carried), 0)
     root = os.environ.get(ROOT_VARIABLE, "")
     postgres = os.environ.get(POSTGRES_VARIABLE, "")
     indexes = []

@@ -1,0 +1,33 @@
+"""Publishing a project into PostgreSQL as a QGIS Desktop user does, for the tests that serve it."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from offline.program_run import PROJECT_ROOT
+
+SAVE_SCRIPT = PROJECT_ROOT / "tests" / "e2e" / "save_project_to_postgres.py"
+
+
+def save_project(service_file: Path, service: str, schema: str, name: str, title: str) -> None:
+    """The sample, its layers copied into tables with a `fid` key, saved as project `name` with
+    QGIS's own API (Debian's PyQGIS), all through `service` of `service_file`, so neither the
+    project nor its layers hold a password.
+
+    Then the tables are analyzed: with qgisTrustLayerMetadata (on by default) QGIS takes a table's
+    row count from PostgreSQL's statistics, and OGC API refuses the items of a table never analyzed
+    (the config reference and the README tell users so)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PGSERVICEFILE": str(service_file)}
+    subprocess.run(["/usr/bin/python3", str(SAVE_SCRIPT), str(PROJECT_ROOT / "data" / "sample.qgs"), service, schema,
+                    name, title], check=True, capture_output=True, env=env, timeout=120)
+    subprocess.run(["psql", f"service={service}", "-q", "-c", "ANALYZE"], check=True, capture_output=True, env=env)
+
+
+def service_file_on_host(declared: str, declared_host: str, host: str, port: int, path: Path) -> Path:
+    """The declared pg_service.conf with the server's address swapped for the one this host reaches."""
+    lines = declared.splitlines(keepends=True)
+    assert f"host={declared_host}\n" in lines and any(line.startswith("port=") for line in lines)
+    path.write_text("".join(f"host={host}\n" if line == f"host={declared_host}\n" else
+                            f"port={port}\n" if line.startswith("port=") else line for line in lines))
+    return path
