@@ -345,6 +345,13 @@ def _project_database_checks(v: Mapping[str, Any]) -> list[str]:
         errors.append("geostack:qgisDatabasePassword must be set with `pulumi config set --secret "
                       "geostack:qgisDatabasePassword` when geostack:qgisDatabaseHost is (the password of "
                       "geostack:qgisDatabaseUser), got nothing")
+    # Imported here: the geonode package imports the targets, which import this module.
+    from components.geonode.names import postgis_host
+
+    if v["qgisDatabaseHost"] == postgis_host() and (not v["geonodeEnabled"] or v["geonodeDatabaseHost"]):
+        errors.append(f"geostack:qgisDatabaseHost must name a server QGIS can reach: {postgis_host()} is GeoNode's "
+                      "PostGIS, which this stack runs only with geostack:geonodeEnabled true and no "
+                      f"geostack:geonodeDatabaseHost, got {v['qgisDatabaseHost']!r}")
     if v["qgisDatabaseHost"] in ("localhost", "127.0.0.1", "::1") or v["qgisDatabaseHost"].startswith("127."):
         errors.append("geostack:qgisDatabaseHost must name the server as the QGIS containers reach it, not "
                       "loopback, which is each container itself (on Docker: a container on the stack's network, "

@@ -35,6 +35,9 @@ QGIS_DEFAULT_RELEASE = "3.40"  # the Dockerfile's own defaults
 _PG_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.$-]{0,62}"
 _PG_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's sslmode
+# QGIS's connection to its projects' database checks certificates against the image's CAs
+# (sslrootcert=system), which libpq allows with verify-full only.
+PROJECT_DATABASE_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-full")
 # A bare address, or a display name and the address in angle brackets.
 _SENDER = r"[^@\s<>]+@[^@\s<>]+|[^<>\n]+ <[^@\s<>]+@[^@\s<>]+>"
 
@@ -116,7 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
             "With qgisDatabaseHost: the user QGIS Server connects as (it only needs to read)."),
     Setting("qgisDatabasePassword", Secret(generated=False), None,
             "With qgisDatabaseHost: that user's password; it reaches QGIS only inside a pg_service.conf file."),
-    Setting("qgisDatabaseSslMode", Choice(SSL_MODES), "prefer", "With qgisDatabaseHost: libpq sslmode."),
+    Setting("qgisDatabaseSslMode", Choice(PROJECT_DATABASE_SSL_MODES), "prefer",
+            "With qgisDatabaseHost: libpq sslmode. verify-full checks the server's certificate and name against "
+            "the CAs the QGIS image trusts (Debian's ca-certificates: public CAs, sslrootcert=system)."),
     Setting("qgisDatabaseService", Text(_PG_NAME, "a service name such as geostack or gis"), "geostack",
             "With qgisDatabaseHost: the name of the connection in QGIS Server's pg_service.conf. Layers saved "
             "with `service=<this name>` use it, so save projects from QGIS Desktop through a service of the same "

@@ -37,7 +37,9 @@ class ProjectDatabase:
         """pg_service.conf with this one service; a secret, as it holds the password."""
         def render(password: str) -> str:  # one line, as components/config.py checks
             return (f"[{self.service}]\nhost={self.host}\nport={self.port}\ndbname={self.name}\n"
-                    f"user={self.user}\npassword={password}\nsslmode={self.ssl_mode}\n")
+                    f"user={self.user}\npassword={password}\nsslmode={self.ssl_mode}\n"
+                    # The image's CAs (Debian's ca-certificates); else libpq would want ~/.postgresql/root.crt.
+                    + ("sslrootcert=system\n" if self.ssl_mode == "verify-full" else ""))
         return pulumi.Output.secret(self.password.apply(render))
 
     def qgis_env(self) -> dict[str, str]:

@@ -16,7 +16,7 @@ DATABASE = {"geostack:qgisDatabaseHost": "maps-db.example.org", "geostack:qgisDa
             "geostack:qgisDatabaseSslMode": "verify-full"}
 SECRETS = {"geostack:qgisDatabasePassword": PASSWORD}
 SERVICE = ("[geostack]\nhost=maps-db.example.org\nport=5432\ndbname=gis\nuser=qgis_server\n"
-           f"password={PASSWORD}\nsslmode=verify-full\n")
+           f"password={PASSWORD}\nsslmode=verify-full\nsslrootcert=system\n")
 STORAGE_URI = "postgresql:///?service=geostack&schema=maps"
 
 
@@ -100,6 +100,9 @@ def test_without_a_database_qgis_keeps_its_read_only_root_and_the_folder_route()
      ["geostack:qgisDatabaseHost must name the server as the QGIS containers reach it, not loopback, which is each "
       "container itself (on Docker: a container on the stack's network, or the host's address on it), "
       "got 'localhost'"]),
+    ({**DATABASE, "geostack:qgisDatabaseHost": "geonode-db"}, SECRETS,
+     ["geostack:qgisDatabaseHost must name a server QGIS can reach: geonode-db is GeoNode's PostGIS, which this "
+      "stack runs only with geostack:geonodeEnabled true and no geostack:geonodeDatabaseHost, got 'geonode-db'"]),
     ({**DATABASE, "geostack:qgisDatabaseSchema": "my-maps"}, SECRETS,
      ["geostack:qgisDatabaseSchema must be an SQL identifier such as public or maps (letters, digits, _ or $, not "
       "starting with a digit, at most 63), got 'my-maps'"]),
@@ -108,6 +111,8 @@ def test_without_a_database_qgis_keeps_its_read_only_root_and_the_folder_route()
       "starting with a digit, at most 63), got '1maps'"]),
     ({**DATABASE, "geostack:qgisDatabaseName": "gis\nhost=evil"}, SECRETS,
      ["geostack:qgisDatabaseName must be a database name such as gis (or empty), got 'gis\\nhost=evil'"]),
+    ({**DATABASE, "geostack:qgisDatabaseSslMode": "verify-ca"}, SECRETS,
+     ["geostack:qgisDatabaseSslMode must be one of disable, allow, prefer, require, verify-full, got 'verify-ca'"]),
     (DATABASE, {"geostack:qgisDatabasePassword": "two\nlines"},
      ["geostack:qgisDatabasePassword must be one line without spaces at its ends (it becomes a line of "
       "pg_service.conf), got a value that is not"]),
@@ -116,3 +121,22 @@ def test_an_incomplete_or_wrong_connection_is_refused_naming_the_key(overrides, 
     message = run_expecting_error("dev", overrides, secrets=secrets)
     assert message.splitlines() == expected
     assert "two\nlines" not in message and PASSWORD not in message
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_projects_in_geonodes_postgis_let_qgis_reach_it_and_no_one_else(stack):
+    """With GeoNode on, its PostGIS may hold the projects: QGIS joins the workloads its policy lets in."""
+    run = run_program(stack, {**DATABASE, "geostack:geonodeEnabled": "true", "geostack:qgisDatabaseHost": "geonode-db",
+                              "geostack:qgisDatabaseName": "geonode_data", "geostack:qgisDatabaseUser": "geonode_data"},
+                      secrets=SECRETS)
+    env = (run.one(CONTAINER, "qgis-server").inputs["envs"] if stack == "dev"
+           else [f"{e['name']}={e['value']}" for e in qgis_pod(run)["containers"][0]["env"]])
+    assert "GEOSTACK_PROJECTS_POSTGRES=" + STORAGE_URI in env
+    if stack == "staging":
+        policy = run.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "geonode-db-ingress-policy").inputs["spec"]
+        allowed = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for peer in policy["ingress"][0]["from"]}
+        assert "qgis-server" in allowed and "qgis-nginx" not in allowed
+        without = run_program(stack, {"geostack:geonodeEnabled": "true"})
+        policy = without.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "geonode-db-ingress-policy").inputs["spec"]
+        assert "qgis-server" not in {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                                     for peer in policy["ingress"][0]["from"]}
