@@ -7,6 +7,8 @@ import pulumi
 from components.config import load_settings
 from components.targets import create_target
 
+QGIS_NAME = "qgis-server"
+
 # Validate every key before anything is declared.
 settings = load_settings()
 target = create_target(settings)
@@ -27,7 +29,7 @@ if settings.qgis_enabled:
         prebuilt=settings.qgis.prebuilt_image,
         build_args=settings.qgis.build_args,
     ))
-    qgis = QgisFcgiServer("qgis-server", QgisFcgiServerArgs(
+    qgis = QgisFcgiServer(QGIS_NAME, QgisFcgiServerArgs(
         target=target,
         image=image.image_ref,
         settings=settings.qgis,
@@ -56,10 +58,11 @@ if settings.qgis_enabled:
 
 if settings.geonode.enabled:
     from components.geonode import GeoNode, GeoNodeArgs
+    from components.geonode import names
     from components.geonode.env import site_for
 
     geonode_settings = settings.geonode
-    geonode = GeoNode("geonode", GeoNodeArgs(
+    geonode = GeoNode(names.COMPONENT, GeoNodeArgs(
         target=target,
         settings=geonode_settings,
         site=site_for(geonode_settings.site_host, geonode_settings.upload_size, settings.target,
@@ -67,6 +70,9 @@ if settings.geonode.enabled:
         host_port=geonode_settings.host_port,
         bind_address=settings.docker.bind_address,
         production=settings.production,
+        # QGIS Server reaches GeoNode's PostGIS when its projects are saved there.
+        database_guests=(QGIS_NAME,) if settings.qgis_enabled and settings.qgis.database
+        and settings.qgis.database.host == names.postgis_host() else (),
     ))
     pulumi.export("geonodeUrl", geonode.url)
     # Encrypted in state; read it for the first login with

@@ -1,4 +1,4 @@
-"""GeoNode 4.4 as one component: services, their settings, credentials and nginx config."""
+"""GeoNode 5.1 as one component: services, their settings, credentials and nginx config."""
 from components.geonode.component import GeoNode, GeoNodeArgs
 from components.geonode.env import Site
 

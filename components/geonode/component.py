@@ -28,6 +28,7 @@ class GeoNodeArgs:
     host_port: int  # Docker: published port
     bind_address: str  # Docker: host address to publish on
     production: bool = False  # protect the volumes: `pulumi destroy` stops before deleting them
+    database_guests: tuple[str, ...] = ()  # other workloads that may reach PostGIS (NetworkPolicy)
 
 
 class GeoNode(pulumi.ComponentResource):
@@ -53,7 +54,8 @@ class GeoNode(pulumi.ComponentResource):
                                 extra_settings=settings.extra_settings)
         postgis: tuple[DeployedWorkload, ...] = ()  # none with an existing server: nothing to wait for
         if not settings.database.external:
-            postgis = (deploy(database(names, images.postgis, volumes, credentials, resources.database)),)
+            postgis = (deploy(database(names, images.postgis, volumes, credentials, resources.database,
+                                       args.database_guests)),)
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
         init = deploy(services.init_task(names, django_image, site, options, credentials, volumes,

@@ -26,6 +26,10 @@ GEODATABASE = "geonode_data"  # GeoNode's init script expects each user named as
 ADMIN_USER = "admin"
 
 
+# The GeoNode component's name in the program: its services' names derive from it.
+COMPONENT = "geonode"
+
+
 @dataclass(frozen=True)
 class ServiceNames:
     """DNS names of GeoNode's services, derived from the component name."""
@@ -71,3 +75,8 @@ class ServiceNames:
     def for_component(cls, name: str) -> "ServiceNames":
         return cls(nginx=name, django=f"{name}-django", celery=f"{name}-celery",
                    geoserver=f"{name}-geoserver", database=f"{name}-db", broker=f"{name}-redis")
+
+
+def postgis_host() -> str:
+    """The name the stack's other workloads reach GeoNode's PostGIS by (a Service, a network alias)."""
+    return ServiceNames.for_component(COMPONENT).database

@@ -57,7 +57,8 @@ def postgres_shm(memory_limit: str) -> str:
 
 
 def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
-             resources: Resources) -> Workload:
+             resources: Resources, guests: tuple[str, ...] = ()) -> Workload:
+    """PostGIS, reachable by GeoNode's services and by `guests` (QGIS Server, for projects saved there)."""
     accepting = ("pg_isready", "-U", "postgres", "-h", "127.0.0.1")
     return Workload(
         name=names.database,
@@ -72,7 +73,7 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
         readiness=Probe(CommandCheck(("sh", "-c", f"{' '.join(accepting)} && test -e {PASSWORDS_SET}")),
                         initial_delay_seconds=5, period_seconds=10),
         resources=resources,
-        allow_from=names.database_clients,
+        allow_from=names.database_clients + guests,
         user=POSTGRES_UID,
         fs_group=POSTGRES_UID,
         writable_paths=("/var/run/postgresql", "/tmp"),
