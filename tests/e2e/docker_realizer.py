@@ -19,7 +19,6 @@ import re
 import tarfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import docker
@@ -65,10 +64,12 @@ def duration_ns(text: str) -> int:
 
 
 def _tar_of(path: str, content: str) -> bytes:
+    """An upload as the provider sends it: one entry named by the file's full path, mode 0644,
+    extracted at `/` (so the engine refuses it on a read-only root filesystem, as it does there)."""
     buffer = io.BytesIO()
     data = content.encode()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(Path(path).name)
+        info = tarfile.TarInfo(path)
         info.size = len(data)
         info.mode = 0o644
         archive.addfile(info, io.BytesIO(data))
@@ -230,7 +231,7 @@ class DockerRealizer:
         self.containers[name] = container_id
         for upload in inputs.get("uploads") or []:
             _check_keys(name, upload, {"file", "content"}, " upload")
-            api.put_archive(container_id, str(Path(upload["file"]).parent), _tar_of(upload["file"], upload["content"]))
+            api.put_archive(container_id, "/", _tar_of(upload["file"], upload["content"]))
         started = time.monotonic()
         api.start(container_id)
         if inputs.get("attach"):  # the provider waits for an attached container and reports its exit code

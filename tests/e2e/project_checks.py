@@ -47,6 +47,14 @@ def first_answer(url: str) -> str:
     return ET.fromstring(answers[-1][2]).findtext("wms:Service/wms:Title", namespaces=WMS_NS)
 
 
+def wait_for_title(url: str, title: str, timeout: float) -> None:
+    """Until four answers in a row carry `title`: each worker keeps its own project cache, so one
+    answer says nothing of the others."""
+    titles: list[str] = []
+    wait_until(lambda: titles.append(first_answer(url)) or titles[-4:] == [title] * 4, timeout,
+               f"{title!r} served at {url}")
+
+
 def assert_landing_page_lists_both(base: str) -> dict[str, str]:
     """The landing page under `base`, as JSON and HTML, lists both projects; returns their ids by title."""
     status, _, body = http_get(base + "/index.json")

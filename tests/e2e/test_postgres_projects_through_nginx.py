@@ -15,10 +15,10 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from offline.loopback import (declared_staging_stack, free_port, http_get, loopback_nginx_conf, nginx, qgis_server,
-                              scratch_dir, wait_until)
+                              scratch_dir)
 from tests.e2e.host_postgres import Database, postgis_database
 from tests.e2e.postgres_projects import save_project, service_file_on_host
-from tests.e2e.project_checks import assert_project_answers, first_answer, logged_lines
+from tests.e2e.project_checks import assert_project_answers, first_answer, logged_lines, wait_for_title
 from tests.e2e.project_folders import SAMPLE_TITLE, make_two_project_folder
 from tests.e2e.wms_checks import WMS_NS
 
@@ -104,10 +104,7 @@ def test_a_project_saved_again_is_served_once_the_refresh_interval_has_passed(st
     url = f"{stack['url']}/ogc/{name}"
     assert first_answer(url) == "Pier before the edit"
     save_project(service_file["path"], SERVICE, SCHEMA, name, "Pier after the edit")
-    titles = []
-    # Every worker re-reads it within the interval: several answers in a row must have the new title.
-    wait_until(lambda: titles.append(first_answer(url)) or titles[-4:] == ["Pier after the edit"] * 4,
-               REFRESH_SECONDS * 5 + 10, "the edited project served")
+    wait_for_title(url, "Pier after the edit", REFRESH_SECONDS * 5 + 10)
 
 
 def test_the_landing_page_lists_the_saved_project_and_its_link_opens_it(stack):
