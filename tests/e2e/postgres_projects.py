@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from offline.program_run import PROJECT_ROOT
+from tests.e2e.pyqgis import run_pyqgis
 
 SAVE_SCRIPT = PROJECT_ROOT / "tests" / "e2e" / "save_project_to_postgres.py"
 
@@ -18,10 +19,10 @@ def save_project(service_file: Path, service: str, schema: str, name: str, title
     Then the tables are analyzed: with qgisTrustLayerMetadata (on by default) QGIS takes a table's
     row count from PostgreSQL's statistics, and OGC API refuses the items of a table never analyzed
     (the config reference and the README tell users so)."""
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PGSERVICEFILE": str(service_file)}
-    subprocess.run(["/usr/bin/python3", str(SAVE_SCRIPT), str(PROJECT_ROOT / "data" / "sample.qgs"), service, schema,
-                    name, title], check=True, capture_output=True, env=env, timeout=120)
-    subprocess.run(["psql", f"service={service}", "-q", "-c", "ANALYZE"], check=True, capture_output=True, env=env)
+    run_pyqgis(SAVE_SCRIPT, str(PROJECT_ROOT / "data" / "sample.qgs"), service, schema, name, title,
+               env={"PGSERVICEFILE": str(service_file)})
+    subprocess.run(["psql", f"service={service}", "-q", "-c", "ANALYZE"], check=True, capture_output=True,
+                   env={**os.environ, "PGSERVICEFILE": str(service_file)})
 
 
 def service_file_on_host(declared: str, declared_host: str, host: str, port: int, path: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +19,7 @@ from PIL import Image
 from offline.loopback import (declared_dev_stack, free_port, loopback_nginx_conf, nginx, qgis_server, scratch_dir)
 from offline.program_run import PROJECT_ROOT
 from tests.e2e.project_folders import FAMILY, FONT, add_font, add_stamp_plugin
+from tests.e2e.pyqgis import run_pyqgis
 from tests.e2e.wms_checks import BBOX_PARAM, wms
 
 
@@ -27,9 +27,8 @@ def _labelled_folder(folder: Path, with_font: bool) -> Path:
     for name in ("parks.geojson", "sites.geojson"):
         shutil.copy(PROJECT_ROOT / "data" / name, folder / name)
     shutil.copy(PROJECT_ROOT / "data" / "sample.qgs", folder / "source.qgs.tmp")
-    subprocess.run(["/usr/bin/python3", str(PROJECT_ROOT / "tests" / "e2e" / "label_project.py"),
-                    str(folder / "source.qgs.tmp"), str(folder / "labels.qgs"), FAMILY],
-                   check=True, capture_output=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, timeout=120)
+    run_pyqgis(PROJECT_ROOT / "tests" / "e2e" / "label_project.py", str(folder / "source.qgs.tmp"),
+               str(folder / "labels.qgs"), FAMILY)
     (folder / "source.qgs.tmp").unlink()
     add_stamp_plugin(folder)
     if with_font:
