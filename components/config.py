@@ -233,10 +233,11 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
         elif not (project_dir / v["qgisProjectFile"]).is_file():
             errors.append(f"geostack:qgisProjectFile must name a file inside {project_dir}, "
                           f"got {v['qgisProjectFile']!r}")
-        elif target in KUBERNETES_TARGETS and (size := configmap_size(project_dir)) > CONFIGMAP_BUDGET_BYTES:
-            errors.append(f"geostack:qgisProjectDir holds {size} bytes, more than a "
-                          f"ConfigMap carries ({CONFIGMAP_BUDGET_BYTES}); put the data on a volume and set "
-                          f"geostack:qgisDataClaim, got {v['qgisProjectDir']!r}")
+        elif (target == "microk8s" and _data_in_image(v) and v["qgisImage"]
+              and not v["qgisImage"].startswith(v["microk8sRegistry"] + "/")):
+            errors.append(f"geostack:qgisImage must be in geostack:microk8sRegistry ({v['microk8sRegistry']}) when "
+                          f"the project folder is more than a ConfigMap carries ({CONFIGMAP_BUDGET_BYTES} bytes): "
+                          f"the folder is pushed there as layers on top of it, got {v['qgisImage']!r}")
     elif Path(v["qgisProjectFile"]).suffix.lower() not in PROJECT_SUFFIXES:
         errors.append(f"geostack:qgisProjectFile must name a .qgs or .qgz project on the claim (the one "
                       f"{v['nginxPath']} serves), got {v['qgisProjectFile']!r}")
@@ -457,6 +458,12 @@ def _ships_folder(v: Mapping[str, Any]) -> bool:
     return v["qgisEnabled"] and not v["qgisDataClaim"]
 
 
+def _data_in_image(v: Mapping[str, Any]) -> bool:
+    """Kubernetes: a folder more than a ConfigMap carries travels as layers of the image QGIS runs."""
+    return (v["target"] in KUBERNETES_TARGETS and _ships_folder(v)
+            and configmap_size(_resolve_dir(v["qgisProjectDir"])) > CONFIGMAP_BUDGET_BYTES)
+
+
 def _projects(v: Mapping[str, Any]) -> tuple[QgisProject, ...]:
     """The projects the program knows of: the folder's, or on a claim (which it cannot look
     into, so the image's plugin finds /ogc/'s projects there) the one that qgisProjectFile names."""
@@ -505,6 +512,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
             projects=_projects(v),
             data_version=folder_digest(_resolve_dir(v["qgisProjectDir"])) if _ships_folder(v) else "",
             data_claim=v["qgisDataClaim"],
+            data_in_image=_data_in_image(v),
             database=_project_database(v),
             resources=_resources(v, "qgis"),
             scaling=_scaling(v, "qgis"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pulumi
 
@@ -79,6 +79,15 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
     }
 
 
+def project_folder(project_dir: Path) -> str:
+    """The folder as state records it: relative to the project root when inside it, so the state
+    is the same on every machine that deploys the stack."""
+    from components.config import PROJECT_ROOT
+
+    return project_dir.relative_to(PROJECT_ROOT).as_posix() if project_dir.is_relative_to(PROJECT_ROOT) else str(
+        project_dir)
+
+
 QGIS_PRE_STOP_SECONDS = 5
 
 
@@ -87,12 +96,14 @@ def qgis_workload(name: str, image: pulumi.Input[str], settings: QgisSettings,
     """What runs: the FastCGI server with its project data mounted read-only."""
     data = (ClaimMount(settings.data_claim, DATA_MOUNT) if settings.data_claim
             else DirectoryMount(settings.project_dir, DATA_MOUNT))
+    if settings.data_in_image:  # the folder is in the image at DATA_MOUNT
+        data = None
     return Workload(
         name=name,
         image=image,
         ports=(Port("fcgi", settings.fcgi_port),),
         env=qgis_env(settings),
-        mounts=(data,),
+        mounts=(data,) if data else (),
         secret_files=(SecretFile(SERVICE_FILE, settings.database.service_file()),) if settings.database else (),
         # QGIS has no health endpoint: alive while the port accepts connections,
         # ready only once a GetCapabilities on the real project succeeds.
@@ -128,7 +139,12 @@ class QgisFcgiServer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: QgisFcgiServerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:qgis:QgisFcgiServer", name, None, opts)
-        self.deployed = args.target.deploy(qgis_workload(name, args.image, args.settings, args.clients), parent=self)
+        image = args.image
+        if args.settings.data_in_image:
+            image = args.target.publish_project_image(
+                f"{name}-project-image", args.image, folder=project_folder(args.settings.project_dir),
+                content=args.settings.data_version, mount=DATA_MOUNT, parent=self)
+        self.deployed = args.target.deploy(qgis_workload(name, image, args.settings, args.clients), parent=self)
         self.projects = qgis_projects(args.settings)
         self.host: pulumi.Output[str] = self.deployed.host
         self.port: int = self.deployed.port

@@ -54,6 +54,8 @@ class QgisSettings:
     projects: tuple[QgisProject, ...]  # each served at /ogc/<name>
     data_version: str  # changes with any file of project_dir; empty with a claim
     data_claim: str  # empty: project_dir travels with the deployment
+    # Kubernetes, a folder too big for a ConfigMap: it travels as layers of the image the pods run.
+    data_in_image: bool
     database: Optional[ProjectDatabase]  # projects saved in PostgreSQL, besides the folder's or claim's
     resources: Resources
     scaling: Scaling

@@ -151,6 +151,10 @@ class GeostackMocks(pulumi_mocks.Mocks):
             repository = state["imageName"].rsplit(":", 1)[0]
             digest = hashlib.sha256(state["imageName"].encode()).hexdigest()
             state["repoDigest"] = f"{repository}@sha256:{digest}"
+        if args.typ == "pulumi-python:dynamic:Resource" and "content" in state:  # a ProjectImage
+            registry, repository = state["registry"], state["repository"]
+            digest = hashlib.sha256(f"{state['base']}{state['content']}".encode()).hexdigest()
+            state.update(ref=f"{registry}/{repository}@sha256:{digest}", pushedBytes=0)
         if args.typ == "random:index/randomPassword:RandomPassword":
             # Distinctive, so tests can search every declared input for a leaked value.
             state["result"] = f"generated-{args.name}-" + hashlib.sha256(args.name.encode()).hexdigest()[:12]

@@ -73,6 +73,12 @@ class EksTarget(KubernetesTarget):
         return k8s.Provider(f"{name}-provider", kubeconfig=config, **IN_PLACE_CONTENT,
                            opts=pulumi.ResourceOptions(parent=self))
 
+    def registry_credentials(self, parent: pulumi.Resource) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        """A token for the account's ECR registry, fetched at each deployment (it lasts 12 hours)."""
+        token = aws.ecr.get_authorization_token_output(
+            opts=pulumi.InvokeOutputOptions(provider=self.aws_provider, parent=parent))
+        return token.user_name, pulumi.Output.secret(token.password)
+
     def storage_class(self, shared: bool) -> str | None:
         # EBS volumes attach to one node; ReadWriteMany needs an EFS-backed class.
         if shared:

@@ -133,6 +133,27 @@ class KubernetesTarget(Target):
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         """The Kubernetes provider for the cluster."""
 
+    def registry_credentials(self, parent: pulumi.Resource) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        """User and password for pushing to the registry the images come from; none by default."""
+        return "", ""
+
+    def publish_project_image(self, name: str, base: pulumi.Input[str], folder: str, content: str, mount: str,
+                              parent: pulumi.Resource) -> pulumi.Output[str]:
+        """`base` (the QGIS image, by digest) with the project folder at `mount`, pushed to the same
+        registry and repository, where every layer of the base already is; its digest."""
+        from components.config import PROJECT_ROOT
+        from components.project_image.provider import ProjectImage
+        from components.project_image.registry import ImageRef
+
+        reference = pulumi.Output.from_input(base).apply(ImageRef.parse)
+        username, password = self.registry_credentials(parent)
+        image = ProjectImage(name, registry=reference.apply(lambda ref: ref.registry),
+                             repository=reference.apply(lambda ref: ref.repository), base=base,
+                             root=str(PROJECT_ROOT), folder=folder, content=content, mount=mount,
+                             platform=self.settings.image_platform, username=username, password=password,
+                             opts=pulumi.ResourceOptions(parent=parent))
+        return image.ref
+
     default_ingress_class: str
 
     @abstractmethod

@@ -92,12 +92,14 @@ def test_limit_below_request():
     assert message == "geostack:qgisCpuLimit must be at least geostack:qgisCpuRequest (2), got '500m'"
 
 
-def test_project_too_large_for_a_configmap(tmp_path):
+def test_a_folder_too_big_for_a_configmap_needs_the_qgis_image_in_the_registry_it_goes_to(tmp_path):
     (tmp_path / "big.qgs").write_bytes(b"x" * 1_100_000)
+    prebuilt = "registry.example.org/geostack/qgis-server@sha256:" + "a" * 64
     message = run_expecting_error("staging", {
-        "geostack:qgisProjectDir": str(tmp_path), "geostack:qgisProjectFile": "big.qgs"})
-    assert message.startswith("geostack:qgisProjectDir holds 1100000 bytes")
-    assert "geostack:qgisDataClaim" in message
+        "geostack:qgisProjectDir": str(tmp_path), "geostack:qgisProjectFile": "big.qgs", "geostack:qgisImage": prebuilt})
+    assert message == ("geostack:qgisImage must be in geostack:microk8sRegistry (localhost:32000) when the project "
+                       "folder is more than a ConfigMap carries (1000000 bytes): the folder is pushed there as layers "
+                       f"on top of it, got {prebuilt!r}")
 
 
 def test_every_mistake_is_reported_at_once():

@@ -1,0 +1,57 @@
+"""A project folder more than a ConfigMap carries reaches Kubernetes as layers of the image QGIS runs."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from components.qgis_projects import folder_digest
+from offline.program_run import run_program
+
+DYNAMIC = "pulumi-python:dynamic:Resource"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+@pytest.fixture
+def big_folder(tmp_path):
+    (tmp_path / "sample.qgs").write_text("<qgis/>\n")
+    (tmp_path / "dem.tif").write_bytes(bytes(range(256)) * 4000)  # 1 024 000 bytes, base64 in a ConfigMap
+    return tmp_path
+
+
+def qgis_pod(run) -> dict:
+    return run.one(DEPLOYMENT, "qgis-server-deployment").inputs["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_a_big_folder_becomes_layers_of_the_image_the_pods_run(stack, big_folder):
+    run = run_program(stack, {"geostack:qgisProjectDir": str(big_folder)})
+    image = run.one(DYNAMIC, "qgis-server-project-image")
+    base = image.inputs["base"]
+    registry = "localhost:32000" if stack == "staging" else "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    assert base.startswith(f"{registry}/geostack/qgis-server@sha256:")  # the QGIS image the stack pushed
+    assert {key: image.inputs[key] for key in ("registry", "repository", "content", "mount", "folder")} == {
+        "registry": registry, "repository": "geostack/qgis-server", "content": folder_digest(big_folder),
+        "mount": "/data", "folder": str(big_folder)}
+    assert "password" in image.secret_inputs
+    container = qgis_pod(run)["containers"][0]
+    # The mocks give a ProjectImage the ref sha256(base + content) (offline/program_run.py).
+    ref_digest = hashlib.sha256(f"{base}{folder_digest(big_folder)}".encode()).hexdigest()
+    assert container["image"] == f"{registry}/geostack/qgis-server@sha256:{ref_digest}"
+    assert not [m for m in container["volumeMounts"] if m["mountPath"] == "/data"]
+    assert not [c for c in run.of_type("kubernetes:core/v1:ConfigMap") if c.name == "qgis-server-data-0"]
+
+
+def test_a_small_folder_still_travels_as_a_configmap():
+    run = run_program("staging")
+    assert not run.of_type(DYNAMIC)
+    assert run.one("kubernetes:core/v1:ConfigMap", "qgis-server-data-0")
+    mounts = qgis_pod(run)["containers"][0]["volumeMounts"]
+    assert [m for m in mounts if m["mountPath"] == "/data"] == [{"name": "data-0", "mountPath": "/data", "readOnly": True}]
+
+
+def test_docker_bind_mounts_a_big_folder_as_ever(big_folder):
+    run = run_program("dev", {"geostack:qgisProjectDir": str(big_folder)})
+    assert not run.of_type(DYNAMIC)
+    volumes = run.one("docker:index/container:Container", "qgis-server").inputs["volumes"]
+    assert {"hostPath": str(big_folder), "containerPath": "/data", "readOnly": True} in volumes
