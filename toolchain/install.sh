@@ -67,17 +67,24 @@ build_cli() {
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
 
-# Pulumi's language host (toolchain/go/language-python/go.mod says which build, and why), with
-# the exec script of the CLI's sdk/v3 release beside it, where the host looks for it.
+# Pulumi's language host (toolchain/go/language-python/go.mod says which build, and why).
 build_language_host() {
   log "building pulumi-language-python from github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
-  local dir sdk
+  local dir
   dir=$(stage_wrapper language-python)
   (cd "$dir" && go build -trimpath -o "$bin/pulumi-language-python" \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGUAGE_HOST_VERSION" \
     github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3)
+}
+
+# The scripts of the CLI's sdk/v3 release that the official one ships beside the language host:
+# its exec script, and the host of `pulumi.dynamic` resources (geostack's project image).
+install_sdk_scripts() {
+  local dir sdk
+  dir=$(stage_wrapper language-python)
   sdk=$(module_dir "$dir" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$bin/pulumi-language-python-exec"
+  install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$bin/pulumi-resource-pulumi-python"
 }
 
 # build_provider NAME VERSION MODULE: a provider plugin from its provider module. Its cmd/ package
@@ -132,6 +139,7 @@ if [[ ! -x "$bin/pulumi" ]]; then
   if [[ -n "$official" ]]; then install_official; else build_cli; fi
 fi
 [[ -x "$bin/pulumi-language-python" ]] || build_language_host
+[[ -x "$bin/pulumi-resource-pulumi-python" ]] || install_sdk_scripts
 export PULUMI_SKIP_UPDATE_CHECK=true
 install_plugin kubernetes "$KUBERNETES_VERSION" github.com/pulumi/pulumi-kubernetes/provider/v4
 install_plugin docker "$DOCKER_VERSION" github.com/pulumi/pulumi-docker/provider/v5
