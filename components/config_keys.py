@@ -98,12 +98,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qgisProjectDir", Text(r".+", "a directory path"), "data",
             "Local folder of QGIS projects and their data (relative paths are relative to the project root). Every "
             ".qgs/.qgz in it (outside fonts/ and plugins/) is served at /ogc/<file name without extension>, and "
-            "the landing page at / lists them."),
+            "the landing page at / lists them. On Kubernetes a folder of more than about 1 MB (a ConfigMap's limit) "
+            "travels as layers added to the QGIS image and pushed to the target's registry."),
     Setting("qgisProjectFile", Text(r"[^/].*", "a relative path such as sample.qgs"), "sample.qgs",
             "The project served at nginxPath, relative to the project folder (or to the claim's root); "
             "it is also at /ogc/<name>, with the others."),
     Setting("qgisDataClaim", Text(DNS_LABEL, "a PersistentVolumeClaim name (DNS label)", allow_empty=True), "",
-            "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of a ConfigMap "
+            "Kubernetes only: serve project data from this existing PersistentVolumeClaim instead of the folder "
             "(QGIS mounts it read-only; every project on it is served at /ogc/<name>, found as requested)."),
     Setting("qgisDatabaseHost", Text(_HOST, "a host name such as maps-db.example.org", allow_empty=True), "",
             "QGIS projects saved in PostgreSQL (QGIS's own project storage): the server's host name, as the QGIS "
