@@ -4,9 +4,8 @@ Run with Debian's python3 (PyQGIS): /usr/bin/python3 tests/e2e/label_project.py 
 """
 import sys
 
-from qgis.core import (Qgis, QgsApplication, QgsPalLayerSettings, QgsProject, QgsTextFormat,
-                       QgsVectorLayerSimpleLabeling)
-from qgis.PyQt.QtGui import QColor, QFont
+from qgis.core import Qgis, QgsApplication, QgsProject
+from qgis_labels import label
 
 source, target, family = sys.argv[1:4]
 app = QgsApplication([], False)
@@ -14,16 +13,6 @@ app.initQgis()
 project = QgsProject.instance()
 assert project.read(source), f"cannot read {source}"
 layer = project.mapLayersByName("sites")[0]
-text = QgsTextFormat()
-text.setFont(QFont(family))
-text.setSize(48)
-text.setSizeUnit(Qgis.RenderUnit.Pixels)
-text.setColor(QColor(0, 0, 0))
-settings = QgsPalLayerSettings()
-settings.fieldName = "name"
-settings.enabled = True
-settings.setFormat(text)
-layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
-layer.setLabelsEnabled(True)
+label(layer, "name", family, 48, Qgis.RenderUnit.Pixels)
 assert project.write(target), f"cannot write {target}"
 app.exitQgis()
