@@ -47,6 +47,15 @@ class Staging:
                                       "-o", "json")
         return [p for p in json.loads(listed.stdout)["items"] if not p["metadata"].get("deletionTimestamp")]
 
+    def wait_for_old_pods_to_go(self, app: str, timeout: float = 90) -> None:
+        """Until no pod of `app` is terminating: `up` returns once the new pods are ready, while
+        an old one may still answer for its preStop wait (an old nginx knows no new project)."""
+        def settled() -> bool:
+            listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
+                                          "-o", "json")
+            return not [p for p in json.loads(listed.stdout)["items"] if p["metadata"].get("deletionTimestamp")]
+        wait_until(settled, timeout, f"the old {app} pods to go")
+
     def ready_pods(self, app: str) -> list[dict]:
         return [p for p in self.pods(app) if any(c["type"] == "Ready" and c["status"] == "True"
                                                  for c in p["status"].get("conditions", []))]
