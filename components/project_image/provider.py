@@ -14,14 +14,15 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 # What makes another image; credentials do not (an ECR token changes on every run).
-IMAGE_INPUTS = ("registry", "repository", "base", "folder", "content", "mount", "platform")
+IMAGE_INPUTS = ("registry", "repository", "base", "folder", "content", "mount", "platform", "plainHttp")
 
 
 def _push(props: dict[str, Any]) -> dict[str, Any]:
     from components.project_image.derive import derive_image
     from components.project_image.registry import ImageRef, Registry
 
-    registry = Registry(props["registry"], props.get("username") or "", props.get("password") or "")
+    registry = Registry(props["registry"], props.get("username") or "", props.get("password") or "",
+                        plain_http=props["plainHttp"])
     derived = derive_image(registry, ImageRef.parse(props["base"]), Path(props["root"]) / props["folder"],
                            props["mount"], props["platform"], props["repository"], f"project-{props['content']}")
     return {"ref": derived.ref, "pushedBytes": derived.pushed_bytes}
@@ -49,10 +50,11 @@ class ProjectImage(pulumi.dynamic.Resource):
 
     def __init__(self, name: str, *, registry: pulumi.Input[str], repository: pulumi.Input[str],
                  base: pulumi.Input[str], root: str,
-                 folder: str, content: str, mount: str, platform: str, username: pulumi.Input[str] = "",
-                 password: pulumi.Input[str] = "", opts: pulumi.ResourceOptions | None = None):
+                 folder: str, content: str, mount: str, platform: str, plain_http: bool,
+                 username: pulumi.Input[str] = "", password: pulumi.Input[str] = "",
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__(_ProjectImageProvider(), name, {
             "registry": registry, "repository": repository, "base": base, "root": root, "folder": folder,
-            "content": content, "mount": mount, "platform": platform, "username": username,
+            "content": content, "mount": mount, "platform": platform, "plainHttp": plain_http, "username": username,
             "password": pulumi.Output.secret(password), "ref": None, "pushedBytes": None,
         }, opts)

@@ -1,8 +1,8 @@
 """Just enough of the OCI distribution API (what `docker push` speaks) to derive an image.
 
 Reads a manifest and a blob, asks whether the registry has a blob, uploads one in a single PUT,
-and puts a manifest. microk8s's registry speaks plain HTTP on the node; ECR speaks HTTPS with
-basic auth (user AWS, a token from ECR's GetAuthorizationToken).
+and puts a manifest. microk8s's registry speaks plain HTTP, wherever its node is; ECR speaks
+HTTPS with basic auth (user AWS, a token from ECR's GetAuthorizationToken).
 """
 from __future__ import annotations
 
@@ -46,21 +46,16 @@ class ImageRef:
         return f"{self.registry}/{self.repository}@{self.digest}"
 
 
-def plain_http(registry: str) -> bool:
-    """Registries on this machine speak HTTP, as Docker assumes for localhost; others HTTPS."""
-    host = registry.rsplit(":", 1)[0]
-    return host in ("localhost", "127.0.0.1") or host.endswith(".localhost")
-
-
 @dataclass(frozen=True)
 class Registry:
     host: str
     username: str = ""
     password: str = ""
+    plain_http: bool = False  # True for microk8s's registry addon, which has no TLS; ECR has nothing else
 
     @property
     def base(self) -> str:
-        return f"{'http' if plain_http(self.host) else 'https'}://{self.host}/v2"
+        return f"{'http' if self.plain_http else 'https'}://{self.host}/v2"
 
     def _request(self, method: str, url: str, body: Optional[BinaryIO | bytes] = None,
                  headers: Optional[dict[str, str]] = None, size: Optional[int] = None):

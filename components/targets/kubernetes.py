@@ -133,6 +133,9 @@ class KubernetesTarget(Target):
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         """The Kubernetes provider for the cluster."""
 
+    # The registry the images come from speaks plain HTTP (microk8s's addon), or HTTPS (ECR).
+    registry_plain_http = False
+
     def registry_credentials(self, parent: pulumi.Resource) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
         """User and password for pushing to the registry the images come from; none by default."""
         return "", ""
@@ -150,7 +153,8 @@ class KubernetesTarget(Target):
         image = ProjectImage(name, registry=reference.apply(lambda ref: ref.registry),
                              repository=reference.apply(lambda ref: ref.repository), base=base,
                              root=str(PROJECT_ROOT), folder=folder, content=content, mount=mount,
-                             platform=self.settings.image_platform, username=username, password=password,
+                             platform=self.settings.image_platform, plain_http=self.registry_plain_http,
+                             username=username, password=password,
                              opts=pulumi.ResourceOptions(parent=parent))
         return image.ref
 

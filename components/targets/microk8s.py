@@ -19,6 +19,7 @@ class Microk8sTarget(KubernetesTarget):
 
     kind = "microk8s"
     default_ingress_class = "public"  # the class `microk8s enable ingress` installs
+    registry_plain_http = True  # the registry addon has no TLS, on localhost or another node
 
     def __init__(self, name: str, settings: Microk8sSettings, namespace: NamespaceSpec, wait_image: str,
                  opts: pulumi.ResourceOptions | None = None):

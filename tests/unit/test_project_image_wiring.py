@@ -30,9 +30,10 @@ def test_a_big_folder_becomes_layers_of_the_image_the_pods_run(stack, big_folder
     base = image.inputs["base"]
     registry = "localhost:32000" if stack == "staging" else "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
     assert base.startswith(f"{registry}/geostack/qgis-server@sha256:")  # the QGIS image the stack pushed
-    assert {key: image.inputs[key] for key in ("registry", "repository", "content", "mount", "folder")} == {
+    assert {key: image.inputs[key] for key in ("registry", "repository", "content", "mount", "folder", "plainHttp")} == {
         "registry": registry, "repository": "geostack/qgis-server", "content": folder_digest(big_folder),
-        "mount": "/data", "folder": str(big_folder)}
+        "mount": "/data", "folder": str(big_folder),
+        "plainHttp": stack == "staging"}  # microk8s's registry addon has no TLS, ECR has nothing else
     assert "password" in image.secret_inputs
     container = qgis_pod(run)["containers"][0]
     # The mocks give a ProjectImage the ref sha256(base + content) (offline/program_run.py).
