@@ -48,13 +48,23 @@ class Staging:
         return [p for p in json.loads(listed.stdout)["items"] if not p["metadata"].get("deletionTimestamp")]
 
     def wait_for_old_pods_to_go(self, app: str, timeout: float = 90) -> None:
-        """Until no pod of `app` is terminating: `up` returns once the new pods are ready, while
-        an old one may still answer for its preStop wait (an old nginx knows no new project)."""
+        """Until every pod of `app` is of one ReplicaSet and none is terminating: `up` returns once
+        the new pods are ready, while an old one may still answer, before the Deployment scales it
+        down and during its preStop wait (an old nginx knows no project the `up` added)."""
         def settled() -> bool:
             listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
                                           "-o", "json")
-            return not [p for p in json.loads(listed.stdout)["items"] if p["metadata"].get("deletionTimestamp")]
+            pods = json.loads(listed.stdout)["items"]
+            return (not [p for p in pods if p["metadata"].get("deletionTimestamp")]
+                    and len({p["metadata"]["labels"].get("pod-template-hash") for p in pods}) == 1)
         wait_until(settled, timeout, f"the old {app} pods to go")
+
+    def settle(self) -> None:
+        """Until the QGIS server and proxy have no old pod left, as after a first `up`: a test
+        that changes the stack leaves it so for the next one."""
+        for app in ("qgis-server", "qgis-nginx"):
+            self.wait_for_old_pods_to_go(app)
+        wait_until(lambda: capabilities_answer(self.url), 60, "WMS through the NodePort")
 
     def ready_pods(self, app: str) -> list[dict]:
         return [p for p in self.pods(app) if any(c["type"] == "Ready" and c["status"] == "True"

@@ -13,10 +13,9 @@ import json
 
 import pytest
 
-from offline.loopback import http_get, wait_until
+from offline.loopback import http_get
 from tests.e2e.postgres_projects import save_project, service_file_on_host
 from tests.e2e.project_checks import assert_project_answers, first_answer, wait_for_title
-from tests.e2e.wms_checks import capabilities_answer
 
 DB_NAMESPACE = "geostack-test-maps-db"
 DB_HOST = f"maps-db.{DB_NAMESPACE}.svc.cluster.local"
@@ -81,7 +80,7 @@ def with_database(staging, database, tmp_path_factory):
             workspace.ok("config", "rm", f"geostack:{key}")
             staging.config.pop(key, None)
         workspace.ok("up", "--yes", "--skip-preview")
-        wait_until(lambda: capabilities_answer(staging.url), 60, "WMS without the database")
+        staging.settle()
 
 
 def test_a_project_saved_in_postgresql_is_served_through_the_node_port(staging, with_database):
