@@ -150,17 +150,24 @@ def _resolve_dir(path_text: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def configmap_size(directory: Path) -> int:
-    """Bytes a directory takes in a ConfigMap (binary files travel base64-encoded)."""
+def more_than_a_configmap_carries(directory: Path) -> bool:
+    """Whether a directory takes more than CONFIGMAP_BUDGET_BYTES in a ConfigMap, where binary
+    files travel base64-encoded (4/3 of their size). File sizes alone settle it unless the total
+    lies between the budget's 3/4 and the whole of it: only then are the files read, so a folder
+    of hundreds of megabytes is not read here on top of its digest."""
+    files = visible_files(directory)
+    raw_total = sum(path.stat().st_size for path in files)
+    if raw_total > CONFIGMAP_BUDGET_BYTES or (raw_total + 2 * len(files)) * 4 // 3 <= CONFIGMAP_BUDGET_BYTES:
+        return raw_total > CONFIGMAP_BUDGET_BYTES
     total = 0
-    for path in visible_files(directory):
+    for path in files:
         raw = path.read_bytes()
         try:
             raw.decode("utf-8")
             total += len(raw)
         except UnicodeDecodeError:
             total += (len(raw) + 2) // 3 * 4
-    return total
+    return total > CONFIGMAP_BUDGET_BYTES
 
 
 def qgis_processes(v: Mapping[str, Any]) -> int:
@@ -307,12 +314,18 @@ def _mail_checks(v: Mapping[str, Any]) -> list[str]:
     return errors
 
 
+def _left_at_default(v: Mapping[str, Any], keys: tuple[str, ...], host_key: str, why: str) -> list[str]:
+    """Keys that apply only when `host_key` names a server: without one they must keep their
+    defaults, or they would be silently ignored."""
+    return [f"geostack:{key} must stay {_SETTINGS_BY_KEY[key].default!r} unless geostack:{host_key} {why}, "
+            f"got {v[key]!r}" for key in keys if v[key] != _SETTINGS_BY_KEY[key].default]
+
+
 def _database_checks(v: Mapping[str, Any]) -> list[str]:
     """An existing server's users already have passwords: geostack can neither generate nor set them."""
     if not v["geonodeDatabaseHost"]:
-        return [f"geostack:{key} must stay {_SETTINGS_BY_KEY[key].default!r} unless geostack:geonodeDatabaseHost "
-                f"names an existing server (it applies to no other), got {v[key]!r}"
-                for key in ("geonodeDatabasePort", "geonodeDatabaseSslMode") if v[key] != _SETTINGS_BY_KEY[key].default]
+        return _left_at_default(v, ("geonodeDatabasePort", "geonodeDatabaseSslMode"), "geonodeDatabaseHost",
+                                "names an existing server (it applies to no other)")
     errors = []
     missing = [f"geostack:{key}" for key in ("geonodeDatabasePassword", "geonodeGeodatabasePassword") if v[key] is None]
     if missing:
@@ -332,9 +345,8 @@ _PROJECT_DATABASE_KEYS = ("qgisDatabasePort", "qgisDatabaseName", "qgisDatabaseS
 def _project_database_checks(v: Mapping[str, Any]) -> list[str]:
     """Projects in PostgreSQL need the whole connection; its keys alone would be silently ignored."""
     if not v["qgisDatabaseHost"]:
-        errors = [f"geostack:{key} must stay {_SETTINGS_BY_KEY[key].default!r} unless geostack:qgisDatabaseHost "
-                  f"names the PostgreSQL server of QGIS projects (it applies to nothing else), got {v[key]!r}"
-                  for key in _PROJECT_DATABASE_KEYS if v[key] != _SETTINGS_BY_KEY[key].default]
+        errors = _left_at_default(v, _PROJECT_DATABASE_KEYS, "qgisDatabaseHost",
+                                  "names the PostgreSQL server of QGIS projects (it applies to nothing else)")
         if v["qgisDatabasePassword"] is not None:
             errors.append("geostack:qgisDatabasePassword must be unset unless geostack:qgisDatabaseHost names the "
                           "PostgreSQL server of QGIS projects, got a value")
@@ -461,7 +473,7 @@ def _ships_folder(v: Mapping[str, Any]) -> bool:
 def _data_in_image(v: Mapping[str, Any]) -> bool:
     """Kubernetes: a folder more than a ConfigMap carries travels as layers of the image QGIS runs."""
     return (v["target"] in KUBERNETES_TARGETS and _ships_folder(v)
-            and configmap_size(_resolve_dir(v["qgisProjectDir"])) > CONFIGMAP_BUDGET_BYTES)
+            and more_than_a_configmap_carries(_resolve_dir(v["qgisProjectDir"])))
 
 
 def _projects(v: Mapping[str, Any]) -> tuple[QgisProject, ...]:

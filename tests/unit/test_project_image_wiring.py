@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from components.config import CONFIGMAP_BUDGET_BYTES, more_than_a_configmap_carries
 from components.qgis_projects import folder_digest
 from offline.program_run import run_program
 
@@ -17,6 +18,20 @@ def big_folder(tmp_path):
     (tmp_path / "sample.qgs").write_text("<qgis/>\n")
     (tmp_path / "dem.tif").write_bytes(bytes(range(256)) * 4000)  # 1 024 000 bytes, base64 in a ConfigMap
     return tmp_path
+
+
+@pytest.mark.parametrize(("text_bytes", "binary_bytes", "too_big"), [
+    (990_000, 0, False),           # text travels as it is: under the budget
+    (CONFIGMAP_BUDGET_BYTES + 1, 0, True),
+    (0, 740_000, False),           # 986 668 bytes once base64-encoded
+    (0, 760_000, True),            # 1 013 336 bytes once base64-encoded, though its files are smaller
+    (500_000, 380_000, True),      # 500 000 + 506 668
+])
+def test_the_configmap_budget_counts_binary_files_base64_encoded(tmp_path, text_bytes, binary_bytes, too_big):
+    (tmp_path / "sample.qgs").write_text("x" * (text_bytes - 1) + "\n" if text_bytes else "")
+    if binary_bytes:
+        (tmp_path / "dem.tif").write_bytes((bytes(range(256)) * (binary_bytes // 256 + 1))[:binary_bytes])
+    assert more_than_a_configmap_carries(tmp_path) is too_big
 
 
 def qgis_pod(run) -> dict:
