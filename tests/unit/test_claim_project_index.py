@@ -100,3 +100,16 @@ def test_a_name_in_two_indexes_is_refused_and_a_hit_does_not_list_the_others_aga
         clock.now += 2
         index.lookup(projects, "sample")
     assert listings == [100.0], "a name found once needs no new listing before max_age"
+
+
+def test_a_listing_made_at_start_is_used_until_a_lookup_misses(claim):
+    clock = Clock()
+    by_name, _ = index.scan(str(claim))  # what the plugin scans at start for the landing page
+    projects = [index.ProjectIndex.of_folder(str(claim), clock=clock, listed=by_name)]
+    (claim / "sample.qgs").rename(claim / "renamed.qgs")
+    (claim / "town.qgz").unlink()
+    assert index.lookup(projects, "city") == [str(claim / "city" / "city.qgs")]
+    assert index.lookup(projects, "town") == [], "a listed file that is gone is not served"
+    assert index.lookup(projects, "renamed") == [], "no new listing within miss_age of the start"
+    clock.now += 1.5
+    assert index.lookup(projects, "renamed") == [str(claim / "renamed.qgs")]

@@ -94,10 +94,11 @@ def serverClassFactory(server_iface):
     postgres = os.environ.get(POSTGRES_VARIABLE, "")
     indexes = []
     if root:
-        indexes.append(ProjectIndex.of_folder(root))
+        by_name, folders = scan(root)
+        indexes.append(ProjectIndex.of_folder(root, listed=by_name))
         # Before the first request the environment is still the process's own (a request's
         # FastCGI parameters replace it), so QGIS can re-read its settings with the folders added.
-        os.environ[LANDING_PAGE_FOLDERS] = "||".join(scan(root)[1])
+        os.environ[LANDING_PAGE_FOLDERS] = "||".join(folders)
         server_iface.reloadSettings()
     if postgres:
         from .postgres import lister

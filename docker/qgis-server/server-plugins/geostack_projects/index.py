@@ -40,18 +40,19 @@ def scan(root: str) -> tuple[dict[str, list[str]], list[str]]:
 class ProjectIndex:
     """Projects by name from `list_projects`, kept for `max_age` seconds. `still_there` checks a
     listed project on each lookup (a file that is gone is not served); a miss lists again, at most
-    every `miss_age` seconds (see `lookup`)."""
+    every `miss_age` seconds (see `lookup`). `listed`: a listing just made, to start from."""
 
     def __init__(self, list_projects: Callable[[], dict[str, list[str]]],
                  still_there: Callable[[str], bool] = lambda _: True, max_age: float = 30.0,
-                 miss_age: float = 1.0, clock: Callable[[], float] = time.monotonic):
+                 miss_age: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 listed: dict[str, list[str]] | None = None):
         self._list_projects = list_projects
         self._still_there = still_there
         self.max_age = max_age
         self.miss_age = miss_age
         self._clock = clock
-        self._listed_at = -math.inf
-        self._by_name: dict[str, list[str]] = {}
+        self._listed_at = -math.inf if listed is None else clock()
+        self._by_name: dict[str, list[str]] = listed or {}
 
     @classmethod
     def of_folder(cls, root: str, **kwargs) -> "ProjectIndex":
