@@ -24,6 +24,7 @@ from components.targets.kubernetes_pods import (
     labels,
     network_policy_spec,
     rollout_strategy,
+    rollout_wait_annotation,
     scales_out,
     scrape_annotations,
     secret_file_key,
@@ -236,7 +237,8 @@ class KubernetesTarget(Target):
             return self._cron_job(workload, parent, pod_labels, annotations, pod_spec, after)
         deployment = k8s.apps.v1.Deployment(
             f"{workload.name}-deployment",
-            metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels},
+            metadata={"name": workload.name, "namespace": self.namespace, "labels": pod_labels,
+                      "annotations": rollout_wait_annotation(workload)},
             spec={
                 # With an autoscaler the replica count is its business, not the program's.
                 **({} if workload.autoscale else {"replicas": workload.replicas}),

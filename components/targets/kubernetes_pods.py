@@ -5,6 +5,7 @@ No resources are created here, so tests and the offline renderer can read the re
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
@@ -184,6 +185,27 @@ def rollout_strategy(workload: Workload) -> dict[str, Any]:
         return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 1, "max_surge": 0}}
     # Start the new pod before stopping an old one, so capacity never drops.
     return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
+
+
+# The rollout is complete: the Deployment controller sets this reason once every pod is of the
+# new template and available and no old pod is left (DeploymentComplete).
+ROLLOUT_COMPLETE = 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
+
+
+def rollout_wait_annotation(workload: Workload) -> dict[str, str]:
+    """What `pulumi up` waits for before it takes a Deployment as done.
+
+    pulumi-kubernetes's own Deployment await (4.25) can read a status written before the
+    controller saw the update (its observedGeneration is older than the spec) as a finished
+    rollout, and return while only the old pods serve: `up` said done while the old proxy still
+    answered 404 for a project it had just added. Conditions given in pulumi.com/waitFor replace
+    that await, and each waits for a status of the current generation. The counts also cover an
+    update that only scales (the reason stays), unless an autoscaler owns them."""
+    conditions = [ROLLOUT_COMPLETE]
+    if not workload.autoscale and workload.replicas > 0:  # a count of 0 is absent from the status
+        conditions += [f"jsonpath={{.status.{field}}}={workload.replicas}"
+                       for field in ("replicas", "updatedReplicas", "availableReplicas")]
+    return {"pulumi.com/waitFor": json.dumps(conditions)}
 
 
 def scales_out(workload: Workload) -> bool:

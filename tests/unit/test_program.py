@@ -111,6 +111,31 @@ def test_stopping_qgis_pods_wait_for_the_endpoints_to_drop_them(stack_runs, stac
     assert pod["terminationGracePeriodSeconds"] == 35
 
 
+ROLLOUT_COMPLETE = 'jsonpath={.status.conditions[?(@.type=="Progressing")].reason}=NewReplicaSetAvailable'
+
+
+def rollout_waits(deployment) -> list[str]:
+    return json.loads(deployment.inputs["metadata"]["annotations"]["pulumi.com/waitFor"])
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_up_waits_for_every_deployments_rollout_of_the_current_generation(stack_runs, stack):
+    """pulumi.com/waitFor replaces the provider's Deployment await, which can take a status from
+    before the update for a finished rollout; its conditions wait for the current generation."""
+    deployments = stack_runs[stack].of_type(DEPLOYMENT)
+    assert deployments
+    for deployment in deployments:
+        replicas = int(deployment.inputs["spec"]["replicas"])  # the mocks hand numbers back as floats
+        assert rollout_waits(deployment) == [ROLLOUT_COMPLETE, f"jsonpath={{.status.replicas}}={replicas}",
+                                             f"jsonpath={{.status.updatedReplicas}}={replicas}",
+                                             f"jsonpath={{.status.availableReplicas}}={replicas}"], deployment.name
+
+
+def test_with_an_autoscaler_up_waits_for_the_rollout_not_a_count():
+    run = run_program("staging", {"geostack:qgisAutoscaleMin": "2", "geostack:qgisAutoscaleMax": "4"})
+    assert rollout_waits(run.one(DEPLOYMENT, "qgis-server-deployment")) == [ROLLOUT_COMPLETE]
+
+
 def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
     run = stack_runs["prod"]
     repository = run.one("aws:ecr/repository:Repository", "qgis-image-build-repository")
