@@ -21,7 +21,7 @@ def assert_project_answers(base: str, name: str, title: str, key_field: str = ""
         return [{k: v for k, v in p.items() if not key_field or k != key_field} for p in properties]
     url = f"{base}/ogc/{name}"
     status, headers, body = wms(url, REQUEST="GetCapabilities")
-    assert status == 200
+    assert status == 200, (status, body[:300])
     assert ET.fromstring(body).findtext("wms:Service/wms:Title", namespaces=WMS_NS) == title
     assert_map_draws_features(url)
     assert sample_fields(feature_info_at_riverside_park(url)) == [RIVERSIDE_PARK]

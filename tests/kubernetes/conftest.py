@@ -20,6 +20,7 @@ from tests.e2e.project_folders import add_font, add_stamp_plugin, make_two_proje
 from tests.e2e.wms_checks import capabilities_answer
 from tests.engine.workspace import Workspace
 from tests.kubernetes.images import PushedImages, push_images
+from tests.kubernetes.rollouts import assert_rollouts_done
 
 
 @dataclass
@@ -40,7 +41,13 @@ class Staging:
         for key, value in values.items():
             self.workspace.ok("config", "set", f"geostack:{key}", value)
             self.config[key] = value
-        return self.workspace.ok("up", "--yes", "--skip-preview")
+        return self.up()
+
+    def up(self) -> str:
+        """`pulumi up`, and at once a check that it waited for every rollout it began."""
+        output = self.workspace.ok("up", "--yes", "--skip-preview")
+        assert_rollouts_done(self.cluster, self.namespace)
+        return output
 
     def pods(self, app: str) -> list[dict]:
         listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
@@ -112,6 +119,25 @@ def staging(cluster, images, tmp_path_factory):
 
 
 GEONODE_TESTS = "tests/kubernetes/test_staging_geonode.py"
+
+
+def what_staging_runs(staging: Staging) -> str:
+    """The namespace's pods and the proxy's and QGIS's latest log lines, prefixed by pod: which
+    pod answered a failed request, and whether an old one still was."""
+    run = staging.cluster.kubectl
+    parts = [run("get", "pods", "-n", staging.namespace, "-o", "wide", check=False).stdout]
+    for app in ("qgis-nginx", "qgis-server"):
+        parts.append(run("logs", "-n", staging.namespace, "-l", f"app.kubernetes.io/name={app}", "--prefix",
+                         "--timestamps", "--tail=40", "--all-containers", check=False).stdout)
+    return "\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    staging = getattr(item, "funcargs", {}).get("staging")
+    if report.failed and isinstance(staging, Staging):
+        report.sections.append(("what staging runs", what_staging_runs(staging)))
 
 
 def pytest_collection_modifyitems(items):

@@ -79,7 +79,7 @@ def with_database(staging, database, tmp_path_factory):
         for key in (*CONFIG, "qgisDatabasePassword"):
             workspace.ok("config", "rm", f"geostack:{key}")
             staging.config.pop(key, None)
-        workspace.ok("up", "--yes", "--skip-preview")
+        staging.up()
         staging.settle()
 
 

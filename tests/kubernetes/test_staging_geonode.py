@@ -38,6 +38,7 @@ from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
 from tests.engine.workspace import Workspace
 from tests.kubernetes.live_objects import record, render_mismatches
+from tests.kubernetes.rollouts import assert_rollouts_done
 from tests.kubernetes.steady_load import SteadyLoad
 
 pytestmark = pytest.mark.timeout(1800)
@@ -100,6 +101,7 @@ def geonode(cluster, images, tmp_path_factory):
         started = time.monotonic()
         workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
         record(geonode_up_s=round(time.monotonic() - started))
+        assert_rollouts_done(cluster, config["kubernetesNamespace"])
         yield GeoNodeStaging(workspace, cluster, config, credentials, config["kubernetesNamespace"])
     finally:
         workspace.run("destroy", "--yes", "--skip-preview")
@@ -198,6 +200,7 @@ def test_changing_a_credential_rolls_exactly_its_readers_while_the_site_answers(
     started = time.monotonic()
     with SteadyLoad(home_page(geonode.browser()), pause_s=0.2) as load:
         geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+        assert_rollouts_done(geonode.cluster, geonode.namespace)
     record(geonode_credential_rollout_s=round(time.monotonic() - started),
            geonode_rollout_requests=load.total, geonode_rollout_failed=len(load.failed))
     after = secret_versions()
