@@ -56,8 +56,7 @@ class Staging:
 
     def wait_for_old_pods_to_go(self, app: str, timeout: float = 90) -> None:
         """Until every pod of `app` is of one ReplicaSet and none is terminating: `up` returns once
-        the new pods are ready, while an old one may still answer, before the Deployment scales it
-        down and during its preStop wait (an old nginx knows no project the `up` added)."""
+        the rollout is complete, while the old pods are still in their preStop wait."""
         def settled() -> bool:
             listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
                                           "-o", "json")

@@ -2,6 +2,7 @@
 config), an env var (code) and a replica count (stack config), and a diff that names exactly those."""
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -49,7 +50,12 @@ def test_the_diff_names_exactly_the_changed_fields(two_versions):
                                         "qgis-server": ["envs[QGIS_SERVER_LOG_STDERR]"]}
     assert set(found["dev"]["outputs"]) == {"url", "wmsCapabilitiesUrl", "projectUrls.sample"}
     env_field = "spec.template.spec.containers[qgis-server].env[QGIS_SERVER_LOG_STDERR].value"
-    assert found["staging"]["changed"] == {"qgis-server-deployment": {"spec.replicas": (2, 3), env_field: ("1", "0")}}
+    changed = found["staging"]["changed"]
+    # What `up` waits for names the replica count (components/targets/kubernetes_pods.py), so it changes with it.
+    waits = changed["qgis-server-deployment"].pop("metadata.annotations.pulumi.com/waitFor")
+    assert [json.loads(w)[1:] for w in waits] == [[f"jsonpath={{.status.{field}}}={count}" for field in (
+        "replicas", "updatedReplicas", "availableReplicas")] for count in (2, 3)]
+    assert changed == {"qgis-server-deployment": {"spec.replicas": (2, 3), env_field: ("1", "0")}}
     assert found["staging"]["added"] == found["staging"]["removed"] == [] and not found["staging"]["outputs"]
     assert found["staging"]["replaced"] == found["staging"]["moved"] == {}
     assert found["prod"] == {"added": [], "removed": [], "outputs": {}, "replaced": {}, "moved": {},
