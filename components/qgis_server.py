@@ -75,6 +75,8 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
         "MAX_CACHE_LAYERS": str(settings.max_cache_layers),
         "QGIS_SERVER_IGNORE_BAD_LAYERS": _flag(settings.ignore_bad_layers),
         "QGIS_SERVER_TRUST_LAYER_METADATA": _flag(settings.trust_layer_metadata),
+        # QGIS's default, said aloud: unset, each worker logs "Invalid cache strategy" twice at start.
+        "QGIS_SERVER_PROJECT_CACHE_STRATEGY": "filesystem",
         **(settings.database.qgis_env() if settings.database else {}),
     }
 

@@ -234,6 +234,7 @@ def test_qgis_env_carries_the_tuning_knobs():
         "MAX_CACHE_LAYERS": "250",
         "QGIS_SERVER_IGNORE_BAD_LAYERS": "false",
         "QGIS_SERVER_TRUST_LAYER_METADATA": "false",
+        "QGIS_SERVER_PROJECT_CACHE_STRATEGY": "filesystem",
     }
     config = run.nginx_config("qgis-nginx")
     assert fastcgi_pass(config) == "qgis-server:6000"
