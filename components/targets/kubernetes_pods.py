@@ -199,13 +199,19 @@ def rollout_wait_annotation(workload: Workload) -> dict[str, str]:
     controller saw the update (its observedGeneration is older than the spec) as a finished
     rollout, and return while only the old pods serve: `up` said done while the old proxy still
     answered 404 for a project it had just added. Conditions given in pulumi.com/waitFor replace
-    that await, and each waits for a status of the current generation. The counts also cover an
-    update that only scales (the reason stays), unless an autoscaler owns them."""
-    conditions = [ROLLOUT_COMPLETE]
-    if not workload.autoscale and workload.replicas > 0:  # a count of 0 is absent from the status
-        conditions += [f"jsonpath={{.status.{field}}}={workload.replicas}"
-                       for field in ("replicas", "updatedReplicas", "availableReplicas")]
-    return {"pulumi.com/waitFor": json.dumps(conditions)}
+    that await, and each waits for a status of the current generation.
+
+    The reason alone is not enough: when the controller first meets a new generation as a change
+    of scale, it writes that generation with the reason of the last rollout before it makes the
+    new template's ReplicaSet (seen on the test cluster when an autoscaler was added). Until then
+    no pod is of the new template, so the status has no updatedReplicas. The counts (the
+    workload's, unless an autoscaler owns them) also cover an update that only scales."""
+    if workload.autoscale or workload.replicas < 1:
+        counts = ["jsonpath={.status.updatedReplicas}"]  # present once a pod is of the new template
+    else:
+        counts = [f"jsonpath={{.status.{field}}}={workload.replicas}"
+                  for field in ("replicas", "updatedReplicas", "availableReplicas")]
+    return {"pulumi.com/waitFor": json.dumps([ROLLOUT_COMPLETE, *counts])}
 
 
 def scales_out(workload: Workload) -> bool:

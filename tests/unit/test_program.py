@@ -131,9 +131,10 @@ def test_up_waits_for_every_deployments_rollout_of_the_current_generation(stack_
                                              f"jsonpath={{.status.availableReplicas}}={replicas}"], deployment.name
 
 
-def test_with_an_autoscaler_up_waits_for_the_rollout_not_a_count():
+def test_with_an_autoscaler_up_waits_for_the_rollout_and_a_pod_of_the_new_template_not_a_count():
     run = run_program("staging", {"geostack:qgisAutoscaleMin": "2", "geostack:qgisAutoscaleMax": "4"})
-    assert rollout_waits(run.one(DEPLOYMENT, "qgis-server-deployment")) == [ROLLOUT_COMPLETE]
+    assert rollout_waits(run.one(DEPLOYMENT, "qgis-server-deployment")) == [
+        ROLLOUT_COMPLETE, "jsonpath={.status.updatedReplicas}"]
 
 
 def test_prod_pushes_to_ecr_with_scanning_lifecycle_and_a_token(stack_runs):
