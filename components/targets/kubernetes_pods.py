@@ -201,11 +201,12 @@ def rollout_wait_annotation(workload: Workload) -> dict[str, str]:
     answered 404 for a project it had just added. Conditions given in pulumi.com/waitFor replace
     that await, and each waits for a status of the current generation.
 
-    The reason alone is not enough: when the controller first meets a new generation as a change
-    of scale, it writes that generation with the reason of the last rollout before it makes the
-    new template's ReplicaSet (seen on the test cluster when an autoscaler was added). Until then
-    no pod is of the new template, so the status has no updatedReplicas. The counts (the
-    workload's, unless an autoscaler owns them) also cover an update that only scales."""
+    The reason alone was not enough on the test cluster: adding an autoscaler, `up` returned on
+    it before any pod of the new template existed. A status of the new generation can still carry
+    the last rollout's reason (the controller's scaling path, for one, writes the generation and
+    keeps the conditions, and makes no ReplicaSet). Until a pod of the new template exists the
+    status has no updatedReplicas. The counts (the workload's, unless an autoscaler owns them)
+    also cover an update that only scales."""
     if workload.autoscale or workload.replicas < 1:
         counts = ["jsonpath={.status.updatedReplicas}"]  # present once a pod is of the new template
     else:
