@@ -49,18 +49,20 @@ class Staging:
         assert_rollouts_done(self.cluster, self.namespace)
         return output
 
-    def pods(self, app: str) -> list[dict]:
+    def all_pods(self, app: str) -> list[dict]:
+        """Every pod of `app`, terminating ones too."""
         listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
                                       "-o", "json")
-        return [p for p in json.loads(listed.stdout)["items"] if not p["metadata"].get("deletionTimestamp")]
+        return json.loads(listed.stdout)["items"]
+
+    def pods(self, app: str) -> list[dict]:
+        return [p for p in self.all_pods(app) if not p["metadata"].get("deletionTimestamp")]
 
     def wait_for_old_pods_to_go(self, app: str, timeout: float = 90) -> None:
         """Until every pod of `app` is of one ReplicaSet and none is terminating: `up` returns once
         the rollout is complete, while the old pods are still in their preStop wait."""
         def settled() -> bool:
-            listed = self.cluster.kubectl("get", "pods", "-n", self.namespace, "-l", f"app.kubernetes.io/name={app}",
-                                          "-o", "json")
-            pods = json.loads(listed.stdout)["items"]
+            pods = self.all_pods(app)
             return (not [p for p in pods if p["metadata"].get("deletionTimestamp")]
                     and len({p["metadata"]["labels"].get("pod-template-hash") for p in pods}) == 1)
         wait_until(settled, timeout, f"the old {app} pods to go")
