@@ -56,6 +56,16 @@ def healthcheck_test(probe: Probe) -> list[str]:
     raise TypeError(f"no Docker healthcheck for {check!r}")
 
 
+def go_duration(seconds: int) -> str:
+    """Whole seconds as Go's time.Duration prints them (0s, 45s, 1m0s, 1h30m0s): the provider
+    stores a healthcheck's durations in that form, and any other spelling diffs on every preview."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
 def _public_host(bind_address: str) -> str:
     return "localhost" if bind_address in ("0.0.0.0", "127.0.0.1", "::", "::1") else bind_address
 
@@ -172,9 +182,9 @@ class DockerTarget(Target):
             probe = workload.readiness
             healthcheck = docker.ContainerHealthcheckArgs(
                 tests=healthcheck_test(probe),
-                interval=f"{probe.period_seconds}s",
-                timeout=f"{probe.timeout_seconds}s",
-                start_period=f"{probe.initial_delay_seconds}s",
+                interval=go_duration(probe.period_seconds),
+                timeout=go_duration(probe.timeout_seconds),
+                start_period=go_duration(probe.initial_delay_seconds),
                 retries=probe.failure_threshold,
             )
         # Secrets stay Outputs marked secret, so they are encrypted in state and masked in diffs.
