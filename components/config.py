@@ -150,6 +150,32 @@ def _resolve_dir(path_text: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
+
+
+def _ca_certificates(value: str) -> tuple[str, list[str]]:
+    """geostack:buildCaCertificates as PEM text, from the text itself or the file it names; and
+    what is wrong with it. The value is never echoed whole: a PEM bundle is long."""
+    if not value:
+        return "", []
+    if "-----BEGIN" in value:
+        text, source = value, "text that"
+    else:
+        path = _resolve_dir(value)
+        try:
+            text, source = path.read_text(), f"{value!r}, a file that"
+        except (OSError, UnicodeDecodeError) as error:
+            return "", [f"geostack:buildCaCertificates must be PEM certificates or the path of a readable file "
+                        f"of them, got {value!r} ({getattr(error, 'strerror', None) or error.__class__.__name__})"]
+    if "PRIVATE KEY-----" in text:
+        return "", [f"geostack:buildCaCertificates must hold certificates only, got {source} holds a private key "
+                    f"(it would reach every build)"]
+    if not PEM_CERTIFICATE.search(text):
+        return "", [f"geostack:buildCaCertificates must be PEM certificates (-----BEGIN CERTIFICATE----- ... "
+                    f"-----END CERTIFICATE-----) or the path of a file of them, got {source} holds none"]
+    return text, []
+
+
 def more_than_a_configmap_carries(directory: Path) -> bool:
     """Whether a directory takes more than CONFIGMAP_BUDGET_BYTES in a ConfigMap, where binary
     files travel base64-encoded (4/3 of their size). File sizes alone settle it unless the total
@@ -266,7 +292,7 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     if target == "eks" and not v["eksRegion"]:
         errors.append("geostack:eksRegion (or aws:region) must be set when geostack:target is eks, so every "
                       "machine deploys to the stack's region and not its own AWS_REGION, got ''")
-    errors += _geonode_checks(v) + _project_database_checks(v)
+    errors += _geonode_checks(v) + _project_database_checks(v) + _ca_certificates(v["buildCaCertificates"])[1]
     if v["target"] in KUBERNETES_TARGETS:
         errors += _scaling_checks(v, "qgis") + _scaling_checks(v, "nginx")
     for workload in ("qgis", "nginx"):
@@ -504,6 +530,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         production=v["production"],
         namespace=v["kubernetesNamespace"],
         wait_image=v["kubernetesWaitImage"],
+        build_ca_certificates=_ca_certificates(v["buildCaCertificates"])[0],
         kubernetes_version=v["kubernetesVersion"],
         qgis_enabled=v["qgisEnabled"],
         geonode=_geonode(v),

@@ -61,6 +61,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Where to deploy: local Docker engine, microk8s, or EKS with images in ECR."),
     Setting("production", Boolean(), False,
             "Marks a production stack: stateful resources are protected from `pulumi destroy`."),
+    Setting("buildCaCertificates", Text(r"(?s).+", "PEM certificates, or the path of a file of them", allow_empty=True),
+            "",
+            "CA certificates that image builds trust, for networks that reach PyPI and Debian through a "
+            "TLS-intercepting proxy: a PEM file's path (relative paths are relative to the project root) or the "
+            "PEM text. Every image geostack builds gets them as its EXTRA_CA_CERTS build argument; no file "
+            "in the built images keeps them. Empty: the build images' own CAs only."),
     Setting("qgisEnabled", Boolean(), True, "Deploy QGIS Server and its nginx proxy."),
     Setting("qgisImageRepository", Text(_IMAGE_REF, "an image repository name such as geostack/qgis-server"),
             "geostack/qgis-server",

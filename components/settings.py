@@ -225,6 +225,7 @@ class StackSettings:
     namespace: str
     kubernetes_version: str
     wait_image: str
+    build_ca_certificates: str  # PEM text every image build trusts; empty: none
     qgis_enabled: bool
     qgis: QgisSettings
     nginx: NginxSettings

@@ -12,17 +12,20 @@ def create_target(settings: StackSettings) -> Target:
         from components.targets.docker import DockerTarget
 
         return DockerTarget(name, prefix=f"{settings.project}-{settings.stack}",
-                            image_platform=settings.docker.image_platform)
+                            image_platform=settings.docker.image_platform,
+                            ca_certificates=settings.build_ca_certificates)
     namespace = NamespaceSpec(settings.namespace, settings.stack, restricted=settings.restricted,
                               keeps_data=settings.geonode.enabled, protect=settings.production)
     if settings.target == "microk8s":
         from components.targets.microk8s import Microk8sTarget
 
-        return Microk8sTarget(name, settings.microk8s, namespace, settings.wait_image)
+        return Microk8sTarget(name, settings.microk8s, namespace, settings.wait_image,
+                              ca_certificates=settings.build_ca_certificates)
     if settings.target == "eks":
         from components.targets.eks import EksTarget
 
-        return EksTarget(name, settings.eks, namespace, settings.wait_image, production=settings.production)
+        return EksTarget(name, settings.eks, namespace, settings.wait_image, production=settings.production,
+                         ca_certificates=settings.build_ca_certificates)
     raise ValueError(f"unknown target {settings.target!r}")  # config validation makes this unreachable
 
 

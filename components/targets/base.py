@@ -34,10 +34,17 @@ class NamespaceSpec:
     protect: bool  # production
 
 
+# The build argument every Dockerfile geostack builds takes its extra CA certificates from.
+CA_CERTIFICATES_ARG = "EXTRA_CA_CERTS"
+
+
 class Target(pulumi.ComponentResource, ABC):
     """Where workloads run. Subclasses: DockerTarget, Microk8sTarget, EksTarget."""
 
     kind: str
+    # PEM certificates every image build trusts (geostack:buildCaCertificates), for a network
+    # that reaches PyPI through a TLS-intercepting proxy; empty: none.
+    ca_certificates: str = ""
     # A DNS server proxies must ask on every request, where a peer's address changes when it
     # restarts; empty where names stay put (Kubernetes Services).
     peer_resolver: str = ""
@@ -53,6 +60,15 @@ class Target(pulumi.ComponentResource, ABC):
     @abstractmethod
     def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
         """Build (and push where the target pulls from a registry); return the reference workloads use."""
+
+    def build_args(self, build: ImageBuild) -> dict[str, str] | None:
+        """The build's own arguments, plus the CA certificates where the stack configures them.
+        These are not in the image's tag: they let the build reach its sources and change nothing
+        in the image (only build stages see them)."""
+        args = dict(build.args)
+        if self.ca_certificates:
+            args[CA_CERTIFICATES_ARG] = self.ca_certificates
+        return args or None
 
 
 def context_digest(context: Path, args: Mapping[str, str] | None = None) -> str:

@@ -98,8 +98,10 @@ class DockerTarget(Target):
     kind = "docker"
     peer_resolver = "127.0.0.11"  # the engine's DNS on user-defined networks
 
-    def __init__(self, name: str, prefix: str, image_platform: str, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, prefix: str, image_platform: str, ca_certificates: str = "",
+                 opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:targets:DockerTarget", name, None, opts)
+        self.ca_certificates = ca_certificates
         # Container and network names are global on an engine: prefix them per stack.
         self.prefix = prefix
         self.image_platform = image_platform
@@ -127,7 +129,7 @@ class DockerTarget(Target):
             name,
             image_name=f"{build.repository}:{build.tag}",
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         args=dict(build.args) or None, platform=self.image_platform),
+                                         args=self.build_args(build), platform=self.image_platform),
             skip_push=True,
             opts=pulumi.ResourceOptions(parent=parent),
         )

@@ -52,10 +52,10 @@ class EksTarget(KubernetesTarget):
     default_ingress_class = "nginx"  # ingress-nginx: TLS from Secrets, body-size annotations
 
     def __init__(self, name: str, settings: EksSettings, namespace: NamespaceSpec, wait_image: str,
-                 production: bool, opts: pulumi.ResourceOptions | None = None):
+                 production: bool, ca_certificates: str = "", opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
         self.production = production
-        super().__init__("geostack:targets:EksTarget", name, namespace, wait_image, opts)
+        super().__init__("geostack:targets:EksTarget", name, namespace, wait_image, ca_certificates, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         self.aws_provider = aws.Provider(
@@ -111,7 +111,7 @@ class EksTarget(KubernetesTarget):
             name,
             image_name=pulumi.Output.concat(repository.repository_url, ":", build.tag),
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         args=dict(build.args) or None, platform=self.settings.image_platform),
+                                         args=self.build_args(build), platform=self.settings.image_platform),
             registry=docker.RegistryArgs(
                 server=repository.repository_url,
                 username=token.user_name,

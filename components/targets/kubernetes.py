@@ -103,8 +103,9 @@ class KubernetesTarget(Target):
     """Shared Kubernetes realizer; subclasses provide the provider, storage and exposure."""
 
     def __init__(self, type_name: str, name: str, namespace: NamespaceSpec, wait_image: str,
-                 opts: pulumi.ResourceOptions | None = None):
+                 ca_certificates: str = "", opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_name, name, None, opts)
+        self.ca_certificates = ca_certificates
         self.stack = stack = namespace.stack
         self.wait_image = wait_image
         self.provider = self.create_provider(name)

@@ -22,9 +22,9 @@ class Microk8sTarget(KubernetesTarget):
     registry_plain_http = True  # the registry addon has no TLS, on localhost or another node
 
     def __init__(self, name: str, settings: Microk8sSettings, namespace: NamespaceSpec, wait_image: str,
-                 opts: pulumi.ResourceOptions | None = None):
+                 ca_certificates: str = "", opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
-        super().__init__("geostack:targets:Microk8sTarget", name, namespace, wait_image, opts)
+        super().__init__("geostack:targets:Microk8sTarget", name, namespace, wait_image, ca_certificates, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
         kubeconfig = os.path.expanduser(self.settings.kubeconfig) if self.settings.kubeconfig else None
@@ -46,7 +46,7 @@ class Microk8sTarget(KubernetesTarget):
             name,
             image_name=f"{self.settings.registry}/{build.repository}:{build.tag}",
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         args=dict(build.args) or None, platform=self.settings.image_platform),
+                                         args=self.build_args(build), platform=self.settings.image_platform),
             registry=docker.RegistryArgs(server=self.settings.registry),
             opts=pulumi.ResourceOptions(parent=parent),
         )

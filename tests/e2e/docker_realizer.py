@@ -2,10 +2,11 @@
 
 A test-only stand-in for the pulumi-docker provider: each declared input maps one to one
 onto the Engine API and nothing is added. An input this realizer does not understand fails
-the run instead of being skipped, so a new declaration can never pass untested. Only host
+the run instead of being skipped, so a new declaration can never pass untested. Each container is
+read back as the provider reads it (tests/e2e/docker_readback.py), and a value that would come
+back in another form than declared fails the run: a perpetual diff. Only host
 ports may be substituted (free ports on this machine), and images are built through the
-image cache (tests/e2e/image_cache.py) with this machine's CA certificates, for a
-TLS-intercepting proxy, where the Dockerfile takes them as a build argument.
+image cache (tests/e2e/image_cache.py) with exactly the declared build arguments.
 
 `apply` behaves like an update: a resource declared again with the same inputs is left
 alone, and a container whose inputs changed is replaced (the provider replaces containers
@@ -15,7 +16,6 @@ tests/e2e/realizing_mocks.py applies each resource while the program runs instea
 from __future__ import annotations
 
 import io
-import re
 import tarfile
 import time
 from dataclasses import dataclass, field
@@ -25,7 +25,8 @@ import docker
 from docker.errors import NotFound
 
 from offline.program_run import PROJECT_ROOT, ProgramRun, Registration
-from tests.e2e.image_cache import cached_image, local_ca_certs
+from tests.e2e.docker_readback import parse_go_duration, perpetual_diffs, provider_state
+from tests.e2e.image_cache import cached_image
 
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
@@ -48,19 +49,14 @@ class UnsupportedDeclaration(AssertionError):
     """The program declares something this realizer cannot reproduce faithfully."""
 
 
+class PerpetualDiff(AssertionError):
+    """The engine hands back a declared value in another form: `preview` would never be clean."""
+
+
 def _check_keys(name: str, inputs: dict, allowed: set[str], where: str = "") -> None:
     unknown = {key for key, value in inputs.items() if value not in (None, [], {})} - allowed
     if unknown:
         raise UnsupportedDeclaration(f"{name}{where}: unsupported inputs {sorted(unknown)}")
-
-
-def duration_ns(text: str) -> int:
-    """A Go duration such as '10s' or '1m30s' in nanoseconds, as the Engine API wants."""
-    units = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-    parts = re.findall(r"(\d+)(ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise UnsupportedDeclaration(f"unparsed duration {text!r}")
-    return sum(int(n) * units[u] for n, u in parts)
 
 
 def _tar_of(path: str, content: str) -> bytes:
@@ -163,8 +159,6 @@ class DockerRealizer:
             # names none is a build whose result depends on the machine.
             raise UnsupportedDeclaration(f"{name}: the build names no platform")
         args = dict(inputs["build"].get("args") or {})
-        if "ARG EXTRA_CA_CERTS" in dockerfile.read_text():
-            args.setdefault("EXTRA_CA_CERTS", local_ca_certs())
         start = time.monotonic()
         cached_image(self.client, context, context.name, inputs["imageName"], buildargs=args,
                      platform=inputs["build"]["platform"])
@@ -206,9 +200,9 @@ class DockerRealizer:
             _check_keys(name, check, {"tests", "interval", "timeout", "startPeriod", "retries"}, " healthcheck")
             healthcheck = {
                 "test": check["tests"],
-                "interval": duration_ns(check["interval"]),
-                "timeout": duration_ns(check["timeout"]),
-                "start_period": duration_ns(check["startPeriod"]),
+                "interval": parse_go_duration(check["interval"]),
+                "timeout": parse_go_duration(check["timeout"]),
+                "start_period": parse_go_duration(check["startPeriod"]),
                 "retries": int(check["retries"]),
             }
         container = api.create_container(
@@ -234,6 +228,11 @@ class DockerRealizer:
             api.put_archive(container_id, "/", _tar_of(upload["file"], upload["content"]))
         started = time.monotonic()
         api.start(container_id)
+        # The provider reads the container back after creating it; whatever comes back unlike the
+        # declaration is a change on every later preview.
+        diffs = perpetual_diffs(inputs, provider_state(api.inspect_container(container_id)))
+        if diffs:
+            raise PerpetualDiff(f"{name}: read back unlike declared (stored, declared): {diffs}")
         if inputs.get("attach"):  # the provider waits for an attached container and reports its exit code
             code = api.wait(container_id, timeout=TASK_TIMEOUT)["StatusCode"]
             self.timings[f"exited:{name}"] = time.monotonic() - started

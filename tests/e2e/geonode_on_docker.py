@@ -13,6 +13,7 @@ import docker
 
 from offline.program_run import PROJECT_ROOT, ProgramRun, run_program, stack_config
 from tests.e2e.browser import Browser
+from tests.e2e.declared_builds import HOST_CA_CONFIG
 from tests.e2e.docker_realizer import DockerRealizer
 from tests.e2e.image_cache import cached_image
 from tests.e2e.realizing_mocks import RealizingMocks
@@ -52,7 +53,7 @@ class GeoNodeOnDocker:
     def __post_init__(self):
         self.realizer = DockerRealizer(self.client, host_ports={self.port: self.port})
         self.config = {**stack_config("dev"), "geostack:geonodeEnabled": "true", "geostack:qgisEnabled": "false",
-                       "geostack:geonodeHostPort": str(self.port), **self.config}
+                       "geostack:geonodeHostPort": str(self.port), **HOST_CA_CONFIG, **self.config}
 
     def up(self, secrets: dict[str, str] | None = None, **overrides: str) -> ProgramRun:
         """`pulumi up` with these config values changed (`secrets` as `pulumi config set --secret`

@@ -20,6 +20,7 @@ from tests.e2e.claim_in_image import assert_the_image_finds_projects_on_a_claim
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
+from tests.e2e.declared_builds import HOST_CA_CONFIG
 from offline.loopback import free_port, scratch_dir, wait_until
 from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
 from tests.e2e.project_folders import FAMILY, add_font, add_stamp_plugin, make_two_project_folder
@@ -49,7 +50,7 @@ def folder():
 
 
 def dev_config(folder: Path, processes: int = PROCESSES) -> dict[str, str]:
-    return {"geostack:qgisProcesses": str(processes), "geostack:qgisProjectDir": str(folder)}
+    return {"geostack:qgisProcesses": str(processes), "geostack:qgisProjectDir": str(folder), **HOST_CA_CONFIG}
 
 
 @pytest.fixture(scope="module")

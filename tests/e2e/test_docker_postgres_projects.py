@@ -18,6 +18,7 @@ from offline.loopback import free_port, http_get, scratch_dir, wait_until
 from offline.program_run import run_program
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.docker_realizer import CONTAINER, NETWORK, DockerRealizer
+from tests.e2e.declared_builds import HOST_CA_CONFIG
 from tests.e2e.image_cache import cached_image
 from tests.e2e.postgres_projects import save_project, service_file_on_host
 from tests.e2e.project_checks import assert_project_answers, first_answer, wait_for_title
@@ -58,6 +59,7 @@ def deployed(engine):
         "geostack:qgisDatabaseHost": DB_HOST, "geostack:qgisDatabaseName": DB_NAME,
         "geostack:qgisDatabaseUser": DB_NAME, "geostack:qgisDatabaseSchema": SCHEMA,
         "geostack:qgisDatabaseSslMode": "disable", "geostack:qgisDatabaseRefreshSeconds": str(REFRESH_SECONDS),
+        **HOST_CA_CONFIG,
     }, secrets={"geostack:qgisDatabasePassword": DB_PASSWORD})
     nginx = run.one(CONTAINER, "qgis-nginx")
     ensure_base_image(engine)

@@ -19,9 +19,9 @@ import pytest
 
 from offline.loopback import free_port, wait_until
 from offline.program_run import PROJECT_ROOT
+from tests.e2e.declared_builds import declared_build
 from tests.e2e.docker_engine import docker_engine, ensure_base_image
-from components.config import machine_platform
-from tests.e2e.image_cache import cached_image, local_ca_certs
+from tests.e2e.image_cache import cached_image
 
 # A cold build compiles GDAL, uWSGI and psycopg2; the cache makes later runs quick.
 pytestmark = pytest.mark.timeout(3000)
@@ -86,9 +86,10 @@ def stack():
     with docker_engine() as client:
         ensure_base_image(client)
         started = time.monotonic()
-        # Built as the dev stack's realizer builds it, so both find the same cached image.
-        cached_image(client, GEONODE_CONTEXT, "geonode", GEONODE_IMAGE,
-                     buildargs={"EXTRA_CA_CERTS": local_ca_certs()}, platform=machine_platform())
+        # Built as the program declares it (the dev stack's realizer builds it the same), so both
+        # find the same cached image.
+        args, platform = declared_build("docker/geonode")
+        cached_image(client, GEONODE_CONTEXT, "geonode", GEONODE_IMAGE, buildargs=args, platform=platform)
         print(f"\nGeoNode image ready in {time.monotonic() - started:.0f}s")
         cached_image(client, IMAGES / "postgis-debian", "postgis-debian", "geostack-test/postgis:e2e")
         cached_image(client, IMAGES / "redis-debian", "redis-debian", "geostack-test/redis:e2e")

@@ -13,6 +13,7 @@ from offline.program_run import run_program
 from tests.e2e.claim_in_image import assert_the_image_finds_projects_on_a_claim
 from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_image
 from tests.e2e.docker_realizer import CONTAINER, IMAGE, DockerRealizer
+from tests.e2e.declared_builds import HOST_CA_CONFIG
 from tests.e2e.image_cache import cached_image
 from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
 from tests.e2e.project_folders import make_two_project_folder
@@ -28,7 +29,7 @@ def deployed():
     with docker_engine() as engine, scratch_dir("geostack-ltr-projects-") as folder:
         make_two_project_folder(folder)
         run = run_program("dev", {"geostack:qgisRelease": LTR, "geostack:qgisProjectDir": str(folder),
-                                  "geostack:dockerHostPort": "8090"})
+                                  "geostack:dockerHostPort": "8090", **HOST_CA_CONFIG})
         ensure_base_image(engine, "bookworm", QGIS_RELEASES[LTR]["DEBIAN_RELEASE"])
         nginx = run.one(CONTAINER, "qgis-nginx")
         cached_image(engine, NGINX_STAND_IN, "nginx-debian", nginx.inputs["image"])

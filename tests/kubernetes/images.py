@@ -19,11 +19,10 @@ import docker
 
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
-from components.config import machine_platform
-from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
+from tests.e2e.declared_builds import declared_build
 from tests.e2e.docker_engine import ensure_base_image
 from tests.e2e.geonode_on_docker import IMAGES, STAND_INS
-from tests.e2e.image_cache import cached_image, local_ca_certs
+from tests.e2e.image_cache import cached_image
 
 QGIS_CONTEXT = PROJECT_ROOT / "docker" / "qgis-server"
 GEONODE_CONTEXT = PROJECT_ROOT / "docker" / "geonode"
@@ -48,6 +47,13 @@ def cached_push(client: docker.DockerClient, context, repository: str, tag: str,
     return push(client, repository, tag)
 
 
+def pushed_product_image(client: docker.DockerClient, context, repository: str) -> str:
+    """One of geostack's own images, built as the program declares its build (arguments, the
+    configured CA, platform), pushed; its reference by digest."""
+    args, platform = declared_build(context.relative_to(PROJECT_ROOT).as_posix())
+    return cached_push(client, context, repository, "staging-test", buildargs=args, platform=platform)
+
+
 def push(client: docker.DockerClient, repository: str, tag: str) -> str:
     """Push `<registry>/<repository>:<tag>` from the engine and return its reference by digest."""
     name = f"{REGISTRY}/{repository}"
@@ -67,11 +73,9 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         stand_ins.update({key: reference for key in keys})
     return PushedImages(
         # Built as the dev stack's realizer builds it (same arguments and platform: one cached image).
-        qgis=cached_push(client, QGIS_CONTEXT, "geostack/qgis-server", "staging-test",
-                         buildargs=QGIS_RELEASES[QGIS_DEFAULT_RELEASE], platform=machine_platform()),
+        qgis=pushed_product_image(client, QGIS_CONTEXT, "geostack/qgis-server"),
         nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
-        geonode=cached_push(client, GEONODE_CONTEXT, "geostack/geonode", "staging-test",
-                            buildargs={"EXTRA_CA_CERTS": local_ca_certs()}, platform=machine_platform()),
+        geonode=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode"),
         geonode_stand_ins=stand_ins,
     )
