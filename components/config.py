@@ -323,7 +323,33 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
     if v["target"] == "docker" and v["qgisEnabled"] and v["geonodeHostPort"] == v["dockerHostPort"]:
         errors.append(f"geostack:geonodeHostPort must differ from geostack:dockerHostPort "
                       f"({v['dockerHostPort']}), got {v['geonodeHostPort']}")
-    return errors + _mail_checks(v) + _database_checks(v)
+    return errors + _mail_checks(v) + _database_checks(v) + _connection_checks(v)
+
+
+def _connection_checks(v: Mapping[str, Any]) -> list[str]:
+    """Refuse a stack whose GeoNode clients could exhaust PostgreSQL's max_connections."""
+    from components.geonode.connections import SUPERUSER_RESERVED, connection_demand, most_django_replicas
+    from components.geonode.names import postgis_host
+
+    kubernetes = v["target"] in KUBERNETES_TARGETS
+    qgis = 0
+    if v["qgisEnabled"] and v["qgisDatabaseHost"] == postgis_host():  # QGIS reads from GeoNode's PostGIS
+        pods = max(v["qgisReplicas"], v["qgisAutoscaleMax"] if kubernetes else 0) + (1 if kubernetes else 0)
+        qgis = pods * qgis_processes(v)
+    upstream = bool(v["geonodeDjangoImage"])
+    demand = connection_demand(v["geonodeDjangoReplicas"], kubernetes, upstream, bool(v["geonodeBackupTime"]), qgis)
+    limit = v["geonodeDatabaseMaxConnections"]
+    if demand.total + SUPERUSER_RESERVED <= limit:
+        return []
+    fits = most_django_replicas(limit, demand, v["geonodeDjangoReplicas"], upstream)
+    fewer = (f"lower geostack:geonodeDjangoReplicas to {fits}" if fits else
+             "run fewer QGIS Server workers against this database" if qgis else "")
+    image = " (an upstream image's uWSGI grows to 128 processes)" if upstream else ""
+    return [f"geostack:geonodeDatabaseMaxConnections must be at least {demand.total + SUPERUSER_RESERVED} for "
+            f"this stack, got {limit}: at their most its clients hold {demand.total} connections "
+            f"({demand.breakdown()}){image}, and PostgreSQL keeps {SUPERUSER_RESERVED} for superusers. Raise it"
+            + (" (and the server's own max_connections)" if v["geonodeDatabaseHost"] else "")
+            + (f", or {fewer}" if fewer else "")]
 
 
 def _mail_checks(v: Mapping[str, Any]) -> list[str]:
@@ -419,6 +445,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             host=v["geonodeDatabaseHost"],
             port=v["geonodeDatabasePort"],
             ssl_mode=v["geonodeDatabaseSslMode"],
+            max_connections=v["geonodeDatabaseMaxConnections"],
         ),
         tls_secret=v["geonodeTlsSecret"],
         cert_issuer=v["geonodeCertIssuer"],

@@ -276,6 +276,11 @@ SETTINGS: tuple[Setting, ...] = (
             "instead of PostGIS beside GeoNode; needs geonodeDatabasePassword and geonodeGeodatabasePassword. "
             "Empty: run PostGIS."),
     Setting("geonodeDatabasePort", Integer(1, 65535), 5432, "GeoNode with geonodeDatabaseHost: that server's port."),
+    Setting("geonodeDatabaseMaxConnections", Integer(20, 100000), 200,
+            "GeoNode: PostgreSQL's max_connections. geostack's PostGIS starts with it; with geonodeDatabaseHost, "
+            "give the existing server's value. A stack whose Django, Celery, GeoServer, backup and QGIS workers "
+            "could together open more (counted at their most, a rollout's extra Django pod included) is refused "
+            "before anything is deployed (docs/geonode-operations.md#database-connections)."),
     Setting("geonodeDatabaseSslMode", Choice(SSL_MODES), "prefer",
             "GeoNode with geonodeDatabaseHost: libpq sslmode of Django's and Celery's connections to it."),
     Setting("geonodeDatabaseSize", Quantity("storage"), "10Gi", "GeoNode: PostGIS volume size."),

@@ -144,6 +144,7 @@ class GeoNodeDatabase:
     host: str  # empty: geostack runs PostGIS
     port: int
     ssl_mode: str  # libpq sslmode towards an existing server
+    max_connections: int  # PostgreSQL's max_connections (geostack's PostGIS starts with it)
 
     @property
     def external(self) -> bool:

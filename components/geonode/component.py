@@ -55,7 +55,7 @@ class GeoNode(pulumi.ComponentResource):
         postgis: tuple[DeployedWorkload, ...] = ()  # none with an existing server: nothing to wait for
         if not settings.database.external:
             postgis = (deploy(database(names, images.postgis, volumes, credentials, resources.database,
-                                       args.database_guests)),)
+                                       settings.database.max_connections, args.database_guests)),)
         broker = deploy(services.broker(names, images.redis, volumes, credentials, resources.broker))
         seed = deploy(services.geoserver_seed(names, images.geoserver_data, volumes))
         init = deploy(services.init_task(names, django_image, site, options, credentials, volumes,

@@ -20,10 +20,13 @@ from components.workload import CommandCheck, Port, Probe, Resources, VolumeMoun
 POSTGRES_UID = 70  # the postgres user of the Alpine-based PostGIS image
 PASSWORDS_SET = "/tmp/geostack-passwords-set"  # written once this container's passwords hold
 
-# psql's \getenv reads each password from the environment, so none is on a command line.
-# SIGTERM and SIGINT become SIGINT, PostgreSQL's fast shutdown (the image's STOPSIGNAL).
-POSTGRES_SCRIPT = f"""\
-docker-entrypoint.sh postgres -c max_connections=200 &
+def postgres_script(max_connections: int) -> str:
+    """The container's command: PostgreSQL with `max_connections`, and the passwords set.
+
+    psql's \\getenv reads each password from the environment, so none is on a command line.
+    SIGTERM and SIGINT become SIGINT, PostgreSQL's fast shutdown (the image's STOPSIGNAL)."""
+    return f"""\
+docker-entrypoint.sh postgres -c max_connections={max_connections} &
 server=$!
 trap 'kill -INT $server 2>/dev/null' TERM INT
 until pg_isready -q -h 127.0.0.1 -U postgres; do
@@ -57,7 +60,7 @@ def postgres_shm(memory_limit: str) -> str:
 
 
 def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
-             resources: Resources, guests: tuple[str, ...] = ()) -> Workload:
+             resources: Resources, max_connections: int, guests: tuple[str, ...] = ()) -> Workload:
     """PostGIS, reachable by GeoNode's services and by `guests` (QGIS Server, for projects saved there)."""
     accepting = ("pg_isready", "-U", "postgres", "-h", "127.0.0.1")
     return Workload(
@@ -67,7 +70,7 @@ def database(names: ServiceNames, image: str, volumes: Volumes, credentials: Cre
         env=postgis_env(),
         secret_env=postgis_secret_env(credentials),
         entrypoint=("sh", "-c"),
-        command=(POSTGRES_SCRIPT,),
+        command=(postgres_script(max_connections),),
         mounts=(VolumeMount(volumes.database, POSTGRES_DATA_DIR),),
         liveness=Probe(CommandCheck(accepting), initial_delay_seconds=30, period_seconds=30, failure_threshold=6),
         readiness=Probe(CommandCheck(("sh", "-c", f"{' '.join(accepting)} && test -e {PASSWORDS_SET}")),

@@ -13,6 +13,7 @@ from typing import Optional
 
 import pulumi
 
+from components.geonode.connections import HARVESTER_CONCURRENCY, WORKER_CONCURRENCY
 from components.geonode.env import (
     Credentials,
     DjangoOptions,
@@ -307,10 +308,10 @@ def celery_workers(names: ServiceNames, image: DjangoImage, site: Site, options:
     shared = dict(names=names, image=image, site=site, options=options, credentials=credentials,
                   volumes=volumes, after=after)
     return (
-        _celery(names.celery, _worker_command("worker", ("-X", HARVESTING_QUEUE), 4),
+        _celery(names.celery, _worker_command("worker", ("-X", HARVESTING_QUEUE), WORKER_CONCURRENCY),
                 Probe(CommandCheck(_ping("worker")), initial_delay_seconds=30, period_seconds=60, timeout_seconds=30),
                 singleton=False, resources=resources, surge=False, **shared),
-        _celery(names.harvester, _worker_command("harvester", ("-Q", HARVESTING_QUEUE), 2),
+        _celery(names.harvester, _worker_command("harvester", ("-Q", HARVESTING_QUEUE), HARVESTER_CONCURRENCY),
                 Probe(CommandCheck(_ping("harvester")), initial_delay_seconds=30, period_seconds=60,
                       timeout_seconds=30),
                 singleton=False, resources=resources, surge=False, **shared),

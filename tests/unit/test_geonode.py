@@ -301,7 +301,8 @@ def test_geostacks_image_runs_non_root_with_a_read_only_root(runs, stack):
 def test_geostack_builds_its_geonode_image_unless_another_is_configured():
     built = run_program("dev", GEONODE_ON["dev"]).of_type("docker:index/image:Image")
     assert {i.inputs["build"]["context"] for i in built} == {"docker/qgis-server", "docker/geonode"}
-    upstream = run_program("staging", {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"})
+    upstream = run_program("staging", {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1",
+                                       "geostack:geonodeDatabaseMaxConnections": "600"})
     assert not [i for i in upstream.of_type("docker:index/image:Image") if "geonode" in i.inputs["build"]["context"]]
     found = workloads(upstream)
     assert found["geonode-django"]["image"] == "geonode/geonode:5.1.1"

@@ -21,7 +21,8 @@ from tests.unit.test_geonode import (
 )
 from tests.unit.test_geonode import _strings as strings
 
-UPSTREAM = {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"}
+# An upstream image's uWSGI grows to 128 processes: its connections need a higher limit.
+UPSTREAM = {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1", "geostack:geonodeDatabaseMaxConnections": "600"}
 EXTRA = "TIME_ZONE = 'Europe/Rome'\nLANGUAGE_CODE = 'it'\n"
 
 

@@ -95,7 +95,8 @@ def test_staging_pushes_to_the_microk8s_registry_and_runs_the_digest(stack_runs)
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_a_prebuilt_image_is_run_as_given_and_nothing_is_built(stack):
     prebuilt = "registry.example.org/gis/qgis-server@sha256:" + "ab" * 32
-    run = run_program(stack, {"geostack:qgisImage": prebuilt, "geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"})
+    run = run_program(stack, {"geostack:qgisImage": prebuilt, "geostack:geonodeDjangoImage": "geonode/geonode:5.1.1",
+                              "geostack:geonodeDatabaseMaxConnections": "600"})
     assert not any(r.type.startswith("docker:index/image") or r.type.startswith("docker:index/registryImage")
                    for r in run.resources), "a prebuilt image must not be built or pushed"
     image = (run.one(CONTAINER, "qgis-server").inputs["image"] if stack == "dev"
