@@ -462,6 +462,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             postgis=v["geonodePostgisImage"],
             redis=v["geonodeRedisImage"],
         ),
+        image_refresh=v["geonodeImageRefresh"],
         backups=GeoNodeBackups(time=v["geonodeBackupTime"], keep=v["geonodeBackupKeep"],
                                size=v["geonodeBackupSize"]),
         sizes=GeoNodeVolumeSizes(

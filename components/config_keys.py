@@ -260,16 +260,21 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoNode with geostack's image: Python statements run after GeoNode's Django settings, such as "
             "`TIME_ZONE = 'Europe/Rome'` (plain config, visible in the pod spec: never a credential)."),
     Setting("geonodeGeoserverImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
-            "geonode/geoserver:2.24.4-v2", "GeoNode: GeoServer image."),
+            "geonode/geoserver:2.28.4-latest", "GeoNode: GeoServer image (GeoNode 5.1's, from geonode-project's .env)."),
     Setting("geonodeGeoserverDataImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",),
                                                require_tag=True),
-            "geonode/geoserver_data:2.24.4-v2", "GeoNode: image holding GeoServer's initial data directory."),
+            "geonode/geoserver_data:2.28.4-latest", "GeoNode: image holding GeoServer's initial data directory (GeoNode "
+            "5.1's)."),
     Setting("geonodeNginxImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "geonode/nginx:1.26.3-v1", "GeoNode: nginx image (runs the config geostack renders)."),
     Setting("geonodePostgisImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "geonode/postgis:15-3.5-v1", "GeoNode: PostGIS image (creates the geonode and geonode_data databases)."),
     Setting("geonodeRedisImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True),
             "redis:7.4.11-alpine", "GeoNode: Redis image (Celery's broker)."),
+    Setting("geonodeImageRefresh", Text(r"[A-Za-z0-9_.:-]{1,64}", "a word such as 2026-12-06", allow_empty=True), "",
+            "GeoNode: the upstream images above, and geonodeDjangoImage, given by tag (not by digest) run the digest "
+            "their tag named at the first `up`, held in the stack's state, so an upstream push changes nothing "
+            "by itself. Change this value (today's date, say) to look every tag up again on the next `up`."),
     Setting("geonodeDatabaseHost", Text(_HOST, "a host name such as geonode.abc123.eu-west-1.rds.amazonaws.com",
                                         allow_empty=True), "",
             "GeoNode: an existing PostgreSQL server (such as RDS) with the geonode and geonode_data databases, used "

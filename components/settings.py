@@ -205,6 +205,7 @@ class GeoNodeSettings:
     init_timeout_minutes: int  # the first migrations on a small cluster outlast pulumi-kubernetes' 10 minutes
     extra_settings: str  # Python run after GeoNode's settings (geostack's image only); empty: none
     images: GeoNodeImages
+    image_refresh: str  # changing it resolves the upstream images' tags to digests again
     sizes: GeoNodeVolumeSizes
     backups: GeoNodeBackups
     resources: GeoNodeResources

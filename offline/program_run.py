@@ -155,6 +155,9 @@ class GeostackMocks(pulumi_mocks.Mocks):
             registry, repository = state["registry"], state["repository"]
             digest = hashlib.sha256(f"{state['base']}{state['content']}".encode()).hexdigest()
             state.update(ref=f"{registry}/{repository}@sha256:{digest}", pushedBytes=0)
+        if args.typ == "pulumi-python:dynamic:Resource" and "refresh" in state:  # a PinnedImage
+            digest = "sha256:" + hashlib.sha256(f"{state['reference']}{state['refresh']}".encode()).hexdigest()
+            state.update(digest=digest, pinned=f"{state['reference']}@{digest}")
         if args.typ == "random:index/randomPassword:RandomPassword":
             # Distinctive, so tests can search every declared input for a leaked value.
             state["result"] = f"generated-{args.name}-" + hashlib.sha256(args.name.encode()).hexdigest()[:12]

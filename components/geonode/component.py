@@ -1,6 +1,7 @@
 """GeoNode: the component that ties GeoNode 5.1's services together on any target."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pulumi
@@ -12,12 +13,15 @@ from components.geonode.names import DJANGO_PORT, GEOSERVER_PORT, NGINX_PORT, Se
 from components.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_nginx_conf
 from components.geonode.backup import backup
 from components.geonode.postgis import database
-from components.settings import GeoNodeSettings
+from components.image_pins import pinned
+from components.settings import GeoNodeImages, GeoNodeSettings
 from components.targets import Target
 from components.targets.base import context_build
 from components.workload import DeployedWorkload, Exposure, Ingress, VolumeSpec
 
 DJANGO_CONTEXT = "docker/geonode"  # relative to the project root, like the QGIS image's context
+# The upstream images (GeoNode's own, Redis), which their projects publish under mutable tags.
+UPSTREAM_IMAGES = ("geoserver", "geoserver_data", "nginx", "postgis", "redis", "django")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class GeoNode(pulumi.ComponentResource):
         super().__init__("geostack:geonode:GeoNode", name, None, opts)
         settings, target, site = args.settings, args.target, args.site
         names = ServiceNames.for_component(name)
-        images, resources = settings.images, settings.resources
+        images, resources = self._held_at_digests(name, settings.images, settings.image_refresh), settings.resources
         credentials = resolve_credentials(name, settings.secrets, settings.database.external, parent=self)
         volumes = self._volumes(name, settings, target, args.production)
 
@@ -93,6 +97,13 @@ class GeoNode(pulumi.ComponentResource):
         self.admin_password = credentials.admin_password
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,
                                "nginx_config": self.nginx_config})
+
+    def _held_at_digests(self, name: str, images: GeoNodeImages, refresh: str) -> GeoNodeImages:
+        """The configured images, each upstream one given by tag held at the digest the tag named
+        at the first `up` (or the last change of `refresh`): the same fields, as Outputs."""
+        return dataclasses.replace(images, **{
+            field: pinned(f"{name}-{field.replace('_', '-')}-image", getattr(images, field), refresh, parent=self)
+            for field in UPSTREAM_IMAGES if getattr(images, field)})
 
     def _django_image(self, name: str, upstream: str, prebuilt: str, target: Target) -> services.DjangoImage:
         """An upstream image as given; else geostack's, prebuilt or built and pushed where the target pulls from."""

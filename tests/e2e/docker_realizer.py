@@ -205,6 +205,7 @@ class DockerRealizer:
                 "start_period": parse_go_duration(check["startPeriod"]),
                 "retries": int(check["retries"]),
             }
+        self._pull_if_missing(inputs["image"])
         container = api.create_container(
             image=inputs["image"],
             name=inputs["name"],
@@ -241,6 +242,15 @@ class DockerRealizer:
             self.wait_healthy(container_id, float(inputs.get("waitTimeout", 60)))
             self.timings[f"healthy:{name}"] = time.monotonic() - started
         return {}
+
+    def _pull_if_missing(self, image: str) -> None:
+        """The provider pulls an image the engine lacks before it creates the container."""
+        try:
+            self.client.api.inspect_image(image)
+        except NotFound:
+            for line in self.client.api.pull(image, stream=True, decode=True):
+                if "error" in line:
+                    raise RuntimeError(f"pulling {image} failed: {line['error']}")
 
     def wait_healthy(self, container_id: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout

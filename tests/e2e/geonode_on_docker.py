@@ -3,7 +3,9 @@
 `up()` runs the program with RealizingMocks, so every container is created as `pulumi up`
 would create it; calling it again with changed config replaces what changed. Images no
 registry can give us here are stand-ins built from Debian's packages (tests/e2e/images),
-tagged with the names the stack declares and labelled `org.geostack.stand-in`.
+labelled `org.geostack.stand-in` and pushed to a private registry under the repositories and
+mutable tags the stack names by default, where the program resolves them to digests as it
+resolves Docker Hub's.
 """
 from __future__ import annotations
 
@@ -11,11 +13,13 @@ from dataclasses import dataclass, field
 
 import docker
 
+from components.config_keys import SETTINGS
 from offline.program_run import PROJECT_ROOT, ProgramRun, run_program, stack_config
 from tests.e2e.browser import Browser
 from tests.e2e.declared_builds import HOST_CA_CONFIG
 from tests.e2e.docker_realizer import DockerRealizer
 from tests.e2e.image_cache import cached_image
+from tests.e2e.private_registry import push_image
 from tests.e2e.realizing_mocks import RealizingMocks
 
 IMAGES = PROJECT_ROOT / "tests" / "e2e" / "images"
@@ -27,18 +31,23 @@ STAND_INS = (  # (build context in tests/e2e/images, the config keys of the imag
 )
 
 
-def tag_stand_ins(client: docker.DockerClient, config: dict[str, str]) -> dict[str, str]:
-    """Build each stand-in and tag it as the image the stack declares; {declared image: what stands in}."""
-    stood_in = {}
+def publish_stand_ins(client: docker.DockerClient, registry: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Build each stand-in and push it to `registry` as the repository and tag the stack names by
+    default (geonode/geoserver:2.28.4-latest -> <registry>/geonode/geoserver:2.28.4-latest).
+    Returns (the config that points the stack at them, {image: what stands in})."""
+    defaults = {setting.key: setting.default for setting in SETTINGS}
+    config, stood_in = {}, {}
     for context, keys in STAND_INS:
         local = f"geostack-test/{context}:e2e"
         cached_image(client, IMAGES / context, context, local)
         image = client.images.get(local)
         for key in keys:
-            repository, tag = config[f"geostack:{key}"].rsplit(":", 1)
-            image.tag(repository, tag)
-            stood_in[f"{repository}:{tag}"] = image.labels["org.geostack.stand-in"]
-    return stood_in
+            repository, tag = defaults[key].rsplit(":", 1)
+            image.tag(f"{registry}/{repository}", tag)
+            push_image(client, f"{registry}/{repository}", tag)
+            config[f"geostack:{key}"] = f"{registry}/{repository}:{tag}"
+            stood_in[config[f"geostack:{key}"]] = image.labels["org.geostack.stand-in"]
+    return config, stood_in
 
 
 @dataclass
@@ -49,6 +58,7 @@ class GeoNodeOnDocker:
     secrets: dict[str, str] = field(default_factory=dict)
     realizer: DockerRealizer = None
     run: ProgramRun | None = None
+    pins: dict[str, dict] = field(default_factory=dict)  # the PinnedImages' state between ups
 
     def __post_init__(self):
         self.realizer = DockerRealizer(self.client, host_ports={self.port: self.port})
@@ -60,7 +70,7 @@ class GeoNodeOnDocker:
         sets them); the run carries the program's error, if any."""
         self.config.update({f"geostack:{key}": value for key, value in overrides.items()})
         self.secrets.update({f"geostack:{key}": value for key, value in (secrets or {}).items()})
-        self.run = run_program("dev", config=self.config, secrets=self.secrets, mocks=RealizingMocks(self.realizer),
+        self.run = run_program("dev", config=self.config, secrets=self.secrets, mocks=RealizingMocks(self.realizer, self.pins),
                                raise_errors=False)
         return self.run
 

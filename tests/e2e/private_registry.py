@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import uuid
 from typing import Iterator
+
+import docker
 
 from offline.loopback import free_port, http_get, scratch_dir, stop_group, wait_until
 from tests.cluster.configs import registry_config
@@ -32,3 +35,25 @@ def _answers(host: str) -> bool:
         return http_get(f"http://{host}/v2/", timeout=2)[0] == 200
     except OSError:
         return False
+
+
+def push_image(client: docker.DockerClient, name: str, tag: str) -> str:
+    """Push `name:tag` (name starting with a registry) from the engine; its reference by digest."""
+    for line in client.api.push(name, tag=tag, stream=True, decode=True):
+        if "error" in line:
+            raise RuntimeError(f"push of {name}:{tag} failed: {line['error']}")
+    digests = [d for d in client.api.inspect_image(f"{name}:{tag}")["RepoDigests"] if d.startswith(name + "@")]
+    assert digests, f"{name}:{tag} has no digest after its push"
+    return digests[0]
+
+
+def push_a_new_build(client: docker.DockerClient, name: str, tag: str) -> str:
+    """What an upstream re-push of a mutable tag does: another image (the same one with a label
+    of its own) pushed under `name:tag`; its reference by digest."""
+    container = client.api.create_container(f"{name}:{tag}")
+    try:
+        client.api.commit(container["Id"], repository=name, tag=tag,
+                          changes=[f"LABEL org.geostack.rebuild={uuid.uuid4().hex}"])
+    finally:
+        client.api.remove_container(container["Id"], force=True)
+    return push_image(client, name, tag)

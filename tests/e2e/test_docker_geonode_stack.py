@@ -18,7 +18,8 @@ import pytest
 from offline.loopback import free_port, wait_until
 from offline.program_run import PROJECT_ROOT
 from tests.e2e.docker_engine import docker_engine, ensure_base_image
-from tests.e2e.geonode_on_docker import GeoNodeOnDocker, tag_stand_ins
+from tests.e2e.geonode_on_docker import GeoNodeOnDocker, publish_stand_ins
+from tests.e2e.private_registry import private_registry, push_a_new_build
 
 pytestmark = pytest.mark.timeout(3000)
 
@@ -31,11 +32,11 @@ SURVEYOR = ("surveyor", "Surveyor-pass-1234")  # a user the admin creates, to fi
 
 @pytest.fixture(scope="module")
 def geonode():
-    with docker_engine() as client:
+    with docker_engine() as client, private_registry() as registry:
         ensure_base_image(client)
-        deployment = GeoNodeOnDocker(client, free_port(), {"geostack:geonodeUploadSize": f"{UPLOAD_SIZE_MB}m"})
-        stand_ins = tag_stand_ins(client, deployment.config)
+        images, stand_ins = publish_stand_ins(client, registry)
         print("\nstand-ins: " + json.dumps(stand_ins, indent=1))
+        deployment = GeoNodeOnDocker(client, free_port(), {"geostack:geonodeUploadSize": f"{UPLOAD_SIZE_MB}m", **images})
         started = time.monotonic()
         try:
             run = deployment.up()
@@ -226,6 +227,31 @@ def _sql(geonode: GeoNodeOnDocker, database: str, sql: str) -> str:
         ["psql", "-h", "/var/run/postgresql", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql])
     assert result.exit_code == 0, result.output.decode(errors="replace")
     return result.output.decode().strip()
+
+
+def test_postgresql_runs_with_the_limit_the_connection_count_was_checked_against(geonode):
+    assert _sql(geonode, "postgres", "SHOW max_connections") == "200"  # geonodeDatabaseMaxConnections' default
+    # With everything up and idle, the clients hold far fewer than the 47 counted at their most.
+    held = int(_sql(geonode, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"))
+    assert 0 < held <= 47
+
+
+def test_an_upstream_push_changes_nothing_until_the_stack_asks_to_move(geonode):
+    reference = geonode.config["geostack:geonodeGeoserverImage"]  # <registry>/geonode/geoserver:2.28.4-latest
+    held = geonode.container("geonode-geoserver").attrs["Config"]["Image"]
+    assert re.fullmatch(re.escape(reference) + r"@sha256:[0-9a-f]{64}", held), held
+    container_id = geonode.realizer.containers["geonode-geoserver"]
+    name, tag = reference.rsplit(":", 1)
+    moved = push_a_new_build(geonode.client, name, tag)  # upstream pushes another image under the tag
+    assert moved.split("@")[1] != held.split("@")[1]
+    run = geonode.up()
+    assert run.error is None, run.error
+    assert geonode.realizer.containers["geonode-geoserver"] == container_id, "an unchanged stack replaced GeoServer"
+    assert geonode.container("geonode-geoserver").attrs["Config"]["Image"] == held
+    run = geonode.up(geonodeImageRefresh="moved-on")  # the user asks to move
+    assert run.error is None, run.error
+    assert geonode.container("geonode-geoserver").attrs["Config"]["Image"] == f"{reference}@{moved.split('@')[1]}"
+    assert geonode.container("geonode-geoserver").attrs["State"]["Health"]["Status"] == "healthy"
 
 
 def _run_backup(geonode: GeoNodeOnDocker, **env: str) -> str:

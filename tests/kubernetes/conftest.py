@@ -86,9 +86,15 @@ def cluster():
 
 
 @pytest.fixture(scope="package")
-def images(cluster):
+def engine(cluster):
+    """The Docker engine that builds and pushes to the cluster's registry."""
     with docker_engine() as client:
-        yield push_images(client)
+        yield client
+
+
+@pytest.fixture(scope="package")
+def images(engine):
+    return push_images(engine)
 
 
 @pytest.fixture(scope="package")

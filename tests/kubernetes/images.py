@@ -19,10 +19,12 @@ import docker
 
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
+from components.config_keys import SETTINGS
 from tests.e2e.declared_builds import declared_build
 from tests.e2e.docker_engine import ensure_base_image
 from tests.e2e.geonode_on_docker import IMAGES, STAND_INS
 from tests.e2e.image_cache import cached_image
+from tests.e2e.private_registry import push_image
 
 QGIS_CONTEXT = PROJECT_ROOT / "docker" / "qgis-server"
 GEONODE_CONTEXT = PROJECT_ROOT / "docker" / "geonode"
@@ -36,6 +38,8 @@ class PushedImages:
     wait_stand_in: str
     geonode: str  # geostack's GeoNode image (docker/geonode), built or loaded from the test cache
     geonode_stand_ins: dict[str, str]  # {config key, e.g. "geonodePostgisImage": reference by digest}
+    # The GeoServer stand-in as upstream names GeoServer, by a mutable tag, for the program to resolve.
+    geoserver_by_tag: str  # localhost:32000/geonode/geoserver:2.28.4-latest
 
 
 def cached_push(client: docker.DockerClient, context, repository: str, tag: str,
@@ -56,13 +60,7 @@ def pushed_product_image(client: docker.DockerClient, context, repository: str) 
 
 def push(client: docker.DockerClient, repository: str, tag: str) -> str:
     """Push `<registry>/<repository>:<tag>` from the engine and return its reference by digest."""
-    name = f"{REGISTRY}/{repository}"
-    for line in client.api.push(name, tag=tag, stream=True, decode=True):
-        if "error" in line:
-            raise RuntimeError(f"push of {name}:{tag} failed: {line['error']}")
-    digests = [d for d in client.api.inspect_image(f"{name}:{tag}")["RepoDigests"] if d.startswith(name + "@")]
-    assert digests, f"{name}:{tag} has no digest after its push"
-    return digests[0]
+    return push_image(client, f"{REGISTRY}/{repository}", tag)
 
 
 def push_images(client: docker.DockerClient) -> PushedImages:
@@ -71,6 +69,9 @@ def push_images(client: docker.DockerClient) -> PushedImages:
     for context, keys in STAND_INS:
         reference = cached_push(client, IMAGES / context, f"stand-in/{context}", "1")
         stand_ins.update({key: reference for key in keys})
+    repository, tag = next(s.default for s in SETTINGS if s.key == "geonodeGeoserverImage").rsplit(":", 1)
+    client.images.get(stand_ins["geonodeGeoserverImage"]).tag(f"{REGISTRY}/{repository}", tag)
+    push(client, repository, tag)
     return PushedImages(
         # Built as the dev stack's realizer builds it (same arguments and platform: one cached image).
         qgis=pushed_product_image(client, QGIS_CONTEXT, "geostack/qgis-server"),
@@ -78,4 +79,5 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
         geonode=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode"),
         geonode_stand_ins=stand_ins,
+        geoserver_by_tag=f"{REGISTRY}/{repository}:{tag}",
     )

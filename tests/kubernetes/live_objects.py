@@ -8,6 +8,7 @@ import time
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
+from tests.e2e.realizing_mocks import ResolvingMocks
 from tests.engine.workspace import Workspace
 
 FIGURES = PROJECT_ROOT / "build" / "figures" / "staging.json"
@@ -49,7 +50,8 @@ def render_mismatches(cluster: LocalCluster, config: dict[str, str], secrets: di
     Secret values are masked in the review and Pulumi adds its own annotations, so both are left out.
     """
     overrides = {f"geostack:{key}": value for key, value in config.items()}
-    declared = kubernetes_objects(run_program("staging", overrides,
+    # Images given by tag are resolved against the registry, as the stack resolved them at its up.
+    declared = kubernetes_objects(run_program("staging", overrides, mocks=ResolvingMocks(),
                                               secrets={f"geostack:{k}": v for k, v in (secrets or {}).items()}))
     assert declared, "offline.render printed no Kubernetes object"
     mismatches = []

@@ -36,6 +36,7 @@ from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
+from tests.e2e.private_registry import push_a_new_build
 from tests.engine.workspace import Workspace
 from tests.kubernetes.live_objects import record, render_mismatches
 from tests.kubernetes.rollouts import assert_rollouts_done
@@ -88,6 +89,8 @@ def geonode(cluster, images, tmp_path_factory):
         # geostack's GeoNode image, pushed by the test: no pulumi-docker here to build it.
         "geonodeImage": images.geonode,
         **images.geonode_stand_ins,
+        # by its mutable tag, as upstream publishes it: held at the digest resolved at the first up
+        "geonodeGeoserverImage": images.geoserver_by_tag,
         "qgisEnabled": "false",
         "kubernetesNamespace": "geostack-staging-geonode",
         "geonodeSiteHost": "geonode.staging.internal",  # Pulumi.staging.yaml's, set again for the browser
@@ -216,6 +219,30 @@ def test_changing_a_credential_rolls_exactly_its_readers_while_the_site_answers(
 
 
 def test_preview_right_after_up_shows_no_changes(geonode):
+    geonode.workspace.ok("preview", "--expect-no-changes")
+
+
+def test_an_upstream_push_changes_nothing_until_the_stack_asks_to_move(geonode, engine):
+    reference = geonode.config["geonodeGeoserverImage"]  # localhost:32000/geonode/geoserver:2.28.4-latest
+
+    def running() -> str:
+        (deployment,) = [d for d in geonode.live("deployments")
+                         if d["metadata"]["labels"]["app.kubernetes.io/name"] == "geonode-geoserver"]
+        return deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+
+    held = running()
+    assert re.fullmatch(re.escape(reference) + r"@sha256:[0-9a-f]{64}", held), held
+    name, tag = reference.rsplit(":", 1)
+    moved = push_a_new_build(engine, name, tag)  # upstream pushes another image under the same tag
+    assert moved.split("@")[1] != held.split("@")[1]
+    geonode.workspace.ok("preview", "--expect-no-changes")
+    geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+    assert running() == held
+    geonode.workspace.ok("config", "set", "geostack:geonodeImageRefresh", "moved-on")  # the user asks to move
+    geonode.config["geonodeImageRefresh"] = "moved-on"
+    geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+    assert_rollouts_done(geonode.cluster, geonode.namespace)
+    assert running() == f"{reference}@{moved.split('@')[1]}"
     geonode.workspace.ok("preview", "--expect-no-changes")
 
 
