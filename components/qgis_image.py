@@ -39,7 +39,7 @@ class QgisServerImage(pulumi.ComponentResource):
             self.image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.prebuilt)
             self.register_outputs({"image_ref": self.image_ref, "tag": self.tag})
             return
-        build = context_build(args.context, args.repository, args.tag, args.build_args)
+        build = context_build(args.context, args.repository, args.tag, args.target.with_ca_certificates(args.build_args))
         self.tag = build.tag
         self.image_ref: pulumi.Output[str] = args.target.publish_image(f"{name}-build", build, parent=self)
         self.register_outputs({"image_ref": self.image_ref, "tag": build.tag})

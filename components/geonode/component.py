@@ -46,7 +46,8 @@ class GeoNode(pulumi.ComponentResource):
         super().__init__("geostack:geonode:GeoNode", name, None, opts)
         settings, target, site = args.settings, args.target, args.site
         names = ServiceNames.for_component(name)
-        images, resources = self._held_at_digests(name, settings.images, settings.image_refresh), settings.resources
+        images = self._held_at_digests(name, settings.images, settings.image_refresh, target.plain_http_registry)
+        resources = settings.resources
         credentials = resolve_credentials(name, settings.secrets, settings.database.external, parent=self)
         volumes = self._volumes(name, settings, target, args.production)
 
@@ -98,11 +99,12 @@ class GeoNode(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,
                                "nginx_config": self.nginx_config})
 
-    def _held_at_digests(self, name: str, images: GeoNodeImages, refresh: str) -> GeoNodeImages:
+    def _held_at_digests(self, name: str, images: GeoNodeImages, refresh: str, plain_http_registry: str) -> GeoNodeImages:
         """The configured images, each upstream one given by tag held at the digest the tag named
         at the first `up` (or the last change of `refresh`): the same fields, as Outputs."""
         return dataclasses.replace(images, **{
-            field: pinned(f"{name}-{field.replace('_', '-')}-image", getattr(images, field), refresh, parent=self)
+            field: pinned(f"{name}-{field.replace('_', '-')}-image", getattr(images, field), refresh, parent=self,
+                          plain_http_registry=plain_http_registry)
             for field in UPSTREAM_IMAGES if getattr(images, field)})
 
     def _django_image(self, name: str, upstream: str, prebuilt: str, target: Target) -> services.DjangoImage:
@@ -111,7 +113,7 @@ class GeoNode(pulumi.ComponentResource):
             return services.DjangoImage(ref=upstream, own=False)
         if prebuilt:
             return services.DjangoImage(ref=prebuilt, own=True)
-        build = context_build(DJANGO_CONTEXT, "geostack/geonode")
+        build = context_build(DJANGO_CONTEXT, "geostack/geonode", args=target.with_ca_certificates())
         return services.DjangoImage(ref=target.publish_image(f"{name}-django-image", build, parent=self), own=True)
 
     def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:

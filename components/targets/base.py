@@ -45,6 +45,8 @@ class Target(pulumi.ComponentResource, ABC):
     # PEM certificates every image build trusts (geostack:buildCaCertificates), for a network
     # that reaches PyPI through a TLS-intercepting proxy; empty: none.
     ca_certificates: str = ""
+    # A registry this target pulls from over plain HTTP (microk8s's, on any node); empty: none.
+    plain_http_registry: str = ""
     # A DNS server proxies must ask on every request, where a peer's address changes when it
     # restarts; empty where names stay put (Kubernetes Services).
     peer_resolver: str = ""
@@ -61,14 +63,11 @@ class Target(pulumi.ComponentResource, ABC):
     def publish_image(self, name: str, build: ImageBuild, parent: pulumi.Resource) -> pulumi.Output[str]:
         """Build (and push where the target pulls from a registry); return the reference workloads use."""
 
-    def build_args(self, build: ImageBuild) -> dict[str, str] | None:
-        """The build's own arguments, plus the CA certificates where the stack configures them.
-        These are not in the image's tag: they let the build reach its sources and change nothing
-        in the image (only build stages see them)."""
-        args = dict(build.args)
-        if self.ca_certificates:
-            args[CA_CERTIFICATES_ARG] = self.ca_certificates
-        return args or None
+    def with_ca_certificates(self, args: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Build arguments plus the CA certificates, where the stack configures them. They count
+        in the tag like any argument: the image history records them, so other certificates make
+        another image, and a registry with immutable tags (ECR) never sees one tag pushed twice."""
+        return {**(args or {}), **({CA_CERTIFICATES_ARG: self.ca_certificates} if self.ca_certificates else {})}
 
 
 def context_digest(context: Path, args: Mapping[str, str] | None = None) -> str:

@@ -129,7 +129,7 @@ class DockerTarget(Target):
             name,
             image_name=f"{build.repository}:{build.tag}",
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         args=self.build_args(build), platform=self.image_platform),
+                                         args=dict(build.args) or None, platform=self.image_platform),
             skip_push=True,
             opts=pulumi.ResourceOptions(parent=parent),
         )

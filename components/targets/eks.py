@@ -111,7 +111,7 @@ class EksTarget(KubernetesTarget):
             name,
             image_name=pulumi.Output.concat(repository.repository_url, ":", build.tag),
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         args=self.build_args(build), platform=self.settings.image_platform),
+                                         args=dict(build.args) or None, platform=self.settings.image_platform),
             registry=docker.RegistryArgs(
                 server=repository.repository_url,
                 username=token.user_name,

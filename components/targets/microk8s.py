@@ -24,6 +24,7 @@ class Microk8sTarget(KubernetesTarget):
     def __init__(self, name: str, settings: Microk8sSettings, namespace: NamespaceSpec, wait_image: str,
                  ca_certificates: str = "", opts: pulumi.ResourceOptions | None = None):
         self.settings = settings
+        self.plain_http_registry = settings.registry
         super().__init__("geostack:targets:Microk8sTarget", name, namespace, wait_image, ca_certificates, opts)
 
     def create_provider(self, name: str) -> pulumi.ProviderResource:
@@ -46,7 +47,7 @@ class Microk8sTarget(KubernetesTarget):
             name,
             image_name=f"{self.settings.registry}/{build.repository}:{build.tag}",
             build=docker.DockerBuildArgs(context=build.context, dockerfile=build.dockerfile,
-                                         args=self.build_args(build), platform=self.settings.image_platform),
+                                         args=dict(build.args) or None, platform=self.settings.image_platform),
             registry=docker.RegistryArgs(server=self.settings.registry),
             opts=pulumi.ResourceOptions(parent=parent),
         )
