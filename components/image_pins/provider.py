@@ -4,8 +4,8 @@ Upstream GeoNode images carry only mutable tags (`2.28.4-latest`): a push upstre
 otherwise change what a restarted pod runs, and what the next `up` deploys, without anyone
 asking. A dynamic resource keeps the digest in the stack's state: it is resolved on create,
 and again only when the reference or the `refresh` value changes (the user's way to move; the
-README's "Upgrading GeoNode"). Reading the registry on every run would make previews depend on
-upstream pushes, so nothing here reads it back.
+docs/geonode-operations.md#upstream-images-held-at-a-digest). Reading the registry on every run
+would make previews depend on upstream pushes, so nothing here reads it back.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ HELD_BY = ("reference", "refresh")  # what makes it resolve again
 def _resolved(props: dict[str, Any]) -> dict[str, Any]:
     from components.image_pins.resolve import resolve_digest
 
-    digest = resolve_digest(props["reference"])
+    digest = resolve_digest(props["reference"], props.get("plainHttpRegistry") or "")
     return {**props, "digest": digest, "pinned": f"{props['reference']}@{digest}"}
 
 
@@ -42,13 +42,18 @@ class PinnedImage(pulumi.dynamic.Resource):
     digest: pulumi.Output[str]
     pinned: pulumi.Output[str]
 
-    def __init__(self, name: str, reference: str, refresh: str, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(_PinnedImageProvider(), name,
-                         {"reference": reference, "refresh": refresh, "digest": None, "pinned": None}, opts)
+    def __init__(self, name: str, reference: str, refresh: str, plain_http_registry: str = "",
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(_PinnedImageProvider(), name, {
+            "reference": reference, "refresh": refresh, "plainHttpRegistry": plain_http_registry,
+            "digest": None, "pinned": None}, opts)
 
 
-def pinned(name: str, reference: str, refresh: str, parent: pulumi.Resource) -> pulumi.Input[str]:
-    """`reference` as given when it names a digest already; else held at its tag's digest."""
+def pinned(name: str, reference: str, refresh: str, parent: pulumi.Resource,
+           plain_http_registry: str = "") -> pulumi.Input[str]:
+    """`reference` as given when it names a digest already; else held at its tag's digest.
+    `plain_http_registry`: a registry without TLS (microk8s's), beside the loopback ones."""
     if "@" in reference:
         return reference
-    return PinnedImage(name, reference, refresh, opts=pulumi.ResourceOptions(parent=parent)).pinned
+    return PinnedImage(name, reference, refresh, plain_http_registry,
+                       opts=pulumi.ResourceOptions(parent=parent)).pinned

@@ -36,7 +36,7 @@ class ResolvingMocks(GeostackMocks):
 
     def _pin(self, name: str, inputs: dict) -> dict:
         provider = _PinnedImageProvider()
-        news = {key: inputs[key] for key in HELD_BY}
+        news = {key: inputs[key] for key in (*HELD_BY, "plainHttpRegistry")}
         olds = self.pins.get(name)
         if olds is None:
             self.pins[name] = provider.create(news).outs
