@@ -333,7 +333,8 @@ def _connection_checks(v: Mapping[str, Any]) -> list[str]:
 
     kubernetes = v["target"] in KUBERNETES_TARGETS
     qgis = 0
-    if v["qgisEnabled"] and v["qgisDatabaseHost"] == postgis_host():  # QGIS reads from GeoNode's PostGIS
+    # QGIS reads from the same server: GeoNode's PostGIS, or the existing server GeoNode uses.
+    if v["qgisEnabled"] and v["qgisDatabaseHost"] in (postgis_host(), v["geonodeDatabaseHost"] or None):
         pods = max(v["qgisReplicas"], v["qgisAutoscaleMax"] if kubernetes else 0) + (1 if kubernetes else 0)
         qgis = pods * qgis_processes(v)
     upstream = bool(v["geonodeDjangoImage"])

@@ -54,8 +54,8 @@ def django_pod_connections(upstream_image: bool) -> int:
 
 def connection_demand(django_replicas: int, kubernetes: bool, upstream_image: bool, backups: bool,
                       qgis_processes: int = 0) -> ConnectionDemand:
-    """`kubernetes`: Django rolls with one extra pod (max surge 1); Docker replaces a container
-    before it starts the next one. `qgis_processes`: QGIS Server workers, across every pod
+    """`kubernetes`: Django rolls with one extra pod (max surge 1); Docker deletes each container
+    before it creates its replacement. `qgis_processes`: QGIS Server workers, across every pod
     (the autoscaler's maximum, during a rollout too), that read projects or layers from this
     server; 0: none."""
     django_pods = django_replicas + (1 if kubernetes else 0)

@@ -75,3 +75,16 @@ def test_an_upstream_images_uwsgi_is_counted_at_its_ceiling():
 def test_an_existing_server_is_told_to_raise_its_own_limit_too():
     message = run_expecting_error("prod", {**EXTERNAL, "geostack:geonodeDjangoReplicas": "15"}, secrets=USER_PASSWORDS)
     assert "Raise it (and the server's own max_connections)" in message
+
+
+@pytest.mark.parametrize("stack, overrides, secrets", [
+    ("staging", {"geostack:qgisDatabaseHost": "geonode-db"}, {}),  # GeoNode's PostGIS
+    ("prod", {**EXTERNAL, "geostack:qgisDatabaseHost": EXTERNAL["geostack:geonodeDatabaseHost"]}, USER_PASSWORDS),
+], ids=["geonodes-postgis", "the-same-existing-server"])
+def test_qgis_workers_on_the_same_server_are_counted(stack, overrides, secrets):
+    # 21 QGIS pods (20 at most, and a rollout's extra one) x 4 workers x 2 connections = 168.
+    many_workers = {"geostack:qgisDatabaseName": "maps", "geostack:qgisDatabaseUser": "maps",
+                    "geostack:qgisReplicas": "20", "geostack:qgisProcesses": "4"}
+    message = run_expecting_error(stack, {**overrides, **many_workers},
+                                  secrets={**secrets, "geostack:qgisDatabasePassword": "maps-pass"})
+    assert "QGIS Server 168" in message
