@@ -45,7 +45,9 @@ def deployed():
 
 def test_the_program_declares_the_ltr_build(deployed):
     build = deployed["run"].one(IMAGE).inputs["build"]
-    assert build["args"] == {"DEBIAN_RELEASE": "forky", "QGIS_VERSION": "3.44.15+dfsg-1"}
+    # and the CA certificates the stack configures (geostack:buildCaCertificates), where it does
+    certificates = {"EXTRA_CA_CERTS": value for value in HOST_CA_CONFIG.values()}
+    assert build["args"] == {"DEBIAN_RELEASE": "forky", "QGIS_VERSION": "3.44.15+dfsg-1", **certificates}
 
 
 def test_the_container_runs_qgis_3_44(deployed):
