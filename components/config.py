@@ -26,6 +26,7 @@ from components.qgis_projects import (PROJECT_SUFFIXES, QgisProject, find_projec
 from components.settings_types import parse_quantity
 from components.settings import (
     KUBERNETES_TARGETS,
+    BackupBucket,
     DockerSettings,
     EksSettings,
     GeoNodeDatabase,
@@ -323,7 +324,7 @@ def _geonode_checks(v: Mapping[str, Any]) -> list[str]:
     if v["target"] == "docker" and v["qgisEnabled"] and v["geonodeHostPort"] == v["dockerHostPort"]:
         errors.append(f"geostack:geonodeHostPort must differ from geostack:dockerHostPort "
                       f"({v['dockerHostPort']}), got {v['geonodeHostPort']}")
-    return errors + _mail_checks(v) + _database_checks(v) + _connection_checks(v)
+    return errors + _mail_checks(v) + _database_checks(v) + _connection_checks(v) + _backup_bucket_checks(v)
 
 
 def _connection_checks(v: Mapping[str, Any]) -> list[str]:
@@ -465,7 +466,8 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         ),
         image_refresh=v["geonodeImageRefresh"],
         backups=GeoNodeBackups(time=v["geonodeBackupTime"], keep=v["geonodeBackupKeep"],
-                               size=v["geonodeBackupSize"]),
+                               size=v["geonodeBackupSize"], prebuilt_image=v["geonodeBackupImage"],
+                               bucket=_backup_bucket(v)),
         sizes=GeoNodeVolumeSizes(
             database=v["geonodeDatabaseSize"],
             geoserver_data=v["geonodeGeoserverDataSize"],
@@ -489,6 +491,55 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
             email_password=v["geonodeEmailPassword"],
         ),
     )
+
+
+def _backup_bucket(v: Mapping[str, Any]) -> BackupBucket | None:
+    if not v["geonodeBackupBucket"]:
+        return None
+    return BackupBucket(
+        name=v["geonodeBackupBucket"].rstrip("/"),
+        endpoint=v["geonodeBackupBucketEndpoint"],
+        region=v["geonodeBackupBucketRegion"] or (v["eksRegion"] if v["target"] == "eks" else "") or "us-east-1",
+        keep=v["geonodeBackupBucketKeep"],
+        access_key_id=v["geonodeBackupBucketAccessKeyId"],
+        secret_access_key=v["geonodeBackupBucketSecretAccessKey"],
+        role_arn=v["geonodeBackupBucketRoleArn"],
+    )
+
+
+_BUCKET_KEYS = ("geonodeBackupBucketEndpoint", "geonodeBackupBucketRegion", "geonodeBackupBucketKeep",
+                "geonodeBackupBucketAccessKeyId", "geonodeBackupBucketRoleArn")
+
+
+def _backup_bucket_checks(v: Mapping[str, Any]) -> list[str]:
+    """The bucket's keys fit together, and the backup will be able to sign in to it."""
+    has_secret = v["geonodeBackupBucketSecretAccessKey"] is not None
+    if not v["geonodeBackupBucket"]:
+        errors = _left_at_default(v, _BUCKET_KEYS, "geonodeBackupBucket", "names a bucket (it applies to nothing else)")
+        if has_secret:
+            errors.append("geostack:geonodeBackupBucketSecretAccessKey must be unset unless "
+                          "geostack:geonodeBackupBucket names a bucket, got a value")
+        return errors
+    if not v["geonodeBackupTime"]:
+        return [f"geostack:geonodeBackupTime must be set when geostack:geonodeBackupBucket is (backups to upload), "
+                f"got '' (bucket {v['geonodeBackupBucket']!r})"]
+    key_id, role = v["geonodeBackupBucketAccessKeyId"], v["geonodeBackupBucketRoleArn"]
+    if bool(key_id) != has_secret:
+        return ["geostack:geonodeBackupBucketAccessKeyId and geostack:geonodeBackupBucketSecretAccessKey (with "
+                "`pulumi config set --secret`) must be set together, got only "
+                + ("the access key ID" if key_id else "the secret")]
+    if role and v["target"] != "eks":
+        return [f"geostack:geonodeBackupBucketRoleArn needs target eks (an IAM role for the backup's "
+                f"ServiceAccount), got target {v['target']!r}: give geostack:geonodeBackupBucketAccessKeyId and "
+                "geostack:geonodeBackupBucketSecretAccessKey instead"]
+    if role and key_id:
+        return ["geostack:geonodeBackupBucketRoleArn must be empty when geostack:geonodeBackupBucketAccessKeyId "
+                f"is set (one way to sign in), got {role!r}"]
+    if not key_id and v["target"] != "eks":
+        return ["geostack:geonodeBackupBucketAccessKeyId and geostack:geonodeBackupBucketSecretAccessKey must be "
+                f"set when geostack:geonodeBackupBucket is, on target {v['target']!r} (only EKS pods can take an "
+                "IAM role), got neither"]
+    return []
 
 
 def _scaling_checks(v: Mapping[str, Any], workload: str) -> list[str]:

@@ -24,6 +24,7 @@ DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _IMAGE_REF = r"[a-z0-9][a-z0-9._/:@-]*[a-z0-9]"  # name[:tag][@sha256:digest]
 _PINNED = "a pinned image reference such as name:1.2.3 (never latest)"
 _HOST = r"[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?"
+_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*'()-]+)*/?"  # S3's bucket naming, then a key prefix
 IMAGE_PLATFORMS = ("linux/amd64", "linux/arm64")
 # qgisRelease -> the build arguments of docker/qgis-server: the Debian release, the exact QGIS build.
 QGIS_RELEASES = {
@@ -300,6 +301,36 @@ SETTINGS: tuple[Setting, ...] = (
             "Kubernetes, a sleeping container on Docker); empty turns backups off."),
     Setting("geonodeBackupKeep", Integer(1, 365), 7, "GeoNode: the newest daily backups kept; older ones are deleted."),
     Setting("geonodeBackupSize", Quantity("storage"), "20Gi", "GeoNode: backup volume size."),
+    Setting("geonodeBackupImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
+                                       "an image reference pinned by digest, such as "
+                                       "registry/geostack/backup@sha256:<64 hex>", allow_empty=True),
+            "", "GeoNode: a prebuilt geostack backup image (one your CI built from docker/backup and pushed); "
+                "nothing is built. Empty: build docker/backup and publish it to the target."),
+    Setting("geonodeBackupBucket", Text(_BUCKET, "an S3 bucket name, optionally with a key prefix, such as "
+                                                 "my-backups or my-backups/geonode/prod", allow_empty=True), "",
+            "GeoNode: an S3 bucket each backup is also uploaded to, off the cluster or engine "
+            "(docs/geonode-operations.md#backups-in-a-bucket). Empty: backups stay on the backup volume only."),
+    Setting("geonodeBackupBucketEndpoint", Text(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?",
+                                                "an http(s) URL such as https://minio.example.org:9000",
+                                                allow_empty=True), "",
+            "GeoNode with geonodeBackupBucket: an S3-compatible server (MinIO, Ceph, ...). Empty: AWS S3."),
+    Setting("geonodeBackupBucketRegion", Text(r"[a-z]{2}(-[a-z]+)+-[0-9]", "an AWS region such as eu-west-1",
+                                              allow_empty=True), "",
+            "GeoNode with geonodeBackupBucket: the bucket's region. Empty: eksRegion on eks, else us-east-1."),
+    Setting("geonodeBackupBucketKeep", Integer(1, 3650), 30,
+            "GeoNode with geonodeBackupBucket: the newest backups kept in the bucket; older ones are deleted."),
+    Setting("geonodeBackupBucketAccessKeyId", Text(r"[A-Za-z0-9]{3,128}", "an access key ID such as AKIA...",
+                                                   allow_empty=True), "",
+            "GeoNode with geonodeBackupBucket: the access key the backup signs in with, with "
+            "geonodeBackupBucketSecretAccessKey. On eks, leave both empty to use geonodeBackupBucketRoleArn or "
+            "the nodes' role."),
+    Setting("geonodeBackupBucketSecretAccessKey", Secret(generated=False), None,
+            "GeoNode with geonodeBackupBucket: the secret of geonodeBackupBucketAccessKeyId."),
+    Setting("geonodeBackupBucketRoleArn", Text(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}",
+                                               "an IAM role ARN such as arn:aws:iam::123456789012:role/geonode-backup",
+                                               allow_empty=True), "",
+            "GeoNode on eks with geonodeBackupBucket: an IAM role the backup's pods take through their "
+            "ServiceAccount (IRSA); no keys are stored."),
     *(Setting(f"geonode{service.title()}Resources", ResourceSpec(), default,
               f"GeoNode on Kubernetes: {label} requests and limits (cpu/memory/cpu/memory).")
       for service, label, default in (

@@ -180,10 +180,25 @@ class GeoNodeSecrets:
 
 
 @dataclass(frozen=True)
+class BackupBucket:
+    """An S3 bucket each backup is also uploaded to (docker/backup/geostack-bucket)."""
+
+    name: str  # bucket, or bucket/key-prefix
+    endpoint: str  # an S3-compatible server's URL; empty: AWS S3
+    region: str
+    keep: int  # the newest backups kept in the bucket
+    access_key_id: str  # empty: the role below, or the credential chain's (an EKS node's role)
+    secret_access_key: Optional[pulumi.Output[str]]
+    role_arn: str  # EKS: an IAM role for the backup's ServiceAccount (IRSA)
+
+
+@dataclass(frozen=True)
 class GeoNodeBackups:
     time: str  # "HH:MM" UTC, daily; empty: no backups
     keep: int  # the newest backups kept
     size: str  # the backup volume, e.g. 20Gi
+    prebuilt_image: str = ""  # geostack's backup image, pinned by digest; empty: build docker/backup
+    bucket: Optional[BackupBucket] = None  # None: the backups stay on the backup volume
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,9 @@ class Workload:
     expose: Optional[Exposure] = None
     metrics: Optional[Metrics] = None
     entrypoint: Optional[tuple[str, ...]] = None  # replaces the image's ENTRYPOINT
+    # Kubernetes: annotations of a ServiceAccount of the workload's own, such as EKS's
+    # eks.amazonaws.com/role-arn, which gives its pods an IAM role (IRSA); empty: the default one.
+    service_account_annotations: Mapping[str, str] = field(default_factory=dict)
     # Start only once these are ready: Docker creates this after their healthchecks pass;
     # Kubernetes adds init containers that wait for their ports (or depends on a finished task).
     after: tuple["DeployedWorkload", ...] = ()

@@ -5,23 +5,29 @@ Each run writes a directory named by its UTC time (20261124T020000Z) on the back
 own user, so the same commands serve geostack's PostGIS and an existing server) and
 `geoserver-data.tar.gz`. A run writes into a hidden directory and renames it when everything
 is in, so a listed backup is always whole; then all but the newest `keep` are deleted.
+With a bucket configured, each backup then goes to S3 too (docker/backup/geostack-bucket), and
+a restore takes a backup the volume no longer has from there.
 README: "Backups and restore" says how to run one now and how to restore.
 """
 from __future__ import annotations
+
+import pulumi
 
 from components.geonode.env import Credentials, database_address
 from components.geonode.names import DATABASE, GEODATABASE, ServiceNames
 from components.geonode.postgis import POSTGRES_UID
 from components.geonode.services import Volumes
-from components.settings import GeoNodeBackups, GeoNodeDatabase
+from components.settings import BackupBucket, GeoNodeBackups, GeoNodeDatabase
 from components.workload import ConfigFile, DeployedWorkload, Resources, VolumeMount, Workload
 
-# A directory both the PostGIS image and its Debian stand-in have: Docker uploads files into
-# existing directories only.
+# A directory docker/backup has: Docker uploads files into existing directories only.
 SCRIPTS_DIR = "/usr/local/bin"
-# PGDATA's place in the PostGIS image, owned by its postgres user: Docker gives a new named
+# PGDATA's place in the PostGIS image, which made the backups before geostack had its own
+# image; docker/backup has it too, owned by the same postgres user: Docker gives a new named
 # volume mounted there that owner, so the backup (run as that user) can write to it.
 BACKUP_DIR = "/var/lib/postgresql/data"
+# EKS's pod identity webhook gives the pods of a ServiceAccount annotated so this IAM role.
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 GEOSERVER_DATA_MOUNT = "/geoserver-data"
 RESOURCES = Resources(cpu_request="50m", cpu_limit="1", memory_request="128Mi", memory_limit="512Mi")
 
@@ -38,6 +44,7 @@ tar -C {GEOSERVER_DATA_MOUNT} -czf "$partial/geoserver-data.tar.gz" .
 mv "$partial" "$BACKUP_DIR/$stamp"
 ls -1d "$BACKUP_DIR"/2* | sort -r | tail -n +$((BACKUP_KEEP + 1)) | xargs -r rm -rf
 echo "backup $stamp: $(du -sh "$BACKUP_DIR/$stamp" | cut -f1)"
+if [ -n "${{BACKUP_BUCKET:-}}" ]; then geostack-bucket upload "$BACKUP_DIR/$stamp"; fi
 """
 
 # The dumps hold the PostGIS extension and the rows of its spatial_ref_sys table, which belong
@@ -45,9 +52,15 @@ echo "backup $stamp: $(du -sh "$BACKUP_DIR/$stamp" | cut -f1)"
 # replaces everything else in place.
 RESTORE_SCRIPT = f"""\
 set -eu
-stamp=${{1:-${{RESTORE_FROM:?usage: geostack-restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are: $(ls "$BACKUP_DIR" | tr '\\n' ' ')}}}}
+backups() {{
+  echo "on the volume: $(ls "$BACKUP_DIR" | tr '\\n' ' ')"
+  if [ -n "${{BACKUP_BUCKET:-}}" ]; then echo "in s3://$BACKUP_BUCKET: $(geostack-bucket list | tr '\\n' ' ')"; fi
+}}
+stamp=${{1:-${{RESTORE_FROM:-}}}}
+test -n "$stamp" || {{ echo "usage: geostack-restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are" >&2; backups >&2; exit 1; }}
 dir="$BACKUP_DIR/$stamp"
-test -d "$dir" || {{ echo "no backup $stamp in $BACKUP_DIR: $(ls "$BACKUP_DIR" | tr '\\n' ' ')" >&2; exit 1; }}
+if [ ! -d "$dir" ] && [ -n "${{BACKUP_BUCKET:-}}" ]; then geostack-bucket download "$stamp" "$BACKUP_DIR"; fi
+test -d "$dir" || {{ echo "no backup $stamp" >&2; backups >&2; exit 1; }}
 restore() {{  # database, its password, dump file
   list=$(mktemp)
   pg_restore -l "$3" | grep -v -e ' EXTENSION ' -e ' spatial_ref_sys ' > "$list"
@@ -61,10 +74,25 @@ echo "restored both databases from $stamp; GeoServer's data dir is in $dir/geose
 """
 
 
-def backup(names: ServiceNames, image: str, volumes: Volumes, credentials: Credentials,
+def _bucket_env(bucket: BackupBucket | None) -> tuple[dict[str, str], dict[str, pulumi.Output[str]]]:
+    """geostack-bucket's settings, and its access key as secrets (none with a role)."""
+    if bucket is None:
+        return {}, {}
+    env = {"BACKUP_BUCKET": bucket.name, "BACKUP_BUCKET_REGION": bucket.region,
+           "BACKUP_BUCKET_KEEP": str(bucket.keep),
+           **({"BACKUP_BUCKET_ENDPOINT": bucket.endpoint} if bucket.endpoint else {})}
+    if not bucket.access_key_id:
+        return env, {}
+    return env, {"AWS_ACCESS_KEY_ID": pulumi.Output.secret(bucket.access_key_id),
+                 "AWS_SECRET_ACCESS_KEY": bucket.secret_access_key}
+
+
+def backup(names: ServiceNames, image: pulumi.Input[str], volumes: Volumes, credentials: Credentials,
            database: GeoNodeDatabase, settings: GeoNodeBackups, after: tuple[DeployedWorkload, ...]) -> Workload:
-    """The PostGIS image has pg_dump and pg_restore of the server's own version."""
+    """docker/backup: pg_dump and pg_restore of PostgreSQL 15 (geostack's PostGIS) and geostack-bucket."""
     host, port = database_address(names, database)
+    bucket_env, bucket_secrets = _bucket_env(settings.bucket)
+    role = settings.bucket.role_arn if settings.bucket else ""
     return Workload(
         name=names.backup,
         image=image,
@@ -77,11 +105,14 @@ def backup(names: ServiceNames, image: str, volumes: Volumes, credentials: Crede
             "BACKUP_DIR": BACKUP_DIR,
             "BACKUP_KEEP": str(settings.keep),
             **({"PGSSLMODE": database.ssl_mode} if database.external else {}),
+            **bucket_env,
         },
         secret_env={
             "GEONODE_DATABASE_PASSWORD": credentials.database_password,
             "GEONODE_GEODATABASE_PASSWORD": credentials.geodatabase_password,
+            **bucket_secrets,
         },
+        service_account_annotations={IRSA_ANNOTATION: role} if role else {},
         entrypoint=("sh",),
         command=(f"{SCRIPTS_DIR}/geostack-backup.sh",),
         files=(ConfigFile(f"{SCRIPTS_DIR}/geostack-backup.sh", BACKUP_SCRIPT),

@@ -20,6 +20,7 @@ from components.targets.base import context_build
 from components.workload import DeployedWorkload, Exposure, Ingress, VolumeSpec
 
 DJANGO_CONTEXT = "docker/geonode"  # relative to the project root, like the QGIS image's context
+BACKUP_CONTEXT = "docker/backup"
 # The upstream images (GeoNode's own, Redis), which their projects publish under mutable tags.
 UPSTREAM_IMAGES = ("geoserver", "geoserver_data", "nginx", "postgis", "redis", "django")
 
@@ -92,8 +93,8 @@ class GeoNode(pulumi.ComponentResource):
         deploy(services.nginx(names, images.nginx, self.nginx_config, volumes, exposure, resources.nginx,
                               after=(django, geoserver)))
         if settings.backups.time:
-            deploy(backup(names, images.postgis, volumes, credentials, settings.database, settings.backups,
-                          after=(init,)))
+            deploy(backup(names, self._backup_image(name, settings.backups.prebuilt_image, target), volumes,
+                          credentials, settings.database, settings.backups, after=(init,)))
         self.url = pulumi.Output.from_input(site.url)
         self.admin_password = credentials.admin_password
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,
@@ -115,6 +116,13 @@ class GeoNode(pulumi.ComponentResource):
             return services.DjangoImage(ref=prebuilt, own=True)
         build = context_build(DJANGO_CONTEXT, "geostack/geonode", args=target.with_ca_certificates())
         return services.DjangoImage(ref=target.publish_image(f"{name}-django-image", build, parent=self), own=True)
+
+    def _backup_image(self, name: str, prebuilt: str, target: Target) -> pulumi.Input[str]:
+        """geostack's backup image: prebuilt, or built and pushed where the target pulls from."""
+        if prebuilt:
+            return prebuilt
+        build = context_build(BACKUP_CONTEXT, "geostack/backup", args=target.with_ca_certificates())
+        return target.publish_image(f"{name}-backup-image", build, parent=self)
 
     def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:
         sizes = settings.sizes

@@ -218,7 +218,11 @@ class KubernetesTarget(Target):
         annotations = {**annotations, **scrape_annotations(workload)}
         pod_labels = labels(workload.name, self.stack)
         pod_spec = {
+            # The pods never call the API server. An IRSA token is another, projected volume, which
+            # the EKS pod identity webhook adds to pods whose ServiceAccount names a role.
             "automount_service_account_token": False,
+            **({"service_account_name": self._service_account(workload, parent)}
+               if workload.service_account_annotations else {}),
             "termination_grace_period_seconds": workload.termination_grace_seconds,
             **({"topology_spread_constraints": spread(workload.name, self.stack)} if scales_out(workload) else {}),
             "security_context": {
@@ -261,6 +265,16 @@ class KubernetesTarget(Target):
         if workload.metrics and self.settings.service_monitor:
             self._service_monitor(workload, parent)
         return self._service(workload, parent, deployment)
+
+    def _service_account(self, workload: Workload, parent: pulumi.Resource) -> pulumi.Output[str]:
+        account = k8s.core.v1.ServiceAccount(
+            f"{workload.name}-serviceaccount",
+            metadata={"name": workload.name, "namespace": self.namespace, "labels": labels(workload.name, self.stack),
+                      "annotations": dict(workload.service_account_annotations)},
+            automount_service_account_token=False,
+            opts=self.child_opts(parent),
+        )
+        return account.metadata.name
 
     def _service_monitor(self, workload: Workload, parent: pulumi.Resource) -> None:
         """A ClusterIP Service with only the metrics port (the workload's own Service may be

@@ -24,7 +24,7 @@ VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEA0n3kqVbQb8H0y9f3n2m4
 pYc1t6u7eo5yXr0o9oXv1r8CIH2m4pYc1t6u7eo5yXr0o9oXv1r9M2c8s3x6m2n1
 -----END CERTIFICATE-----
 """
-# Every stack builds geostack's QGIS image; these also build its GeoNode image.
+# Every stack builds geostack's QGIS image; these also build its GeoNode and backup images.
 GEONODE_ON = {"dev": {"geostack:geonodeEnabled": "true"}, "staging": {}, "prod": {}}
 
 
@@ -36,7 +36,7 @@ def builds(stack: str, overrides: dict[str, str]) -> dict[str, dict]:
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_every_build_on_every_target_gets_the_certificates(stack):
     plain, trusting = builds(stack, {}), builds(stack, {KEY: CA})
-    assert len(trusting) == 2, f"{stack}: expected the QGIS and the GeoNode image builds, got {sorted(trusting)}"
+    assert len(trusting) == 3, f"{stack}: expected the QGIS, GeoNode and backup image builds, got {sorted(trusting)}"
     for name, inputs in trusting.items():
         args = inputs["build"]["args"]
         assert args["EXTRA_CA_CERTS"] == CA, name

@@ -300,7 +300,7 @@ def test_geostacks_image_runs_non_root_with_a_read_only_root(runs, stack):
 
 def test_geostack_builds_its_geonode_image_unless_another_is_configured():
     built = run_program("dev", GEONODE_ON["dev"]).of_type("docker:index/image:Image")
-    assert {i.inputs["build"]["context"] for i in built} == {"docker/qgis-server", "docker/geonode"}
+    assert {i.inputs["build"]["context"] for i in built} == {"docker/qgis-server", "docker/geonode", "docker/backup"}
     upstream = run_program("staging", {"geostack:geonodeDjangoImage": "geonode/geonode:5.1.1",
                                        "geostack:geonodeDatabaseMaxConnections": "600"})
     assert not [i for i in upstream.of_type("docker:index/image:Image") if "geonode" in i.inputs["build"]["context"]]
@@ -314,8 +314,10 @@ def test_geostack_builds_its_geonode_image_unless_another_is_configured():
 
 def test_a_prebuilt_geostack_image_runs_as_geostacks_and_nothing_is_built():
     prebuilt = "registry.example.org/gis/geonode@sha256:" + "cd" * 32
-    run = run_program("staging", {"geostack:geonodeImage": prebuilt})
+    backup = "registry.example.org/gis/backup@sha256:" + "ef" * 32
+    run = run_program("staging", {"geostack:geonodeImage": prebuilt, "geostack:geonodeBackupImage": backup})
     assert [i.name for i in run.of_type("docker:index/image:Image")] == ["qgis-image-build"]
+    assert workloads(run)["geonode-backup"]["image"] == backup
     django = workloads(run)["geonode-django"]
     assert django["image"] == prebuilt and django["container"]["securityContext"]["runAsUser"] == 10002
     both = run_program("staging", {"geostack:geonodeImage": prebuilt, "geostack:geonodeDjangoImage": "geonode/geonode:5.1.1"},

@@ -19,7 +19,9 @@ def test_kubernetes_runs_the_backup_as_a_daily_cronjob(stack):
     spec = cron_job.inputs["spec"]
     assert (spec["schedule"], spec["timeZone"], spec["concurrencyPolicy"]) == ("15 3 * * *", "Etc/UTC", "Forbid")
     backup = workloads(run)["geonode-backup"]
-    assert backup["image"] == workloads(run)["geonode-db"]["image"], "pg_dump of the server's own version"
+    built = run.one("docker:index/image:Image", "geonode-backup-image").inputs
+    assert built["build"]["context"] == "docker/backup"
+    assert backup["image"].startswith(built["imageName"].rsplit(":", 1)[0] + "@sha256:"), "geostack's backup image"
     assert (backup["container"]["command"], backup["container"]["args"]) == (["sh"], ["/usr/local/bin/geostack-backup.sh"])
     assert backup["env"]["BACKUP_KEEP"] == "14" and backup["env"]["DATABASE_HOST"] == "geonode-db"
     mounts = {m["mountPath"]: m for m in backup["container"]["volumeMounts"]}

@@ -96,6 +96,7 @@ def test_staging_pushes_to_the_microk8s_registry_and_runs_the_digest(stack_runs)
 def test_a_prebuilt_image_is_run_as_given_and_nothing_is_built(stack):
     prebuilt = "registry.example.org/gis/qgis-server@sha256:" + "ab" * 32
     run = run_program(stack, {"geostack:qgisImage": prebuilt, "geostack:geonodeDjangoImage": "geonode/geonode:5.1.1",
+                              "geostack:geonodeBackupImage": "registry.example.org/gis/backup@sha256:" + "ef" * 32,
                               "geostack:geonodeDatabaseMaxConnections": "600"})
     assert not any(r.type.startswith("docker:index/image") or r.type.startswith("docker:index/registryImage")
                    for r in run.resources), "a prebuilt image must not be built or pushed"
@@ -445,7 +446,7 @@ def test_docker_builds_name_their_platform():
     configured = run_program("dev", {"geostack:geonodeEnabled": "true", "geostack:dockerImagePlatform": "linux/amd64"})
     for run, platform in ((detected, "linux/arm64"), (configured, "linux/amd64")):
         builds = [r for r in run.resources if r.type == IMAGE]
-        assert len(builds) == 2, "the QGIS and GeoNode images"
+        assert len(builds) == 3, "the QGIS, GeoNode and backup images"
         assert {b.inputs["build"]["platform"] for b in builds} == {platform}
 
 
