@@ -47,26 +47,45 @@ echo "backup $stamp: $(du -sh "$BACKUP_DIR/$stamp" | cut -f1)"
 if [ -n "${{BACKUP_BUCKET:-}}" ]; then geostack-bucket upload "$BACKUP_DIR/$stamp"; fi
 """
 
+LIST_SCRIPT = """\
+set -eu
+echo "on the volume: $(ls "$BACKUP_DIR" | tr '\\n' ' ')"
+if [ -n "${BACKUP_BUCKET:-}" ]; then echo "in s3://$BACKUP_BUCKET: $(geostack-bucket list | tr '\\n' ' ')"; fi
+"""
+
+# Before the dump is replayed, the restore drops every table of the database's user that the
+# dump may not have (a newer GeoNode's, made by its migrations): a database put back under an
+# older release must not keep them, or the next upgrade's migrations would fail on them.
+DROP_OWN_TABLES = """DO $$DECLARE own text; BEGIN
+  FOR own IN SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+             WHERE schemaname = 'public' AND tableowner = current_user LOOP
+    EXECUTE 'DROP TABLE IF EXISTS ' || own || ' CASCADE';
+  END LOOP;
+END$$;"""
+
 # The dumps hold the PostGIS extension and the rows of its spatial_ref_sys table, which belong
 # to the server's superuser; the restore leaves both alone (the database has them already) and
-# replaces everything else in place.
+# replaces everything else: in one transaction per database, so a failed restore changes nothing.
 RESTORE_SCRIPT = f"""\
 set -eu
-backups() {{
-  echo "on the volume: $(ls "$BACKUP_DIR" | tr '\\n' ' ')"
-  if [ -n "${{BACKUP_BUCKET:-}}" ]; then echo "in s3://$BACKUP_BUCKET: $(geostack-bucket list | tr '\\n' ' ')"; fi
-}}
 stamp=${{1:-${{RESTORE_FROM:-}}}}
-test -n "$stamp" || {{ echo "usage: geostack-restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are" >&2; backups >&2; exit 1; }}
+test -n "$stamp" || {{ echo "usage: geostack-restore.sh <backup> (or RESTORE_FROM=<backup>); the backups are" >&2; sh {SCRIPTS_DIR}/geostack-list-backups.sh >&2; exit 1; }}
 dir="$BACKUP_DIR/$stamp"
 if [ ! -d "$dir" ] && [ -n "${{BACKUP_BUCKET:-}}" ]; then geostack-bucket download "$stamp" "$BACKUP_DIR"; fi
-test -d "$dir" || {{ echo "no backup $stamp" >&2; backups >&2; exit 1; }}
+test -d "$dir" || {{ echo "no backup $stamp" >&2; sh {SCRIPTS_DIR}/geostack-list-backups.sh >&2; exit 1; }}
 restore() {{  # database, its password, dump file
   list=$(mktemp)
   pg_restore -l "$3" | grep -v -e ' EXTENSION ' -e ' spatial_ref_sys ' > "$list"
-  PGPASSWORD="$2" pg_restore -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$1" -d "$1" \\
-    --clean --if-exists --no-owner --single-transaction -L "$list" "$3"
+  # COMMIT is sent only after pg_restore has written the whole dump: if it fails half-way, psql
+  # ends inside the transaction, which PostgreSQL then rolls back (sh has no pipefail to tell).
+  result=$({{ echo "BEGIN;"; cat <<'SQL'
+{DROP_OWN_TABLES}
+SQL
+    pg_restore --clean --if-exists --no-owner -L "$list" -f - "$3" && echo "COMMIT; SELECT 'restore committed';"
+  }} | PGPASSWORD="$2" psql -h "$DATABASE_HOST" -p "$DATABASE_PORT" -U "$1" -d "$1" \\
+    -v ON_ERROR_STOP=1 --quiet --tuples-only --no-align -f - | tail -n 1)
   rm -f "$list"
+  test "$result" = "restore committed" || {{ echo "restoring $1 from $3 failed; $1 is as it was" >&2; exit 1; }}
 }}
 restore "$GEONODE_DATABASE" "$GEONODE_DATABASE_PASSWORD" "$dir/geonode.dump"
 restore "$GEONODE_GEODATABASE" "$GEONODE_GEODATABASE_PASSWORD" "$dir/geonode_data.dump"
@@ -116,7 +135,8 @@ def backup(names: ServiceNames, image: pulumi.Input[str], volumes: Volumes, cred
         entrypoint=("sh",),
         command=(f"{SCRIPTS_DIR}/geostack-backup.sh",),
         files=(ConfigFile(f"{SCRIPTS_DIR}/geostack-backup.sh", BACKUP_SCRIPT),
-               ConfigFile(f"{SCRIPTS_DIR}/geostack-restore.sh", RESTORE_SCRIPT)),
+               ConfigFile(f"{SCRIPTS_DIR}/geostack-restore.sh", RESTORE_SCRIPT),
+               ConfigFile(f"{SCRIPTS_DIR}/geostack-list-backups.sh", LIST_SCRIPT)),
         mounts=(VolumeMount(volumes.backups, BACKUP_DIR),
                 VolumeMount(volumes.geoserver_data, GEOSERVER_DATA_MOUNT, read_only=True)),
         resources=RESOURCES,

@@ -41,7 +41,8 @@ def test_docker_runs_the_same_script_in_a_container_that_sleeps_until_the_time()
     assert backup["entrypoints"] == ["sh", "-c"]
     assert backup["command"] == [daily_loop("03:15", ("sh", "/usr/local/bin/geostack-backup.sh"))]
     assert backup["restart"] == "unless-stopped"
-    assert {u["file"] for u in backup["uploads"]} == {"/usr/local/bin/geostack-backup.sh", "/usr/local/bin/geostack-restore.sh"}
+    assert {u["file"] for u in backup["uploads"]} == {"/usr/local/bin/geostack-backup.sh", "/usr/local/bin/geostack-restore.sh",
+                                                      "/usr/local/bin/geostack-list-backups.sh"}
     volumes = {v["containerPath"]: v for v in backup["volumes"]}
     assert volumes[BACKUP_DIR]["volumeName"] == "geostack-dev-geonode-backups"
 
@@ -69,3 +70,26 @@ def test_the_docker_loop_sleeps_until_the_next_backup_time(tmp_path: Path, now, 
     loop = daily_loop("02:15", ("true",)).replace("while :; do", "while :; do set -e;")
     done = subprocess.run(["sh", "-c", loop], env={"PATH": f"{fake}:/usr/bin:/bin"}, capture_output=True, text=True)
     assert done.stdout.strip() == f"slept {expected}"
+
+
+@pytest.mark.parametrize("name", ["BACKUP_SCRIPT", "RESTORE_SCRIPT", "LIST_SCRIPT"])
+def test_the_backup_scripts_pass_shellcheck_as_posix_sh(name):
+    from components.geonode import backup as scripts
+    from tests.unit.test_shell_scripts import shellcheck
+
+    # SC2012 (use find, not ls) is about odd file names: backups are named by digits and letters.
+    checked = subprocess.run([shellcheck(), "--shell=sh", "--exclude=SC2012", "-"], input=getattr(scripts, name), capture_output=True,
+                             text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_backup_image_has_the_user_the_backup_runs_as():
+    """Docker gives a new volume the owner of the image's directory: that user must be the one the
+    backup runs as, or it cannot write its first backup."""
+    from components.geonode.postgis import POSTGRES_UID
+    from offline.program_run import PROJECT_ROOT
+
+    dockerfile = (PROJECT_ROOT / "docker" / "backup" / "Dockerfile").read_text()
+    assert f"useradd --uid {POSTGRES_UID} --gid {POSTGRES_UID} " in dockerfile
+    assert f"chown {POSTGRES_UID}:{POSTGRES_UID} {BACKUP_DIR}" in dockerfile
+    assert f"USER {POSTGRES_UID}:{POSTGRES_UID}" in dockerfile
