@@ -20,6 +20,7 @@ from offline.program_run import PROJECT_ROOT
 from tests.e2e.docker_engine import docker_engine, ensure_base_image
 from tests.e2e.geonode_on_docker import GeoNodeOnDocker, publish_stand_ins
 from tests.e2e.private_registry import private_registry, push_a_new_build
+from tests.e2e.s3_server import s3_bucket
 
 pytestmark = pytest.mark.timeout(3000)
 
@@ -290,6 +291,32 @@ def test_a_backup_by_the_declared_script_restores_with_the_documented_command(ge
     time.sleep(1.1)  # backups are named by the second
     newest = _run_backup(geonode, BACKUP_KEEP="1")
     assert backup.exec_run(["ls", "/var/lib/postgresql/data"]).output.decode().split() == [newest]
+
+
+def test_a_backup_reaches_the_configured_bucket_and_a_restore_takes_it_from_there(geonode):
+    with s3_bucket() as bucket:
+        run = geonode.up(geonodeBackupBucket=f"{bucket.name}/dev", geonodeBackupBucketEndpoint=bucket.endpoint,
+                         geonodeBackupBucketAccessKeyId=bucket.access_key_id, geonodeBackupBucketKeep="1",
+                         secrets={"geonodeBackupBucketSecretAccessKey": bucket.secret_access_key})
+        assert run.error is None, run.error
+        _sql(geonode, "geonode", "SET ROLE geonode; CREATE TABLE geostack_offsite AS SELECT 'off-site'::text AS value")
+        first = _run_backup(geonode)
+        time.sleep(1.1)  # backups are named by the second
+        stamp = _run_backup(geonode)
+        # Keep 1 in the bucket: only the newest backup, each of its files and its manifest.
+        assert bucket.keys() == [f"dev/{stamp}/{name}" for name in (
+            "MANIFEST.json", "geonode.dump", "geonode_data.dump", "geoserver-data.tar.gz")], first
+
+        # The engine's copy is lost too: the volume is emptied, and the table dropped.
+        backup = geonode.container("geonode-backup")
+        assert backup.exec_run(["sh", "-c", "rm -rf /var/lib/postgresql/data/*"]).exit_code == 0
+        _sql(geonode, "geonode", "DROP TABLE geostack_offsite")
+        restored = backup.exec_run(["sh", "/usr/local/bin/geostack-restore.sh", stamp])  # the documented command
+        output = restored.output.decode(errors="replace")
+        assert restored.exit_code == 0, output
+        assert f"downloaded {stamp} from s3://{bucket.name}/dev/{stamp}/" in output
+        assert _sql(geonode, "geonode", "SELECT value FROM geostack_offsite") == "off-site"
+        signed_in(geonode)
 
 
 def test_a_failing_migration_fails_up_naming_the_task(geonode):

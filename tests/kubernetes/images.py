@@ -28,6 +28,7 @@ from tests.e2e.private_registry import push_image
 
 QGIS_CONTEXT = PROJECT_ROOT / "docker" / "qgis-server"
 GEONODE_CONTEXT = PROJECT_ROOT / "docker" / "geonode"
+BACKUP_CONTEXT = PROJECT_ROOT / "docker" / "backup"
 WAIT_STAND_IN = PROJECT_ROOT / "tests" / "cluster" / "images" / "netcat-debian"
 
 
@@ -37,6 +38,7 @@ class PushedImages:
     nginx_stand_in: str
     wait_stand_in: str
     geonode: str  # geostack's GeoNode image (docker/geonode), built or loaded from the test cache
+    backup: str  # geostack's backup image (docker/backup)
     geonode_stand_ins: dict[str, str]  # {config key, e.g. "geonodePostgisImage": reference by digest}
     # The GeoServer stand-in as upstream names GeoServer, by a mutable tag, for the program to resolve.
     geoserver_by_tag: str  # localhost:32000/geonode/geoserver:2.28.4-latest
@@ -78,6 +80,7 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
         geonode=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode"),
+        backup=pushed_product_image(client, BACKUP_CONTEXT, "geostack/backup"),
         geonode_stand_ins=stand_ins,
         geoserver_by_tag=f"{REGISTRY}/{repository}:{tag}",
     )

@@ -5,7 +5,9 @@ changed credential rolls exactly its readers without taking the site down, a cha
 class leaves the claims alone, and destroy keeps the data for the next `up`.
 
 Django, Celery and the init task run geostack's GeoNode image, which the test pushes to the
-cluster's registry and hands over by digest (geonodeImage), as a CI that builds images does.
+cluster's registry and hands over by digest (geonodeImage), as a CI that builds images does;
+the backup's image (geonodeBackupImage) likewise. Backups also go to an S3 bucket on moto's
+server, which runs on this host (tests/e2e/s3_server.py).
 PostGIS, Redis, nginx and GeoServer are the labelled stand-ins of the Docker test, pushed the
 same way and named with their config keys (images.py). The claims use the cluster's
 `microk8s-hostpath` class (tests/cluster/hostpath_storage.py). `pulumi up` waits for every
@@ -37,6 +39,7 @@ from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
 from tests.e2e.private_registry import push_a_new_build
+from tests.e2e.s3_server import s3_bucket
 from tests.engine.workspace import Workspace
 from tests.kubernetes.live_objects import record, render_mismatches
 from tests.kubernetes.rollouts import assert_rollouts_done
@@ -77,7 +80,13 @@ class GeoNodeStaging:
 
 
 @pytest.fixture(scope="module")
-def geonode(cluster, images, tmp_path_factory):
+def bucket():
+    with s3_bucket() as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def geonode(cluster, images, bucket, tmp_path_factory):
     workspace = Workspace(tmp_path_factory.mktemp("staging-geonode"))
     (workspace.project / "__main__.py").rename(workspace.project / "geostack_main.py")
     shutil.copy(ENTRY_POINT, workspace.project / "__main__.py")
@@ -88,14 +97,19 @@ def geonode(cluster, images, tmp_path_factory):
         "kubernetesWaitImage": images.wait_stand_in,
         # geostack's GeoNode image, pushed by the test: no pulumi-docker here to build it.
         "geonodeImage": images.geonode,
+        "geonodeBackupImage": images.backup,
         **images.geonode_stand_ins,
         # by its mutable tag, as upstream publishes it: held at the digest resolved at the first up
         "geonodeGeoserverImage": images.geoserver_by_tag,
         "qgisEnabled": "false",
         "kubernetesNamespace": "geostack-staging-geonode",
         "geonodeSiteHost": "geonode.staging.internal",  # Pulumi.staging.yaml's, set again for the browser
+        "geonodeBackupBucket": f"{bucket.name}/staging",
+        "geonodeBackupBucketEndpoint": bucket.endpoint,
+        "geonodeBackupBucketAccessKeyId": bucket.access_key_id,
     }
     credentials = {key: secrets.token_urlsafe(24) for key in CREDENTIALS}
+    credentials["geonodeBackupBucketSecretAccessKey"] = bucket.secret_access_key
     for key, value in config.items():
         workspace.ok("config", "set", f"geostack:{key}", value)
     for key, value in credentials.items():
@@ -276,15 +290,28 @@ def _completed_log(geonode: GeoNodeStaging, job: str) -> str:
     return geonode.cluster.kubectl("logs", "-n", geonode.namespace, f"job/{job}").stdout
 
 
-def test_the_readmes_backup_and_restore_commands_work_on_the_cluster(geonode):
+def _wipe_the_backup_volume(geonode: GeoNodeStaging) -> None:
+    """A Job made from the backup's CronJob, as the README makes its Jobs, that empties the volume."""
+    job = json.loads(geonode.cluster.kubectl("create", "job", "wipe-backups", "--from=cronjob/geonode-backup", "-n",
+                                             geonode.namespace, "--dry-run=client", "-o", "json").stdout)
+    job["spec"]["template"]["spec"]["containers"][0]["args"] = ["-c", "rm -rf /var/lib/postgresql/data/*"]
+    geonode.cluster.kubectl("apply", "-n", geonode.namespace, "-f", "-", input=json.dumps(job))
+    _completed_log(geonode, "wipe-backups")
+
+
+def test_the_readmes_backup_and_restore_commands_work_on_the_cluster(geonode, bucket):
     backup_now, restore_now, logs = readme_kubernetes_commands()
     _psql(geonode, "SET ROLE geonode; CREATE TABLE geostack_backup_marker AS SELECT 'kept'::text AS value")
     _run_documented(geonode, backup_now)
     stamp = re.search(r"^backup (\d{8}T\d{6}Z): ", _completed_log(geonode, "backup-now"), re.MULTILINE).group(1)
+    assert f"staging/{stamp}/MANIFEST.json" in bucket.keys(), "each backup also goes to the bucket"
     _psql(geonode, "DROP TABLE geostack_backup_marker")
+    _wipe_the_backup_volume(geonode)  # the cluster's own copy is lost too
     _run_documented(geonode, restore_now, stamp)
     _completed_log(geonode, "restore-now")
-    assert f"restored both databases from {stamp}" in _run_documented(geonode, logs)
+    restored = _run_documented(geonode, logs)
+    assert f"downloaded {stamp} from s3://{bucket.name}/staging/{stamp}/" in restored
+    assert f"restored both databases from {stamp}" in restored
     assert _psql(geonode, "SELECT value FROM geostack_backup_marker") == "kept"
     geonode.signed_in()
 
