@@ -37,7 +37,7 @@ def test_every_dependency_is_pinned_exactly():
         for line in (ROOT / path).read_text().splitlines():
             line = line.split("#")[0].strip()
             if line and not line.startswith("-r "):
-                assert re.fullmatch(r"[A-Za-z0-9_.-]+==\S+", line), f"{path}: {line!r} is not pinned with =="
+                assert re.fullmatch(r"[A-Za-z0-9_.-]+(\[[A-Za-z0-9_,.-]+\])?==\S+", line), f"{path}: {line!r} is not pinned with =="
 
 
 def test_the_wrappers_build_those_versions():
