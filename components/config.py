@@ -18,7 +18,7 @@ from typing import Any, Mapping
 
 import pulumi
 
-from components.config_keys import DNS_LABEL, QGIS_RELEASES, SETTINGS
+from components.config_keys import DNS_LABEL, GEONODE_DEFAULT_RELEASE, QGIS_RELEASES, SETTINGS
 from components.nginx_conf import STATUS_PORT
 from components.project_database import ProjectDatabase
 from components.qgis_projects import (PROJECT_SUFFIXES, QgisProject, find_projects, folder_digest,
@@ -253,6 +253,11 @@ def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     if v["geonodeImage"] and v["geonodeDjangoImage"]:
         errors.append("geostack:geonodeImage (geostack's image) and geostack:geonodeDjangoImage (an upstream "
                       "image) are alternatives: set one of them")
+    given = next((key for key in ("geonodeImage", "geonodeDjangoImage") if v[key]), "")
+    if given and v["geonodeRelease"] != GEONODE_DEFAULT_RELEASE:
+        errors.append(f"geostack:geonodeRelease must stay {GEONODE_DEFAULT_RELEASE!r} when geostack:{given} is set "
+                      f"(it chooses the release of the image geostack builds, and {given} is built elsewhere), "
+                      f"got {v['geonodeRelease']!r}")
     target = v["target"]
     if not v["qgisEnabled"]:
         pass  # the QGIS project is neither shipped nor served
@@ -458,6 +463,7 @@ def _geonode(v: Mapping[str, Any]) -> GeoNodeSettings:
         images=GeoNodeImages(
             django=v["geonodeDjangoImage"],
             prebuilt=v["geonodeImage"],
+            build_args={"GEONODE_RELEASE": v["geonodeRelease"]},
             geoserver=v["geonodeGeoserverImage"],
             geoserver_data=v["geonodeGeoserverDataImage"],
             nginx=v["geonodeNginxImage"],

@@ -32,6 +32,9 @@ QGIS_RELEASES = {
     "3.44": {"DEBIAN_RELEASE": "forky", "QGIS_VERSION": "3.44.15+dfsg-1"},
 }
 QGIS_DEFAULT_RELEASE = "3.40"  # the Dockerfile's own defaults
+# geonodeRelease -> the GeoNode on PyPI that docker/geonode/releases/<release>/requirements.lock pins.
+GEONODE_RELEASES = {"5.1": "5.1.1", "5.0": "5.0.3.post1"}
+GEONODE_DEFAULT_RELEASE = "5.1"  # the current one; 5.0 is there to upgrade from
 # PostgreSQL names geostack writes into pg_service.conf and URIs: no quoting needed anywhere.
 _PG_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.$-]{0,62}"
 _PG_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
@@ -251,8 +254,13 @@ SETTINGS: tuple[Setting, ...] = (
                                  "an image reference pinned by digest, such as registry/geostack/geonode@sha256:<64 hex>",
                                  allow_empty=True),
             "", "GeoNode: a prebuilt geostack GeoNode image (one your CI built from docker/geonode and pushed) for "
-                "Django, Celery and the init task; nothing is built. Empty: build docker/geonode (GeoNode 5.1.1) "
+                "Django, Celery and the init task; nothing is built. Empty: build docker/geonode (geonodeRelease) "
                 "and publish it to the target."),
+    Setting("geonodeRelease", Choice(tuple(GEONODE_RELEASES)), GEONODE_DEFAULT_RELEASE,
+            "GeoNode: the release geostack's image is built from: " + ", ".join(
+                f"{release} (GeoNode {version})" for release, version in GEONODE_RELEASES.items())
+            + ". Moving a stack to a newer one migrates its databases on the next `up` "
+              "(README: Upgrading GeoNode)."),
     Setting("geonodeDjangoImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True,
                                        allow_empty=True),
             "", "GeoNode: run this upstream image (such as geonode/geonode:5.1.1, which runs as root with a "

@@ -111,6 +111,7 @@ class EksSettings:
 class GeoNodeImages:
     django: str  # an upstream image to run instead of geostack's; empty: geostack's
     prebuilt: str  # geostack's image, prebuilt and pinned by digest; empty: build it
+    build_args: Mapping[str, str]  # building geostack's image: GEONODE_RELEASE, from geonodeRelease
     geoserver: str
     geoserver_data: str
     nginx: str

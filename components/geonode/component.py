@@ -55,7 +55,7 @@ class GeoNode(pulumi.ComponentResource):
         def deploy(workload):
             return target.deploy(workload, parent=self)
 
-        django_image = self._django_image(name, images.django, images.prebuilt, target)
+        django_image = self._django_image(name, images, target)
         options = DjangoOptions(admin_email=settings.admin_email, mail=settings.mail, database=settings.database,
                                 extra_settings=settings.extra_settings)
         postgis: tuple[DeployedWorkload, ...] = ()  # none with an existing server: nothing to wait for
@@ -108,13 +108,13 @@ class GeoNode(pulumi.ComponentResource):
                           plain_http_registry=plain_http_registry)
             for field in UPSTREAM_IMAGES if getattr(images, field)})
 
-    def _django_image(self, name: str, upstream: str, prebuilt: str, target: Target) -> services.DjangoImage:
+    def _django_image(self, name: str, images: GeoNodeImages, target: Target) -> services.DjangoImage:
         """An upstream image as given; else geostack's, prebuilt or built and pushed where the target pulls from."""
-        if upstream:
-            return services.DjangoImage(ref=upstream, own=False)
-        if prebuilt:
-            return services.DjangoImage(ref=prebuilt, own=True)
-        build = context_build(DJANGO_CONTEXT, "geostack/geonode", args=target.with_ca_certificates())
+        if images.django:
+            return services.DjangoImage(ref=images.django, own=False)
+        if images.prebuilt:
+            return services.DjangoImage(ref=images.prebuilt, own=True)
+        build = context_build(DJANGO_CONTEXT, "geostack/geonode", args=target.with_ca_certificates(images.build_args))
         return services.DjangoImage(ref=target.publish_image(f"{name}-django-image", build, parent=self), own=True)
 
     def _backup_image(self, name: str, prebuilt: str, target: Target) -> pulumi.Input[str]:
