@@ -14,13 +14,12 @@ import os
 import socket
 import subprocess
 import sys
-import urllib.request
 from dataclasses import dataclass
 from typing import Iterator
 
 import boto3
 
-from offline.loopback import free_port, wait_until
+from offline.loopback import free_port, http_get, stop_group, wait_until
 
 # create_user, put_user_policy, create_access_key, create_bucket: moto checks every later request.
 UNCHECKED_SETUP_REQUESTS = 4
@@ -57,7 +56,7 @@ def s3_bucket(name: str = "geonode-backups") -> Iterator[S3Bucket]:
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(UNCHECKED_SETUP_REQUESTS)}
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "0.0.0.0", "-p", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         wait_until(lambda: _answers(port) or server.poll() is not None, 60, "moto server")
         assert server.poll() is None, server.stderr.read().decode(errors="replace")
@@ -74,17 +73,11 @@ def s3_bucket(name: str = "geonode-backups") -> Iterator[S3Bucket]:
         boto3.client("s3", **setup).create_bucket(Bucket=name)
         yield S3Bucket(endpoint, name, key["AccessKeyId"], key["SecretAccessKey"])
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_group(server)
 
 
 def _answers(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2):
-            return True
+        return http_get(f"http://127.0.0.1:{port}/moto-api/", timeout=2)[0] == 200
     except OSError:
         return False
