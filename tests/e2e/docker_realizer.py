@@ -98,9 +98,12 @@ class DockerRealizer:
         if handler is None:
             raise UnsupportedDeclaration(f"no realizer for {type_} {name}")
         if key in self.applied:
-            if type_ != CONTAINER:
-                raise UnsupportedDeclaration(f"{type_} {name} changed; only containers are replaced here")
-            self._remove("container", self.containers[name])
+            # A changed build (other arguments: another GeoNode release) is built anew under its
+            # new name, as the provider replaces the image; networks and volumes never change here.
+            if type_ not in (CONTAINER, IMAGE):
+                raise UnsupportedDeclaration(f"{type_} {name} changed; only containers and images are replaced here")
+            if type_ == CONTAINER:
+                self._remove("container", self.containers[name])
         outputs = handler(name, inputs)
         self.applied[key] = (inputs, outputs)
         return outputs
