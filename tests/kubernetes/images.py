@@ -38,6 +38,7 @@ class PushedImages:
     nginx_stand_in: str
     wait_stand_in: str
     geonode: str  # geostack's GeoNode image (docker/geonode), built or loaded from the test cache
+    geonode_previous: str  # the same, built from the previous GeoNode release (geonodeRelease 5.0)
     backup: str  # geostack's backup image (docker/backup)
     geonode_stand_ins: dict[str, str]  # {config key, e.g. "geonodePostgisImage": reference by digest}
     # The GeoServer stand-in as upstream names GeoServer, by a mutable tag, for the program to resolve.
@@ -53,11 +54,12 @@ def cached_push(client: docker.DockerClient, context, repository: str, tag: str,
     return push(client, repository, tag)
 
 
-def pushed_product_image(client: docker.DockerClient, context, repository: str) -> str:
-    """One of geostack's own images, built as the program declares its build (arguments, the
-    configured CA, platform), pushed; its reference by digest."""
-    args, platform = declared_build(context.relative_to(PROJECT_ROOT).as_posix())
-    return cached_push(client, context, repository, "staging-test", buildargs=args, platform=platform)
+def pushed_product_image(client: docker.DockerClient, context, repository: str,
+                         config: dict[str, str] | None = None, tag: str = "staging-test") -> str:
+    """One of geostack's own images, built as the program declares its build with `config`
+    (arguments, the configured CA, platform), pushed; its reference by digest."""
+    args, platform = declared_build(context.relative_to(PROJECT_ROOT).as_posix(), config)
+    return cached_push(client, context, repository, tag, buildargs=args, platform=platform)
 
 
 def push(client: docker.DockerClient, repository: str, tag: str) -> str:
@@ -80,6 +82,8 @@ def push_images(client: docker.DockerClient) -> PushedImages:
         nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
         wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
         geonode=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode"),
+        geonode_previous=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode",
+                                              {"geostack:geonodeRelease": "5.0"}, tag="staging-test-5.0"),
         backup=pushed_product_image(client, BACKUP_CONTEXT, "geostack/backup"),
         geonode_stand_ins=stand_ins,
         geoserver_by_tag=f"{REGISTRY}/{repository}:{tag}",

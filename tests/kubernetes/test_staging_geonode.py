@@ -1,5 +1,7 @@
 """GeoNode on the real single-node Kubernetes, deployed by `pulumi up` of the staging stack with
-the real CLI and kubernetes provider, and checked as a user would: every service Ready under
+the real CLI and kubernetes provider, and checked as a user would: the stack starts at the
+previous GeoNode release and its first test moves it to the current one under steady page
+requests (README: Upgrading GeoNode); then every service Ready under
 the namespace's Pod Security level, the admin signs in through GeoNode's nginx Service, a
 changed credential rolls exactly its readers without taking the site down, a changed storage
 class leaves the claims alone, and destroy keeps the data for the next `up`.
@@ -33,11 +35,13 @@ from pathlib import Path
 
 import pytest
 
+from components.config_keys import GEONODE_RELEASES
 from offline.loopback import wait_until
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
 from tests.cluster.local_cluster import LocalCluster
 from tests.e2e.browser import Browser
+from tests.e2e.geonode_records import check_records, make_records
 from tests.e2e.private_registry import push_a_new_build
 from tests.e2e.s3_server import s3_bucket
 from tests.engine.workspace import Workspace
@@ -78,6 +82,10 @@ class GeoNodeStaging:
     def signed_in(self) -> Browser:
         return self.browser().sign_in("admin", self.credentials["geonodeAdminPassword"])
 
+    def django_shell(self, source: str) -> str:
+        return self.cluster.kubectl("exec", "-n", self.namespace, "deployment/geonode-django", "--",
+                                    "django-admin", "shell", "-c", source, timeout=300).stdout
+
 
 @pytest.fixture(scope="module")
 def bucket():
@@ -95,8 +103,9 @@ def geonode(cluster, images, bucket, tmp_path_factory):
         "microk8sKubeconfig": str(cluster.kubeconfig),
         "microk8sContext": "geostack-test",
         "kubernetesWaitImage": images.wait_stand_in,
-        # geostack's GeoNode image, pushed by the test: no pulumi-docker here to build it.
-        "geonodeImage": images.geonode,
+        # geostack's GeoNode image, pushed by the test: no pulumi-docker here to build it. The
+        # stack starts at the previous release; the first test moves it to the current one.
+        "geonodeImage": images.geonode_previous,
         "geonodeBackupImage": images.backup,
         **images.geonode_stand_ins,
         # by its mutable tag, as upstream publishes it: held at the digest resolved at the first up
@@ -132,6 +141,39 @@ def _ready(workload: dict) -> bool:
     if workload["kind"] == "Job":
         return status.get("succeeded", 0) >= 1
     return status.get("readyReplicas", 0) == workload["spec"]["replicas"] == status.get("updatedReplicas", 0)
+
+
+def _running_geonode(geonode: GeoNodeStaging) -> str:
+    return geonode.django_shell("import importlib.metadata as m; print(m.version('geonode'))").split()[-1]
+
+
+def test_an_upgrade_to_the_current_release_keeps_everything_and_the_site_answers_throughout(geonode, images):
+    assert _running_geonode(geonode) == GEONODE_RELEASES["5.0"]
+    records = make_records(geonode.signed_in(), geonode.django_shell)
+    geonode.workspace.ok("config", "set", "geostack:geonodeImage", images.geonode)  # README: Upgrading GeoNode
+    geonode.config["geonodeImage"] = images.geonode
+    started = time.monotonic()
+    with SteadyLoad(home_page(geonode.browser()), pause_s=0.2) as load:
+        geonode.workspace.ok("up", "--yes", "--skip-preview", timeout=1800)
+        assert_rollouts_done(geonode.cluster, geonode.namespace)
+    record(geonode_upgrade_s=round(time.monotonic() - started), geonode_upgrade_requests=load.total,
+           geonode_upgrade_failed=len(load.failed))
+    assert load.failed == [] and load.total > 100, (load.total, load.failed[:5])
+    assert _running_geonode(geonode) == GEONODE_RELEASES["5.1"]
+    # The migrations ran once, in the init Job, which finished before any new Django pod started.
+    (job,) = [j for j in geonode.live("jobs") if j["metadata"]["name"].startswith("geonode-django-init")]
+    assert job["status"].get("succeeded") == 1, job["status"]
+    django_pods = [p for p in geonode.live("pods") if p["metadata"]["name"].startswith("geonode-django-")
+                   and not p["metadata"]["name"].startswith("geonode-django-init")
+                   and "deletionTimestamp" not in p["metadata"]]  # old pods still shutting down
+    assert django_pods and all(p["spec"]["containers"][0]["image"] == images.geonode for p in django_pods)
+    assert all(job["status"]["completionTime"] <= p["metadata"]["creationTimestamp"] for p in django_pods), \
+        (job["status"]["completionTime"], [p["metadata"]["creationTimestamp"] for p in django_pods])
+    migrated = geonode.cluster.kubectl("exec", "-n", geonode.namespace, "deployment/geonode-django", "--",
+                                       "django-admin", "migrate", "--check", "--noinput", check=False, timeout=300)
+    assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+    check_records(geonode.signed_in(), records, geonode.browser)
+    geonode.workspace.ok("preview", "--expect-no-changes")
 
 
 def test_every_geonode_service_is_ready_after_up(geonode):
