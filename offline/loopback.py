@@ -279,14 +279,15 @@ def nginx(conf_text: str, port: int, scratch: Path) -> Iterator[str]:
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: process.poll() is None and _answers(url + "/healthz"), timeout=15, what="nginx")
+        wait_until(lambda: process.poll() is None and answers(url + "/healthz"), timeout=15, what="nginx")
         yield url
     finally:
         stop_group(process)
         log.close()
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """A server listening at `url` answers it with 200 (not yet listening: False)."""
     try:
         return http_get(url, timeout=2)[0] == 200
     except OSError:

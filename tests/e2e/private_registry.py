@@ -9,7 +9,7 @@ from typing import Iterator
 
 import docker
 
-from offline.loopback import free_port, http_get, scratch_dir, stop_group, wait_until
+from offline.loopback import answers, free_port, scratch_dir, stop_group, wait_until
 from tests.cluster.configs import registry_config
 
 
@@ -24,17 +24,10 @@ def private_registry() -> Iterator[str]:
             process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_until(lambda: _answers(host), 30, "the private registry")
+            wait_until(lambda: answers(f"http://{host}/v2/"), 30, "the private registry")
             yield host
         finally:
             stop_group(process)
-
-
-def _answers(host: str) -> bool:
-    try:
-        return http_get(f"http://{host}/v2/", timeout=2)[0] == 200
-    except OSError:
-        return False
 
 
 def push_image(client: docker.DockerClient, name: str, tag: str) -> str:

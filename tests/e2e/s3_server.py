@@ -19,7 +19,7 @@ from typing import Iterator
 
 import boto3
 
-from offline.loopback import free_port, http_get, stop_group, wait_until
+from offline.loopback import answers, free_port, stop_group, wait_until
 
 # create_user, put_user_policy, create_access_key, create_bucket: moto checks every later request.
 UNCHECKED_SETUP_REQUESTS = 4
@@ -58,7 +58,7 @@ def s3_bucket(name: str = "geonode-backups") -> Iterator[S3Bucket]:
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "0.0.0.0", "-p", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        wait_until(lambda: _answers(port) or server.poll() is not None, 60, "moto server")
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/moto-api/") or server.poll() is not None, 60, "moto server")
         assert server.poll() is None, server.stderr.read().decode(errors="replace")
         endpoint = f"http://{host_address()}:{port}"
         setup = {"endpoint_url": endpoint, "region_name": REGION, "aws_access_key_id": "setup",
@@ -74,10 +74,3 @@ def s3_bucket(name: str = "geonode-backups") -> Iterator[S3Bucket]:
         yield S3Bucket(endpoint, name, key["AccessKeyId"], key["SecretAccessKey"])
     finally:
         stop_group(server)
-
-
-def _answers(port: int) -> bool:
-    try:
-        return http_get(f"http://127.0.0.1:{port}/moto-api/", timeout=2)[0] == 200
-    except OSError:
-        return False
