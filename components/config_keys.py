@@ -60,6 +60,12 @@ def _scaling(workload: str, label: str) -> tuple[Setting, ...]:
     )
 
 
+def _by_digest(example_repository: str) -> Text:
+    """An image geostack's CI built and pushed, given by digest (empty: build it here)."""
+    return Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
+                f"an image reference pinned by digest, such as {example_repository}@sha256:<64 hex>", allow_empty=True)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("target", Choice(TARGETS), "docker",
             "Where to deploy: local Docker engine, microk8s, or EKS with images in ECR."),
@@ -79,9 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
                                   forbidden=("latest",), allow_empty=True),
             "",
             "Tag of the QGIS Server image. Empty: a digest of the build context, so every change gets a new tag."),
-    Setting("qgisImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
-                              "an image reference pinned by digest, such as registry/geostack/qgis-server@sha256:<64 hex>",
-                              allow_empty=True),
+    Setting("qgisImage", _by_digest("registry/geostack/qgis-server"),
             "",
             "A prebuilt QGIS Server image (say, one your CI built from docker/qgis-server and pushed) that the "
             "workloads run; nothing is built or pushed. Empty: build docker/qgis-server and publish it to the target."),
@@ -250,9 +254,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("geonodeInitTimeoutMinutes", Integer(1, 1440), 30,
             "GeoNode: how long a rollout waits for the init task (migrations, collectstatic) and for Django to "
             "become ready before it fails (Kubernetes; on Docker, Django's healthcheck)."),
-    Setting("geonodeImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
-                                 "an image reference pinned by digest, such as registry/geostack/geonode@sha256:<64 hex>",
-                                 allow_empty=True),
+    Setting("geonodeImage", _by_digest("registry/geostack/geonode"),
             "", "GeoNode: a prebuilt geostack GeoNode image (one your CI built from docker/geonode and pushed) for "
                 "Django, Celery and the init task; nothing is built. Empty: build docker/geonode (geonodeRelease) "
                 "and publish it to the target."),
@@ -309,9 +311,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Kubernetes, a sleeping container on Docker); empty turns backups off."),
     Setting("geonodeBackupKeep", Integer(1, 365), 7, "GeoNode: the newest daily backups kept; older ones are deleted."),
     Setting("geonodeBackupSize", Quantity("storage"), "20Gi", "GeoNode: backup volume size."),
-    Setting("geonodeBackupImage", Text(r"[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}",
-                                       "an image reference pinned by digest, such as "
-                                       "registry/geostack/backup@sha256:<64 hex>", allow_empty=True),
+    Setting("geonodeBackupImage", _by_digest("registry/geostack/backup"),
             "", "GeoNode: a prebuilt geostack backup image (one your CI built from docker/backup and pushed); "
                 "nothing is built. Empty: build docker/backup and publish it to the target."),
     Setting("geonodeBackupBucket", Text(_BUCKET, "an S3 bucket name, optionally with a key prefix, such as "
