@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Mapping
 
 import pulumi
 
@@ -93,8 +94,9 @@ class GeoNode(pulumi.ComponentResource):
         deploy(services.nginx(names, images.nginx, self.nginx_config, volumes, exposure, resources.nginx,
                               after=(django, geoserver)))
         if settings.backups.time:
-            deploy(backup(names, self._backup_image(name, settings.backups.prebuilt_image, target), volumes,
-                          credentials, settings.database, settings.backups, after=(init,)))
+            image = self._own_image(f"{name}-backup-image", BACKUP_CONTEXT, "geostack/backup",
+                                    settings.backups.prebuilt_image, target)
+            deploy(backup(names, image, volumes, credentials, settings.database, settings.backups, after=(init,)))
         self.url = pulumi.Output.from_input(site.url)
         self.admin_password = credentials.admin_password
         self.register_outputs({"url": self.url, "admin_password": self.admin_password,
@@ -112,17 +114,17 @@ class GeoNode(pulumi.ComponentResource):
         """An upstream image as given; else geostack's, prebuilt or built and pushed where the target pulls from."""
         if images.django:
             return services.DjangoImage(ref=images.django, own=False)
-        if images.prebuilt:
-            return services.DjangoImage(ref=images.prebuilt, own=True)
-        build = context_build(DJANGO_CONTEXT, "geostack/geonode", args=target.with_ca_certificates(images.build_args))
-        return services.DjangoImage(ref=target.publish_image(f"{name}-django-image", build, parent=self), own=True)
+        return services.DjangoImage(ref=self._own_image(f"{name}-django-image", DJANGO_CONTEXT, "geostack/geonode",
+                                                        images.prebuilt, target, images.build_args), own=True)
 
-    def _backup_image(self, name: str, prebuilt: str, target: Target) -> pulumi.Input[str]:
-        """geostack's backup image: prebuilt, or built and pushed where the target pulls from."""
+    def _own_image(self, resource: str, context: str, repository: str, prebuilt: str, target: Target,
+                   build_args: Mapping[str, str] | None = None) -> pulumi.Input[str]:
+        """One of geostack's images: prebuilt, or built from `context` (with the configured CA) and
+        pushed where the target pulls from."""
         if prebuilt:
             return prebuilt
-        build = context_build(BACKUP_CONTEXT, "geostack/backup", args=target.with_ca_certificates())
-        return target.publish_image(f"{name}-backup-image", build, parent=self)
+        build = context_build(context, repository, args=target.with_ca_certificates(build_args))
+        return target.publish_image(resource, build, parent=self)
 
     def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:
         sizes = settings.sizes
