@@ -3,7 +3,8 @@
 # module proxy, at the versions in versions.env, and prints the directory they are in:
 #
 #   toolchain/install-cluster.sh    # kube-apiserver, kube-controller-manager, kube-scheduler,
-#                                   # kubelet, kube-proxy, kubectl and coredns
+#                                   # kubelet, kube-proxy, kubectl, coredns, metrics-server
+#                                   # and kube-router
 #
 # etcd, containerd, runc, the CNI plugins and the registry come from Debian (scripts/test.sh).
 # Like install.sh, it builds through a wrapper module (toolchain/go/kubernetes-cluster) and
@@ -39,6 +40,18 @@ build_coredns() {
   GOBIN="$bin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION"
 }
 
+# Whether $bin has $1 at version $2: the version is kept beside it, so a new pin rebuilds.
+installed() {
+  [[ -x "$bin/$1" && "$(cat "$bin/.$1.version" 2>/dev/null)" == "$2" ]]
+}
+
+# Builds the command at package $2 of a module tagged v$3 into $bin as $1.
+build_tool() {
+  log "building $1 v$3 from $2"
+  GOBIN="$bin" go install -trimpath -ldflags "-s -w" "$2@v$3"
+  echo "$3" >"$bin/.$1.version"
+}
+
 if ! command -v go >/dev/null; then
   log "Go is missing: install Go >= 1.24 to build the test cluster"
   exit 1
@@ -48,4 +61,8 @@ for name in "${components[@]}"; do
   [[ -x "$bin/$name" ]] || { build_kubernetes; break; }
 done
 [[ -x "$bin/coredns" ]] || build_coredns
+installed "metrics-server" "$METRICS_SERVER_VERSION" ||
+  build_tool metrics-server "sigs.k8s.io/metrics-server/cmd/metrics-server" "$METRICS_SERVER_VERSION"
+installed "kube-router" "$KUBE_ROUTER_VERSION" ||
+  build_tool kube-router "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router" "$KUBE_ROUTER_VERSION"
 echo "$bin"
