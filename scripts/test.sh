@@ -10,13 +10,13 @@ cd "$(dirname "$0")/.."
 
 # nginx and QGIS Server's FastCGI helpers for the loopback tests (QGIS itself: install_host_qgis); a Docker engine and debootstrap
 # for the Docker tests (no registry is needed: base images are bootstrapped locally);
-# etcd, containerd, runc, the CNI plugins, a registry and a C compiler (the pause image)
-# for the single-node Kubernetes of the staging tests; PostgreSQL with PostGIS for projects saved
+# etcd, containerd, runc, the CNI plugins, a registry, ipset (the policy enforcer's), socat and a C compiler
+# (the pause image) for the Kubernetes of the staging tests; PostgreSQL with PostGIS for projects saved
 # in a database. (ShellCheck is installed from PyPI.)
 DEBIAN_PACKAGES=(
   spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
   docker.io debootstrap
-  etcd-server containerd runc containernetworking-plugins docker-registry conntrack iptables
+  etcd-server containerd runc containernetworking-plugins docker-registry conntrack iptables ipset socat
   gcc libc6-dev openssl
   postgresql postgresql-postgis
   python3-venv

@@ -1,24 +1,52 @@
 """The test cluster's configuration files, as pure functions of its private directory.
 
 Addresses follow microk8s where a user can see them: pods in 10.1.0.0/16, Services in
-10.152.183.0/24, the registry on localhost:32000. The node's own address is the pod bridge's
-gateway (10.1.0.1), which the harness creates, so nothing depends on the machine's network.
+10.152.183.0/24, the registry on localhost:32000. The harness makes every address itself, so
+nothing depends on the machine's network:
+
+- the first node is this host; its address is its pod bridge's gateway, 10.1.0.1, and its pods
+  are in 10.1.0.0/24;
+- the second node lives in a network namespace of its own, reached over a veth pair (10.2.0.1 on
+  the host, 10.2.0.2 in the namespace, its address); its pods are in 10.1.1.0/24, behind a bridge
+  of its own, and each node routes to the other's pods.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-NODE_NAME = "geostack-node"
-NODE_IP = "10.1.0.1"
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    ip: str  # the kubelet's and NodePorts' address
+    pod_subnet: str
+    gateway: str  # the pod bridge's address: the pods' default route
+    bridge: str
+    netns: str | None = None  # None: the host's own network
+    cgroup_root: str | None = None  # the kubelet's own (default: /), so no kubelet touches another's pods
+    host_side: str = ""  # the host's end of the veth pair to the node's namespace
+
+
+FIRST_NODE = Node("geostack-node", "10.1.0.1", "10.1.0.0/24", "10.1.0.1", "geostack-k8s0")
+SECOND_NODE = Node("geostack-node-2", "10.2.0.2", "10.1.1.0/24", "10.1.1.1", "geostack-k8s1",
+                   netns="geostack-node-2", cgroup_root="/geostack-node-2", host_side="geostack-link2")
+NODES = (FIRST_NODE, SECOND_NODE)
+NODE_LINK_HOST_IP = "10.2.0.1"
+NODE_LINK_PREFIX = 24
+
+NODE_NAME = FIRST_NODE.name
+NODE_IP = FIRST_NODE.ip
 POD_CIDR = "10.1.0.0/16"
-BRIDGE = "geostack-k8s0"
+BRIDGE = FIRST_NODE.bridge
 SERVICE_CIDR = "10.152.183.0/24"
 KUBERNETES_SERVICE_IP = "10.152.183.1"
 REGISTRY = "localhost:32000"
 PAUSE_IMAGE = "localhost/geostack/pause:1"
+SCALE_DOWN_STABILIZATION = "30s"
 
 
 def kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str) -> str:
@@ -75,36 +103,40 @@ state = "{root}/containerd/state"
 """
 
 
-def registry_hosts(registry: str = REGISTRY) -> str:
-    """containerd's hosts.toml: the microk8s registry addon speaks plain HTTP."""
+def registry_hosts(registry: str = REGISTRY, endpoint: str = REGISTRY) -> str:
+    """containerd's hosts.toml: the microk8s registry addon speaks plain HTTP. A node other than
+    this host reaches `registry` (the name images are given) at `endpoint`."""
     return f"""server = "http://{registry}"
 
-[host."http://{registry}"]
+[host."http://{endpoint}"]
   capabilities = ["pull", "resolve"]
 """
 
 
-def cni_config(root: Path) -> str:
-    """A bridge with host-local addresses (kept in the private dir) and masquerading out of
-    the pod network; hairpin mode lets a pod reach itself through its Service."""
+def cni_config(root: Path, node: Node = FIRST_NODE) -> str:
+    """A bridge with host-local addresses (kept in the private dir); hairpin mode lets a pod reach
+    itself through its Service. No masquerading by the plugin: it would hide a pod's address from
+    the other node's NetworkPolicies; the harness masquerades only what leaves the pod network."""
     return json.dumps({
         "cniVersion": "1.0.0",
         "name": "geostack-pods",
         "plugins": [
-            {"type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": True, "hairpinMode": True,
+            {"type": "bridge", "bridge": node.bridge, "isGateway": True, "ipMasq": False, "hairpinMode": True,
              "ipam": {"type": "host-local", "dataDir": str(root / "cni-ipam"),
-                      "ranges": [[{"subnet": POD_CIDR, "gateway": NODE_IP}]],
+                      "ranges": [[{"subnet": node.pod_subnet, "gateway": node.gateway}]],
                       "routes": [{"dst": "0.0.0.0/0"}]}},
             {"type": "portmap", "capabilities": {"portMappings": True}},
         ],
     }, indent=2)
 
 
-def kubelet_config(root: Path, ca: Path, serving_cert: Path, serving_key: Path, port: int, healthz_port: int) -> str:
+def kubelet_config(root: Path, ca: Path, serving_cert: Path, serving_key: Path, port: int, healthz_port: int,
+                   node: Node = FIRST_NODE) -> str:
     return yaml.safe_dump({
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": NODE_IP,
+        "address": node.ip,
+        **({"cgroupRoot": node.cgroup_root} if node.cgroup_root else {}),
         "port": port,
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
@@ -146,10 +178,10 @@ def corefile(kubeconfig_path: Path, port: int = 53) -> str:
 """
 
 
-def registry_config(root: Path, registry: str = REGISTRY) -> str:
+def registry_config(store: Path, registry: str = REGISTRY) -> str:
     return yaml.safe_dump({
         "version": 0.1,
         "log": {"level": "warn"},
-        "storage": {"filesystem": {"rootdirectory": str(root / "registry")}, "delete": {"enabled": True}},
+        "storage": {"filesystem": {"rootdirectory": str(store)}, "delete": {"enabled": True}},
         "http": {"addr": registry},
     })

@@ -1,8 +1,11 @@
 """Host state the test cluster creates outside its directory, and removing all of it.
 
 Besides its processes, a node leaves: containers run by containerd's shims, network
-namespaces under /var/run/netns, mounts below its directory, cgroups under /kubepods,
-kube-proxy's KUBE-* and the bridge plugin's CNI-* iptables chains, and the pod bridge.
+namespaces under /var/run/netns (the second node's own among them: its iptables, ipsets, routes
+and veth link go with it), mounts below its directory, cgroups under /kubepods and the second
+node's cgroup root,
+kube-proxy's and kube-router's KUBE-* and the bridge plugin's CNI-* iptables chains, kube-router's
+ipsets, and the pod bridge.
 """
 from __future__ import annotations
 
@@ -21,12 +24,26 @@ NETNS_DIR = Path("/var/run/netns")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Stopped first to last: nothing restarts pods once the kubelet is gone, and the API server
 # outlives the controllers that talk to it.
-STOP_ORDER = ("kubelet", "kube-proxy", "coredns", "containerd", "kube-scheduler", "kube-controller-manager",
-              "kube-apiserver", "etcd", "registry")
+def _on_each_node(name: str) -> tuple[str, ...]:
+    return tuple(f"{name}-{index}" if index > 1 else name for index in range(1, len(configs.NODES) + 1))
+
+
+STOP_ORDER = ("metrics-server", *_on_each_node("kube-router"), *_on_each_node("kubelet"),
+              *_on_each_node("kube-proxy"), "coredns", *_on_each_node("containerd"), "registry-forwarder-2",
+              "kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd", "registry")
+POD_MASQUERADE = ("-s", configs.POD_CIDR, "!", "-d", configs.POD_CIDR, "-m", "comment", "--comment",
+                   "geostack test cluster pods leaving the pod network", "-j", "MASQUERADE")
 
 
 FORWARD_RULES = tuple((direction, configs.BRIDGE, "-m", "comment", "--comment", "geostack test cluster pods",
                        "-j", "ACCEPT") for direction in ("-i", "-o"))
+
+
+def link_forward_rules(node: configs.Node) -> tuple[tuple[str, ...], ...]:
+    """What lets traffic between this host and a node's namespace through the FORWARD chain,
+    whose policy Docker sets to DROP."""
+    return tuple((direction, node.host_side, "-m", "comment", "--comment", "geostack test cluster nodes",
+                  "-j", "ACCEPT") for direction in ("-i", "-o"))
 
 
 def _run(*argv: str) -> subprocess.CompletedProcess:
@@ -37,7 +54,8 @@ def create_bridge() -> None:
     """The pod bridge with the node address, before anything binds to that address."""
     _run("ip", "link", "del", configs.BRIDGE)  # left by a run that was killed
     for argv in (("ip", "link", "add", configs.BRIDGE, "type", "bridge"),
-                 ("ip", "addr", "add", f"{configs.NODE_IP}/16", "dev", configs.BRIDGE),
+                 ("ip", "addr", "add", f"{configs.NODE_IP}/{configs.FIRST_NODE.pod_subnet.split('/')[1]}",
+                  "dev", configs.BRIDGE),
                  ("ip", "link", "set", configs.BRIDGE, "up")):
         subprocess.run(argv, check=True, capture_output=True)
     # Pod-to-Service traffic between pods on one bridge must pass kube-proxy's iptables rules.
@@ -46,6 +64,7 @@ def create_bridge() -> None:
     # That puts bridged traffic through FORWARD too, whose policy a Docker engine sets to DROP.
     for rule in FORWARD_RULES:
         subprocess.run(["iptables", "-I", "FORWARD", *rule], check=True, capture_output=True)
+    subprocess.run(["iptables", "-t", "nat", "-A", "POSTROUTING", *POD_MASQUERADE], check=True, capture_output=True)
 
 
 def network_namespaces() -> set[str]:
@@ -64,7 +83,13 @@ def _processes_under(root: Path) -> list[int]:
     return found
 
 
+def node_roots(root: Path) -> list[Path]:
+    return [root if node is configs.FIRST_NODE else root / node.name for node in configs.NODES]
+
+
 def _kill_containers(root: Path) -> None:
+    if not (root / "containerd.sock").exists():
+        return
     ctr = ["ctr", "--address", str(root / "containerd.sock"), "--namespace", "k8s.io"]
     tasks = subprocess.run([*ctr, "tasks", "list", "-q"], capture_output=True, text=True, timeout=30)
     for task in tasks.stdout.split():
@@ -80,12 +105,13 @@ def _unmount_below(root: Path) -> None:
 
 
 def _remove_cgroups() -> None:
+    trees = ["kubepods", *(node.cgroup_root.strip("/") for node in configs.NODES if node.cgroup_root)]
     for hierarchy in CGROUP_ROOT.iterdir():
-        tree = hierarchy / "kubepods"
-        if tree.is_dir():
-            for directory, _, _ in sorted(os.walk(tree), key=lambda walk: len(walk[0]), reverse=True):
-                with contextlib.suppress(OSError):
-                    os.rmdir(directory)
+        for tree in (hierarchy / name for name in trees):
+            if tree.is_dir():
+                for directory, _, _ in sorted(os.walk(tree), key=lambda walk: len(walk[0]), reverse=True):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(directory)
 
 
 def _jump_target(words: list[str]) -> str:
@@ -111,11 +137,20 @@ def _remove_iptables_rules() -> None:
                 _run(tool, "-t", table, "-X", chain)
 
 
+def _remove_ipsets() -> None:
+    """kube-router's sets (KUBE-SRC-*, KUBE-DST-*, kube-router-*), once no rule refers to them."""
+    names = _run("ipset", "list", "-n").stdout.split()
+    for name in names:
+        if name.startswith(("KUBE-", "kube-router-")):
+            _run("ipset", "destroy", name)
+
+
 def stop_all(root: Path, processes: dict[str, subprocess.Popen], bin_dir: Path, namespaces_before: set[str]) -> None:
     for name in STOP_ORDER:
         if name == "containerd" and name in processes:
-            with contextlib.suppress(Exception):
-                _kill_containers(root)
+            for node_root in node_roots(root):
+                with contextlib.suppress(Exception):
+                    _kill_containers(node_root)
         if name in processes:
             stop_group(processes[name])
     for pid in _processes_under(root):
@@ -124,11 +159,17 @@ def stop_all(root: Path, processes: dict[str, subprocess.Popen], bin_dir: Path, 
     if (bin_dir / "kube-proxy").exists():
         _run(str(bin_dir / "kube-proxy"), "--cleanup")
     _remove_iptables_rules()
+    _remove_ipsets()
     for namespace in network_namespaces() - namespaces_before:
         _run("ip", "netns", "delete", namespace)
     _unmount_below(root)
     _remove_cgroups()
     for rule in FORWARD_RULES:
         _run("iptables", "-D", "FORWARD", *rule)
+    for node in configs.NODES:
+        if node.netns:
+            for rule in link_forward_rules(node):
+                _run("iptables", "-D", "FORWARD", *rule)
+    _run("iptables", "-t", "nat", "-D", "POSTROUTING", *POD_MASQUERADE)
     _run("ip", "link", "del", configs.BRIDGE)
     shutil.rmtree(root, ignore_errors=True)

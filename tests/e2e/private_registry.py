@@ -19,7 +19,7 @@ def private_registry() -> Iterator[str]:
     host = f"localhost:{free_port()}"
     with scratch_dir("geostack-registry-") as root:
         config = root / "registry.yaml"
-        config.write_text(registry_config(root, host))
+        config.write_text(registry_config(root / "registry", host))
         with open(root / "registry.log", "wb") as log:
             process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
