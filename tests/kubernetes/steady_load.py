@@ -5,6 +5,8 @@ import threading
 import time
 from typing import Callable
 
+from tests.e2e.wms_checks import get_map, shifted_bbox
+
 # The n-th request: its HTTP status and body.
 Request = Callable[[int], tuple[int, bytes]]
 
@@ -40,3 +42,11 @@ class SteadyLoad(threading.Thread):
     @property
     def total(self) -> int:
         return self.ok + len(self.failed)
+
+
+def uncached_maps(url: str) -> Request:
+    """GetMap requests for ever new extents, so each reaches QGIS."""
+    def request(count: int) -> tuple[int, bytes]:
+        status, _, body = get_map(url, bbox=shifted_bbox(count * 0.01))
+        return status, body
+    return request

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from offline.loopback import http_get
+from tests.cluster.configs import NODES
 from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
 from tests.e2e.project_folders import CITY_TITLE
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_layer_names,
@@ -23,6 +24,11 @@ def test_every_pod_is_ready_under_the_enforced_pod_security_level(staging):
     events = staging.cluster.kubectl("get", "events", "-n", staging.namespace, "-o", "json").stdout
     refused = [e["message"] for e in json.loads(events)["items"] if e["reason"] == "FailedCreate"]
     assert refused == [], refused
+
+
+def test_the_spread_constraint_puts_the_two_qgis_pods_on_both_nodes(staging):
+    nodes = sorted(pod["spec"]["nodeName"] for pod in staging.ready_pods("qgis-server"))
+    assert nodes == sorted(node.name for node in NODES), nodes
 
 
 def test_qgis_pods_run_the_pushed_image_by_digest(staging):

@@ -10,19 +10,11 @@ import time
 
 import pytest
 
-from tests.e2e.wms_checks import capabilities_answer, get_map, shifted_bbox
+from tests.e2e.wms_checks import capabilities_answer
 from tests.kubernetes.live_objects import destroy_and_wait_for_namespace, record, render_mismatches
-from tests.kubernetes.steady_load import SteadyLoad
+from tests.kubernetes.steady_load import SteadyLoad, uncached_maps
 
 pytestmark = pytest.mark.timeout(3000)
-
-
-def uncached_maps(url: str):
-    """GetMap requests for ever new extents, so each reaches QGIS."""
-    def request(count: int) -> tuple[int, bytes]:
-        status, _, body = get_map(url, bbox=shifted_bbox(count * 0.01))
-        return status, body
-    return request
 
 
 def test_rolling_update_under_steady_load_fails_no_request(staging):
@@ -60,8 +52,9 @@ def test_scaling_the_qgis_replicas(staging, replicas):
     assert capabilities_answer(staging.url)
 
 
-def test_the_horizontal_pod_autoscaler_is_accepted(staging):
-    """Only the object: no metrics server runs here, so nothing scales on CPU."""
+def test_the_horizontal_pod_autoscaler_is_declared_as_configured(staging):
+    """The object as the keys set it (test_staging_autoscaling.py shows one scaling), left in
+    place for the next test to compare with the offline render."""
     staging.set_and_up(qgisReplicas="2", qgisAutoscaleMin="2", qgisAutoscaleMax="4")
     listed = json.loads(staging.cluster.kubectl("get", "hpa", "-n", staging.namespace, "-o", "json").stdout)
     [hpa] = listed["items"]

@@ -1,0 +1,52 @@
+"""Whether a pod with given labels can open a TCP connection to a host and port: the check a
+NetworkPolicy is judged by, from inside the cluster.
+
+The probe is a one-off pod of the wait image stand-in (netcat) in the stack's namespace. Its
+labels decide which policies let it in: a pod labelled as the stack's nginx is the peer that
+QGIS's policy names; one labelled otherwise is any other pod. It passes the namespace's Pod
+Security admission (restricted) like the stack's own pods, and is deleted afterwards.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+from offline.loopback import wait_until
+from tests.cluster.local_cluster import LocalCluster
+
+CONNECT_TIMEOUT_S = 3
+
+
+def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str, host: str, port: int) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "geostack-test": "network-probe"}},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "probe", "image": image, "imagePullPolicy": "IfNotPresent",
+                "command": ["nc", "-z", "-w", str(CONNECT_TIMEOUT_S), host, str(port)],
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+            }],
+        },
+    }
+
+
+def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, host: str, port: int) -> bool:
+    """True if the probe's connection was accepted, False if it was refused or timed out."""
+    name = f"network-probe-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(probe_manifest(namespace, name, labels, image, host, port)))
+    try:
+        def phase() -> str:
+            return cluster.kubectl("get", "pod", "-n", namespace, name, "-o", "jsonpath={.status.phase}").stdout
+        try:
+            wait_until(lambda: phase() in ("Succeeded", "Failed"), 90, f"the probe pod {name} to finish")
+        except Exception as error:
+            described = cluster.kubectl("describe", "pod", "-n", namespace, name, check=False).stdout
+            raise AssertionError(f"{error}\n{described}") from error
+        return phase() == "Succeeded"
+    finally:
+        cluster.kubectl("delete", "pod", "-n", namespace, name, "--wait=false", check=False)

@@ -1,0 +1,88 @@
+"""The staging stack's NetworkPolicies, enforced by the test cluster's kube-router
+(tests/cluster/policy_enforcer.py) and judged both ways from pods inside the namespace:
+
+- QGIS's FastCGI port: the stack's nginx may connect; any other pod is refused, by the
+  Service's address and by a pod's own;
+- nginx, which the stack exposes, accepts any pod;
+- default deny: a pod that no policy of the stack names takes no connection from its neighbours,
+  while the same pod in a namespace without the stack's policies does.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from offline.loopback import wait_until
+from tests.kubernetes.network_probe import connects
+
+QGIS_PORT = 5555
+NGINX_PORT = 8080
+
+
+# The labels the stack's policies select its nginx by (kubernetes_pods.selector), and another app's.
+NGINX = {"app.kubernetes.io/name": "qgis-nginx", "app.kubernetes.io/instance": "staging"}
+OTHER = {"app.kubernetes.io/name": "some-other-app"}
+
+
+def probe(staging, labels: dict[str, str], host: str, port: int, namespace: str | None = None) -> bool:
+    return connects(staging.cluster, namespace or staging.namespace, labels, staging.images.wait_stand_in, host, port)
+
+
+def test_only_the_stacks_nginx_reaches_qgis_through_its_service(staging):
+    assert probe(staging, NGINX, "qgis-server", QGIS_PORT)
+    assert not probe(staging, OTHER, "qgis-server", QGIS_PORT)
+
+
+def test_only_the_stacks_nginx_reaches_a_qgis_pod_directly(staging):
+    pod_ip = staging.ready_pods("qgis-server")[0]["status"]["podIP"]
+    assert probe(staging, NGINX, pod_ip, QGIS_PORT)
+    assert not probe(staging, OTHER, pod_ip, QGIS_PORT)
+
+
+def test_the_exposed_nginx_accepts_any_pod(staging):
+    assert probe(staging, OTHER, "qgis-nginx", NGINX_PORT)
+
+
+def listener_manifest(namespace: str, image: str) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "unnamed-listener", "namespace": namespace, "labels": {"geostack-test": "listener"}},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "listen", "image": image, "command": ["nc", "-lk", "8000"],
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+            }],
+        },
+    }
+
+
+@pytest.fixture
+def listeners(staging):
+    """A pod listening on 8000 in the stack's namespace, and the same in a namespace of its own."""
+    cluster, image = staging.cluster, staging.images.wait_stand_in
+    other = "geostack-test-no-policies"
+    cluster.kubectl("create", "namespace", other)
+    ips = {}
+    try:
+        for namespace in (staging.namespace, other):
+            cluster.kubectl("apply", "-f", "-", input=json.dumps(listener_manifest(namespace, image)))
+        for namespace in (staging.namespace, other):
+            cluster.kubectl("wait", "-n", namespace, "pod/unnamed-listener", "--for=condition=Ready",
+                            "--timeout=90s", timeout=100)
+            ips[namespace] = cluster.kubectl("get", "pod", "-n", namespace, "unnamed-listener", "-o",
+                                             "jsonpath={.status.podIP}").stdout
+        yield ips, other
+    finally:
+        cluster.kubectl("delete", "pod", "-n", staging.namespace, "unnamed-listener", "--wait=false", check=False)
+        cluster.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+def test_default_deny_refuses_connections_to_a_pod_no_policy_names(staging, listeners):
+    ips, other = listeners
+    wait_until(lambda: probe(staging, OTHER, ips[other], 8000, namespace=other), 30,
+               "the listener without policies to accept its neighbour")
+    assert not probe(staging, OTHER, ips[staging.namespace], 8000)
