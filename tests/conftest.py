@@ -16,3 +16,9 @@ from offline.program_run import STACKS, ProgramRun, run_program  # noqa: E402
 def stack_runs() -> dict[str, ProgramRun]:
     """Each committed stack file, run as `pulumi up` would run it, but against mocks."""
     return {stack: run_program(stack) for stack in STACKS}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The tests' private dockerd, if any test started it, stops with the session."""
+    from tests.e2e.docker_engine import stop_private_engine
+    stop_private_engine()

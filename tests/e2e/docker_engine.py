@@ -1,8 +1,9 @@
 """A Docker engine for the tests, and the base images no registry can give us.
 
 `docker_engine()` uses an engine that already answers (DOCKER_HOST or the default
-socket); otherwise it starts Debian's dockerd with a private data root, exec root and
-socket in a temp dir, and stops it and deletes its data at the end.
+socket); otherwise it starts Debian's dockerd with a data root of its own, kept in
+~/.cache/geostack (ENGINE_DATA) for the images, and an exec root and socket in a temp dir. One
+such engine serves the whole test session; `stop_private_engine()` stops it at the end.
 
 The `debian:<release>-slim` images are made with debootstrap and `docker import`; each root
 filesystem tarball is cached in ~/.cache/geostack so later runs on the same machine
@@ -16,8 +17,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator, Optional
 
 import docker
 from docker.errors import DockerException, ImageNotFound
@@ -28,6 +30,7 @@ from offline.program_run import PROJECT_ROOT
 
 DEBIAN_MIRROR = os.environ.get("GEOSTACK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "geostack"
+ENGINE_DATA = CACHE_DIR / "dockerd-data"
 NGINX_STAND_IN = PROJECT_ROOT / "tests" / "e2e" / "images" / "nginx-debian"
 
 
@@ -40,53 +43,100 @@ def _answering_client() -> docker.DockerClient | None:
         return None
 
 
+@dataclass
+class _PrivateEngine:
+    process: subprocess.Popen
+    work: Path  # exec root, socket and log: a short temp path (a socket's path has a length limit)
+    client: docker.DockerClient
+    log: IO[bytes]
+
+
+_private: Optional[_PrivateEngine] = None
+
+
 @contextlib.contextmanager
 def docker_engine() -> Iterator[docker.DockerClient]:
-    """A client for a working engine; a private dockerd when none answers."""
-    client = _answering_client()
+    """A client for a working engine: the one DOCKER_HOST or the default socket names, else the
+    tests' private dockerd (started on first use, stopped by `stop_private_engine`).
+
+    The private engine keeps its images between modules and runs (ENGINE_DATA): loading them
+    from tarballs into a new data root cost minutes each time. Everything else a caller made
+    (containers, networks, volumes) is removed when its `with` block ends, pass or fail, so each
+    module starts from an engine with images only, as from a new one."""
+    client = None if _private is not None else _answering_client()
     if client is not None:
         yield client
         return
-    root = Path(tempfile.mkdtemp(prefix="geostack-dockerd-"))
-    socket = root / "docker.sock"
-    log = open(root / "dockerd.log", "wb")
-    process = subprocess.Popen(
-        ["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-         "--pidfile", str(root / "dockerd.pid"), "-H", f"unix://{socket}", "--storage-driver=overlay2"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    engine = _start_private_engine()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                # The client asks the engine for its API version as it is constructed.
-                client = docker.DockerClient(base_url=f"unix://{socket}", timeout=300)
-                client.ping()
-                break
-            except (DockerException, OSError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("dockerd did not start:\n" + (root / "dockerd.log").read_text()[-3000:])
-                time.sleep(0.5)
-        previous = os.environ.get("DOCKER_HOST")
-        os.environ["DOCKER_HOST"] = f"unix://{socket}"
-        try:
-            yield client
-        finally:
-            if previous is None:
-                os.environ.pop("DOCKER_HOST", None)
-            else:
-                os.environ["DOCKER_HOST"] = previous
-            client.close()
+        yield engine.client
     finally:
-        process.terminate()
+        _remove_all_but_images(engine.client)
+
+
+def _start_private_engine() -> _PrivateEngine:
+    global _private
+    if _private is not None and _private.process.poll() is None:
+        return _private
+    ENGINE_DATA.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="geostack-dockerd-"))
+    socket = work / "docker.sock"
+    log = open(work / "dockerd.log", "wb")
+    process = subprocess.Popen(
+        ["dockerd", "--data-root", str(ENGINE_DATA), "--exec-root", str(work / "exec"),
+         "--pidfile", str(work / "dockerd.pid"), "-H", f"unix://{socket}", "--storage-driver=overlay2"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        # Overlay mounts must be gone before the data can be removed.
-        subprocess.run(["umount", "-R", str(root / "exec")], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+            # The client asks the engine for its API version as it is constructed.
+            client = docker.DockerClient(base_url=f"unix://{socket}", timeout=300)
+            client.ping()
+            break
+        except (DockerException, OSError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                _stop(process, work, log)
+                raise RuntimeError("dockerd did not start:\n" + (work / "dockerd.log").read_text()[-3000:])
+            time.sleep(0.5)
+    _private = _PrivateEngine(process, work, client, log)
+    os.environ["DOCKER_HOST"] = f"unix://{socket}"  # for the Pulumi programs and CLIs the tests run
+    _remove_all_but_images(client)  # what a run that was killed left behind
+    return _private
+
+
+def _remove_all_but_images(client: docker.DockerClient) -> None:
+    for container in client.containers.list(all=True):
+        with contextlib.suppress(DockerException):
+            container.remove(force=True, v=True)
+    with contextlib.suppress(DockerException):
+        client.networks.prune()
+        client.volumes.prune(filters={"all": "true"})
+
+
+def stop_private_engine() -> None:
+    """Stops the private dockerd, if one was started; its images stay in ENGINE_DATA."""
+    global _private
+    if _private is None:
+        return
+    engine, _private = _private, None
+    with contextlib.suppress(Exception):
+        _remove_all_but_images(engine.client)
+    engine.client.close()
+    os.environ.pop("DOCKER_HOST", None)
+    _stop(engine.process, engine.work, engine.log)
+
+
+def _stop(process: subprocess.Popen, work: Path, log: IO[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+    # Overlay mounts must be gone before the exec root can be removed.
+    subprocess.run(["umount", "-R", str(work / "exec")], capture_output=True)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def has_image(client: docker.DockerClient, name: str) -> bool:
