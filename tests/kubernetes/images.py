@@ -13,7 +13,7 @@ separately does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import docker
 
@@ -32,17 +32,61 @@ BACKUP_CONTEXT = PROJECT_ROOT / "docker" / "backup"
 WAIT_STAND_IN = PROJECT_ROOT / "tests" / "cluster" / "images" / "netcat-debian"
 
 
-@dataclass(frozen=True)
 class PushedImages:
-    qgis: str  # localhost:32000/geostack/qgis-server@sha256:...
-    nginx_stand_in: str
-    wait_stand_in: str
-    geonode: str  # geostack's GeoNode image (docker/geonode), built or loaded from the test cache
-    geonode_previous: str  # the same, built from the previous GeoNode release (geonodeRelease 5.0)
-    backup: str  # geostack's backup image (docker/backup)
-    geonode_stand_ins: dict[str, str]  # {config key, e.g. "geonodePostgisImage": reference by digest}
-    # The GeoServer stand-in as upstream names GeoServer, by a mutable tag, for the program to resolve.
-    geoserver_by_tag: str  # localhost:32000/geonode/geoserver:2.28.4-latest
+    """Each image is built (or loaded from the test image cache) and pushed when a test first asks
+    for it, so a run of the QGIS tests alone builds no GeoNode image."""
+
+    def __init__(self, client: docker.DockerClient):
+        self.client = client
+        ensure_base_image(client)
+
+    @cached_property
+    def qgis(self) -> str:
+        """localhost:32000/geostack/qgis-server@sha256:..., built as the dev stack's realizer builds
+        it (same arguments and platform: one cached image)."""
+        return pushed_product_image(self.client, QGIS_CONTEXT, "geostack/qgis-server")
+
+    @cached_property
+    def geonode_stand_ins(self) -> dict[str, str]:
+        """{config key, e.g. "geonodePostgisImage": reference by digest}"""
+        stand_ins = {}
+        for context, keys in STAND_INS:
+            reference = cached_push(self.client, IMAGES / context, f"stand-in/{context}", "1")
+            stand_ins.update({key: reference for key in keys})
+        return stand_ins
+
+    @property
+    def nginx_stand_in(self) -> str:
+        return self.geonode_stand_ins["geonodeNginxImage"]  # the same Debian nginx stands in for both
+
+    @cached_property
+    def wait_stand_in(self) -> str:
+        return cached_push(self.client, WAIT_STAND_IN, "stand-in/netcat-debian", "1")
+
+    @cached_property
+    def geonode(self) -> str:
+        """geostack's GeoNode image (docker/geonode)."""
+        return pushed_product_image(self.client, GEONODE_CONTEXT, "geostack/geonode")
+
+    @cached_property
+    def geonode_previous(self) -> str:
+        """The same, built from the previous GeoNode release (geonodeRelease 5.0)."""
+        return pushed_product_image(self.client, GEONODE_CONTEXT, "geostack/geonode",
+                                    {"geostack:geonodeRelease": "5.0"}, tag="staging-test-5.0")
+
+    @cached_property
+    def backup(self) -> str:
+        """geostack's backup image (docker/backup)."""
+        return pushed_product_image(self.client, BACKUP_CONTEXT, "geostack/backup")
+
+    @cached_property
+    def geoserver_by_tag(self) -> str:
+        """The GeoServer stand-in as upstream names GeoServer, by a mutable tag, for the program to
+        resolve: localhost:32000/geonode/geoserver:2.28.4-latest."""
+        repository, tag = next(s.default for s in SETTINGS if s.key == "geonodeGeoserverImage").rsplit(":", 1)
+        self.client.images.get(self.geonode_stand_ins["geonodeGeoserverImage"]).tag(f"{REGISTRY}/{repository}", tag)
+        push(self.client, repository, tag)
+        return f"{REGISTRY}/{repository}:{tag}"
 
 
 def cached_push(client: docker.DockerClient, context, repository: str, tag: str,
@@ -68,23 +112,4 @@ def push(client: docker.DockerClient, repository: str, tag: str) -> str:
 
 
 def push_images(client: docker.DockerClient) -> PushedImages:
-    ensure_base_image(client)
-    stand_ins = {}
-    for context, keys in STAND_INS:
-        reference = cached_push(client, IMAGES / context, f"stand-in/{context}", "1")
-        stand_ins.update({key: reference for key in keys})
-    repository, tag = next(s.default for s in SETTINGS if s.key == "geonodeGeoserverImage").rsplit(":", 1)
-    client.images.get(stand_ins["geonodeGeoserverImage"]).tag(f"{REGISTRY}/{repository}", tag)
-    push(client, repository, tag)
-    return PushedImages(
-        # Built as the dev stack's realizer builds it (same arguments and platform: one cached image).
-        qgis=pushed_product_image(client, QGIS_CONTEXT, "geostack/qgis-server"),
-        nginx_stand_in=stand_ins["geonodeNginxImage"],  # the same Debian nginx stands in for both
-        wait_stand_in=cached_push(client, WAIT_STAND_IN, "stand-in/netcat-debian", "1"),
-        geonode=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode"),
-        geonode_previous=pushed_product_image(client, GEONODE_CONTEXT, "geostack/geonode",
-                                              {"geostack:geonodeRelease": "5.0"}, tag="staging-test-5.0"),
-        backup=pushed_product_image(client, BACKUP_CONTEXT, "geostack/backup"),
-        geonode_stand_ins=stand_ins,
-        geoserver_by_tag=f"{REGISTRY}/{repository}:{tag}",
-    )
+    return PushedImages(client)
