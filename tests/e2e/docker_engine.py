@@ -12,6 +12,7 @@ import it in seconds instead of bootstrapping again.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -49,6 +50,7 @@ class _PrivateEngine:
     work: Path  # exec root, socket and log: a short temp path (a socket's path has a length limit)
     client: docker.DockerClient
     log: IO[bytes]
+    lock: IO[bytes]  # held while the engine runs: two engines on one data root would corrupt it
 
 
 _private: Optional[_PrivateEngine] = None
@@ -79,6 +81,12 @@ def _start_private_engine() -> _PrivateEngine:
     if _private is not None and _private.process.poll() is None:
         return _private
     ENGINE_DATA.mkdir(parents=True, exist_ok=True)
+    lock = open(ENGINE_DATA.with_name(ENGINE_DATA.name + ".lock"), "wb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise RuntimeError(f"another test run's dockerd uses {ENGINE_DATA}: run one test run at a time") from None
     work = Path(tempfile.mkdtemp(prefix="geostack-dockerd-"))
     socket = work / "docker.sock"
     log = open(work / "dockerd.log", "wb")
@@ -96,9 +104,10 @@ def _start_private_engine() -> _PrivateEngine:
         except (DockerException, OSError):
             if process.poll() is not None or time.monotonic() > deadline:
                 _stop(process, work, log)
+                lock.close()
                 raise RuntimeError("dockerd did not start:\n" + (work / "dockerd.log").read_text()[-3000:])
             time.sleep(0.5)
-    _private = _PrivateEngine(process, work, client, log)
+    _private = _PrivateEngine(process, work, client, log, lock)
     os.environ["DOCKER_HOST"] = f"unix://{socket}"  # for the Pulumi programs and CLIs the tests run
     _remove_all_but_images(client)  # what a run that was killed left behind
     return _private
@@ -124,6 +133,7 @@ def stop_private_engine() -> None:
     engine.client.close()
     os.environ.pop("DOCKER_HOST", None)
     _stop(engine.process, engine.work, engine.log)
+    engine.lock.close()
 
 
 def _stop(process: subprocess.Popen, work: Path, log: IO[bytes]) -> None:

@@ -20,6 +20,7 @@ from tests.e2e.project_folders import add_font, add_stamp_plugin, make_two_proje
 from tests.e2e.wms_checks import capabilities_answer
 from tests.engine.workspace import Workspace
 from tests.kubernetes.images import PushedImages, push_images
+from tests.kubernetes.live_objects import record_new_node_pulls
 from tests.kubernetes.rollouts import assert_rollouts_done
 
 
@@ -120,6 +121,7 @@ def staging(cluster, images, tmp_path_factory):
         outputs = json.loads(workspace.ok("stack", "output", "--json"))
         deployed.url = outputs["wmsCapabilitiesUrl"].split("?")[0]
         wait_until(lambda: capabilities_answer(deployed.url), 60, "WMS through the NodePort")
+        record_new_node_pulls(cluster, deployed.namespace, "qgis-server")
         yield deployed
     finally:
         workspace.run("destroy", "--yes", "--skip-preview")
@@ -149,8 +151,8 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_collection_modifyitems(items):
     """GeoNode's stack runs last in this package, after test_staging_operations.py has destroyed
-    the QGIS staging stack: together they request 2.75 CPU, more than the test node's 2, and
-    GeoNode's pods would stay Pending."""
+    the QGIS staging stack: the two nodes schedule 4 CPU, but they share this machine's 2 cores,
+    and GeoNode's start beside a QGIS stack under load would slow both."""
     geonode = [item for item in items if item.nodeid.startswith(GEONODE_TESTS)]
     if not geonode:
         return

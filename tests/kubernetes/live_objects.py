@@ -3,7 +3,9 @@ figures the staging tests record for the README (build/figures/staging.json)."""
 from __future__ import annotations
 
 import json
+import re
 import time
+from datetime import datetime
 
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
@@ -18,6 +20,30 @@ def record(**figures) -> None:
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     FIGURES.write_text(json.dumps({**known, **figures}, indent=1, sort_keys=True) + "\n")
+
+
+def _seconds(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def record_new_node_pulls(cluster: LocalCluster, namespace: str, app: str) -> None:
+    """For the pods of the first `up` (each on a node that lacked the image): how long the kubelet
+    took to pull it and how long from scheduling to Ready, per node."""
+    pods = json.loads(cluster.kubectl("get", "pods", "-n", namespace, "-l", f"app.kubernetes.io/name={app}",
+                                      "-o", "json").stdout)["items"]
+    events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)["items"]
+    figures = {}
+    for pod in pods:
+        name, node = pod["metadata"]["name"], pod["spec"]["nodeName"]
+        pulled = [e["message"] for e in events if e["involvedObject"]["name"] == name and e["reason"] == "Pulled"]
+        found = re.search(r" in ([0-9.]+)(m?s) ", pulled[0]) if pulled else None
+        conditions = {c["type"]: c["lastTransitionTime"] for c in pod["status"]["conditions"]}
+        if found and "Ready" in conditions:
+            pull = float(found.group(1)) / (1000 if found.group(2) == "ms" else 1)
+            figures[node] = {"pull_s": round(pull, 1),
+                             "scheduled_to_ready_s": round(_seconds(conditions["Ready"])
+                                                           - _seconds(conditions["PodScheduled"]), 1)}
+    record(**{f"{app}_new_node_pulls": figures})
 
 
 def destroy_and_wait_for_namespace(workspace: Workspace, cluster: LocalCluster, namespace: str) -> None:

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 
 from offline.loopback import wait_until
 from tests.cluster.local_cluster import LocalCluster
 
-CONNECT_TIMEOUT_S = 3
+CONNECT_TIMEOUT_S = 2
+# A policy enforcer learns of a new pod from the API server, as the pod starts: an allowed probe
+# may be dropped until its address is in the enforcer's sets (kube-router syncs within a second
+# or two), so a probe tries several times before it reports a refusal.
+TRIES = 5
+
+
+@dataclass(frozen=True)
+class Probe:
+    connected: bool
+    log: str  # netcat's messages, for the assertion that fails
 
 
 def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str, host: str, port: int) -> dict:
@@ -27,7 +38,8 @@ def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str
             "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
                 "name": "probe", "image": image, "imagePullPolicy": "IfNotPresent",
-                "command": ["nc", "-z", "-w", str(CONNECT_TIMEOUT_S), host, str(port)],
+                "command": ["sh", "-c", f"for try in $(seq {TRIES}); do nc -z -v -w {CONNECT_TIMEOUT_S} {host} {port} "
+                            "&& exit 0; sleep 1; done; exit 1"],
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
             }],
@@ -35,8 +47,8 @@ def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str
     }
 
 
-def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, host: str, port: int) -> bool:
-    """True if the probe's connection was accepted, False if it was refused or timed out."""
+def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, host: str, port: int) -> Probe:
+    """Whether the probe's connection was accepted (within TRIES tries), or refused or timed out."""
     name = f"network-probe-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("apply", "-f", "-", input=json.dumps(probe_manifest(namespace, name, labels, image, host, port)))
     try:
@@ -47,6 +59,7 @@ def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], imag
         except Exception as error:
             described = cluster.kubectl("describe", "pod", "-n", namespace, name, check=False).stdout
             raise AssertionError(f"{error}\n{described}") from error
-        return phase() == "Succeeded"
+        log = cluster.kubectl("logs", "-n", namespace, name, check=False).stdout
+        return Probe(phase() == "Succeeded", f"probe {labels} -> {host}:{port}:\n{log}")
     finally:
         cluster.kubectl("delete", "pod", "-n", namespace, name, "--wait=false", check=False)

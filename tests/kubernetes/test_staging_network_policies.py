@@ -13,11 +13,11 @@ import json
 
 import pytest
 
-from offline.loopback import wait_until
-from tests.kubernetes.network_probe import connects
+from tests.cluster.configs import NODES
+from tests.kubernetes.network_probe import Probe, connects
 
 QGIS_PORT = 5555
-NGINX_PORT = 8080
+NGINX_PORT = 80  # the Service's port (NodePort 30080), in front of the pods' 8080
 
 
 # The labels the stack's policies select its nginx by (kubernetes_pods.selector), and another app's.
@@ -25,23 +25,33 @@ NGINX = {"app.kubernetes.io/name": "qgis-nginx", "app.kubernetes.io/instance": "
 OTHER = {"app.kubernetes.io/name": "some-other-app"}
 
 
-def probe(staging, labels: dict[str, str], host: str, port: int, namespace: str | None = None) -> bool:
+def probe(staging, labels: dict[str, str], host: str, port: int, namespace: str | None = None) -> Probe:
     return connects(staging.cluster, namespace or staging.namespace, labels, staging.images.wait_stand_in, host, port)
 
 
+def assert_connects(result: Probe) -> None:
+    assert result.connected, result.log
+
+
+def assert_refused(result: Probe) -> None:
+    assert not result.connected, result.log
+
+
 def test_only_the_stacks_nginx_reaches_qgis_through_its_service(staging):
-    assert probe(staging, NGINX, "qgis-server", QGIS_PORT)
-    assert not probe(staging, OTHER, "qgis-server", QGIS_PORT)
+    assert_connects(probe(staging, NGINX, "qgis-server", QGIS_PORT))
+    assert_refused(probe(staging, OTHER, "qgis-server", QGIS_PORT))
 
 
-def test_only_the_stacks_nginx_reaches_a_qgis_pod_directly(staging):
-    pod_ip = staging.ready_pods("qgis-server")[0]["status"]["podIP"]
-    assert probe(staging, NGINX, pod_ip, QGIS_PORT)
-    assert not probe(staging, OTHER, pod_ip, QGIS_PORT)
+@pytest.mark.parametrize("node", NODES, ids=lambda node: node.name)
+def test_only_the_stacks_nginx_reaches_a_qgis_pod_directly_on_either_node(staging, node):
+    [pod_ip] = [pod["status"]["podIP"] for pod in staging.ready_pods("qgis-server")
+                if pod["spec"]["nodeName"] == node.name]
+    assert_connects(probe(staging, NGINX, pod_ip, QGIS_PORT))
+    assert_refused(probe(staging, OTHER, pod_ip, QGIS_PORT))
 
 
 def test_the_exposed_nginx_accepts_any_pod(staging):
-    assert probe(staging, OTHER, "qgis-nginx", NGINX_PORT)
+    assert_connects(probe(staging, OTHER, "qgis-nginx", NGINX_PORT))
 
 
 def listener_manifest(namespace: str, image: str) -> dict:
@@ -83,6 +93,5 @@ def listeners(staging):
 
 def test_default_deny_refuses_connections_to_a_pod_no_policy_names(staging, listeners):
     ips, other = listeners
-    wait_until(lambda: probe(staging, OTHER, ips[other], 8000, namespace=other), 30,
-               "the listener without policies to accept its neighbour")
-    assert not probe(staging, OTHER, ips[staging.namespace], 8000)
+    assert_connects(probe(staging, OTHER, ips[other], 8000, namespace=other))
+    assert_refused(probe(staging, OTHER, ips[staging.namespace], 8000))

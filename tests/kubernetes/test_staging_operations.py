@@ -53,7 +53,7 @@ def test_scaling_the_qgis_replicas(staging, replicas):
 
 
 def test_the_horizontal_pod_autoscaler_is_declared_as_configured(staging):
-    """The object as the keys set it (test_staging_autoscaling.py shows one scaling), left in
+    """The object as the keys set it (test_staging_hpa_under_load.py shows one scaling), left in
     place for the next test to compare with the offline render."""
     staging.set_and_up(qgisReplicas="2", qgisAutoscaleMin="2", qgisAutoscaleMax="4")
     listed = json.loads(staging.cluster.kubectl("get", "hpa", "-n", staging.namespace, "-o", "json").stdout)

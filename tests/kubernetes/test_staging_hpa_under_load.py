@@ -30,10 +30,12 @@ WINDOW_S = 20  # how long throughput is counted at a replica count
 
 
 class Loads:
-    """Several request loops at once, counted together."""
+    """Several request loops at once, counted together; each asks for its own extents, so no
+    request is answered from nginx's cache, nor from another loop's."""
 
     def __init__(self, request, threads: int, pause_s: float):
-        self.loads = [SteadyLoad(request, pause_s) for _ in range(threads)]
+        self.loads = [SteadyLoad(lambda count, index=index: request(count * threads + index), pause_s)
+                      for index in range(threads)]
 
     def __enter__(self) -> "Loads":
         for load in self.loads:
