@@ -12,6 +12,7 @@ import datetime
 import json
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from tests.e2e.docker_engine import NGINX_STAND_IN, docker_engine, ensure_base_i
 from tests.e2e.image_cache import cached_image
 from tests.e2e.docker_realizer import CONTAINER, DockerRealizer
 from tests.e2e.declared_builds import HOST_CA_CONFIG
-from offline.loopback import free_port, scratch_dir, wait_until
+from offline.loopback import free_port, http_get, scratch_dir, wait_until
 from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
 from tests.e2e.project_folders import FAMILY, add_font, add_stamp_plugin, make_two_project_folder
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, assert_map_draws_features, capabilities_answer,
@@ -105,6 +106,17 @@ def test_image_is_built_from_the_repos_dockerfile(deployed):
     assert config["Cmd"] == ["/usr/local/bin/qgis-server-cmd"]
     assert ":latest" not in realizer.images["qgis-image-build"]
     deployed["figures"]["image_size_mb"] = round(image.attrs["Size"] / 1e6)
+    assert image.attrs["Size"] < 1e9, "the image leaves desktop-only packages out to stay under 1 GB"
+
+
+def test_the_image_leaves_desktop_only_packages_out_and_apt_consistent(deployed):
+    container = qgis_container(deployed)
+    for package in ("python3-matplotlib", "python3-scipy", "python3-plotly", "mesa-libgallium",
+                    "libqgis-customwidgets"):
+        listed = container.exec_run(["dpkg-query", "-W", "-f=${Status}", package])
+        assert listed.exit_code != 0 or b"not-installed" in listed.output, package
+    # A derived image can still install with apt: no dependency is left broken.
+    assert container.exec_run(["apt-get", "check"], user="root").exit_code == 0
 
 
 def test_get_capabilities_lists_the_sample_layers(deployed):
@@ -117,6 +129,26 @@ def test_get_map_draws_the_features(deployed):
 
 def test_get_feature_info_returns_attributes(deployed):
     assert feature_info_at_riverside_park(deployed["url"]) == [RIVERSIDE_PARK]
+
+
+@pytest.mark.parametrize("service, version, root", [
+    ("WFS", "1.1.0", "{http://www.opengis.net/wfs}WFS_Capabilities"),
+    ("WCS", "1.0.0", "{http://www.opengis.net/wcs}WCS_Capabilities"),
+    ("WMTS", "1.0.0", "{http://www.opengis.net/wmts/1.0}Capabilities"),
+])
+def test_the_other_ogc_services_answer(deployed, service, version, root):
+    """WMS and OGC API Features are checked above; the image leaves out desktop-only packages,
+    and each service must still load."""
+    status, _, body = http_get(f"{deployed['url']}?SERVICE={service}&VERSION={version}&REQUEST=GetCapabilities")
+    assert status == 200 and ET.fromstring(body).tag == root, body[:300]
+
+
+def test_wfs_get_feature_returns_the_parks(deployed):
+    status, _, body = http_get(f"{deployed['url']}?SERVICE=WFS&VERSION=1.1.0&REQUEST=GetFeature&TYPENAME=parks"
+                               "&OUTPUTFORMAT=application/vnd.geo%2Bjson")
+    assert status == 200
+    names = {feature["properties"]["name"] for feature in json.loads(body)["features"]}
+    assert RIVERSIDE_PARK["name"] in names, names
 
 
 @pytest.mark.parametrize("name, title", PROJECTS)
