@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -32,6 +33,7 @@ from offline.program_run import PROJECT_ROOT
 DEBIAN_MIRROR = os.environ.get("GEOSTACK_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "geostack"
 ENGINE_DATA = CACHE_DIR / "dockerd-data"
+ENGINE_PIDFILE = CACHE_DIR / "dockerd.pid"
 NGINX_STAND_IN = PROJECT_ROOT / "tests" / "e2e" / "images" / "nginx-debian"
 
 
@@ -80,19 +82,13 @@ def _start_private_engine() -> _PrivateEngine:
     global _private
     if _private is not None and _private.process.poll() is None:
         return _private
-    ENGINE_DATA.mkdir(parents=True, exist_ok=True)
-    lock = open(ENGINE_DATA.with_name(ENGINE_DATA.name + ".lock"), "wb")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise RuntimeError(f"another test run's dockerd uses {ENGINE_DATA}: run one test run at a time") from None
+    lock = _lock_engine_data()
     work = Path(tempfile.mkdtemp(prefix="geostack-dockerd-"))
     socket = work / "docker.sock"
     log = open(work / "dockerd.log", "wb")
     process = subprocess.Popen(
         ["dockerd", "--data-root", str(ENGINE_DATA), "--exec-root", str(work / "exec"),
-         "--pidfile", str(work / "dockerd.pid"), "-H", f"unix://{socket}", "--storage-driver=overlay2"],
+         "--pidfile", str(ENGINE_PIDFILE), "-H", f"unix://{socket}", "--storage-driver=overlay2"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while True:
@@ -103,14 +99,35 @@ def _start_private_engine() -> _PrivateEngine:
             break
         except (DockerException, OSError):
             if process.poll() is not None or time.monotonic() > deadline:
+                output = (work / "dockerd.log").read_text()[-3000:]
                 _stop(process, work, log)
                 lock.close()
-                raise RuntimeError("dockerd did not start:\n" + (work / "dockerd.log").read_text()[-3000:])
+                raise RuntimeError("dockerd did not start:\n" + output)
             time.sleep(0.5)
     _private = _PrivateEngine(process, work, client, log, lock)
     os.environ["DOCKER_HOST"] = f"unix://{socket}"  # for the Pulumi programs and CLIs the tests run
     _remove_all_but_images(client)  # what a run that was killed left behind
     return _private
+
+
+def _lock_engine_data() -> IO[bytes]:
+    """The data root for this process alone: a live test run holds the lock; a dockerd left on it
+    by a run that was killed (its pid file still names it) is stopped first."""
+    ENGINE_DATA.mkdir(parents=True, exist_ok=True)
+    lock = open(ENGINE_DATA.with_name(ENGINE_DATA.name + ".lock"), "wb")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise RuntimeError(f"another test run's dockerd uses {ENGINE_DATA}: run one test run at a time") from None
+    with contextlib.suppress(OSError, ValueError):
+        left = int(ENGINE_PIDFILE.read_text())
+        if b"dockerd" in Path(f"/proc/{left}/cmdline").read_bytes():
+            os.kill(left, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while Path(f"/proc/{left}").exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
+    return lock
 
 
 def _remove_all_but_images(client: docker.DockerClient) -> None:
