@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from offline.loopback import free_port
-from tests.cluster import configs, policy_enforcer, teardown
+from tests.cluster import configs, pki, policy_enforcer, teardown
 from tests.cluster.pause.image import build_pause_archive
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -31,7 +31,7 @@ class NodeFiles:
     kubelet_kubeconfig: Path
     kube_proxy_kubeconfig: Path
     kube_router_kubeconfig: Path
-    kubelet_serving: object  # pki.KeyPair
+    kubelet_serving: pki.KeyPair
     ca_cert: Path
 
 
