@@ -11,6 +11,7 @@ import concurrent.futures
 import datetime
 import json
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -90,6 +91,10 @@ def worker_pids(container) -> list[int]:
     """Host PIDs of the QGIS FastCGI workers (not multiwatch, whose arguments name the binary too)."""
     top = container.top(ps_args="-o pid,args")
     return [int(pid) for pid, args in top["Processes"] if args.startswith("/usr/lib/cgi-bin/qgis_mapserv.fcgi")]
+
+
+def process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def cpu_ticks(pid: int) -> int:
@@ -217,6 +222,9 @@ def test_qgis_runs_as_non_root(deployed):
 
 
 def test_two_configured_workers_serve_in_parallel(deployed):
+    """Judged by what a busy machine cannot fake: at some instant both workers are running a
+    request (state R in /proc, which a worker waiting on its socket is not), and each did a
+    fair share of the work. A wall-clock ratio could not tell load from serial work."""
     container = qgis_container(deployed)
     env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
     assert env["QGIS_FCGI_PROCESSES"] == str(PROCESSES)
@@ -225,29 +233,32 @@ def test_two_configured_workers_serve_in_parallel(deployed):
 
     shifts = iter(range(1, 1000))
 
-    def big_map() -> float:
+    def big_map() -> None:
         # A new bbox every time: nginx's map cache must not answer for QGIS here.
-        start = time.monotonic()
         status, headers, _ = get_map(deployed["url"], size=2048, bbox=shifted_bbox(next(shifts) * 3.0))
         assert status == 200 and headers.get("X-Cache-Status") == "MISS"
-        return time.monotonic() - start
 
     big_map()  # warm both caches
-    single = min(big_map() for _ in range(3))
     before = {pid: cpu_ticks(pid) for pid in workers}
+    most_running, done = 0, threading.Event()
 
-    def four_at_once() -> float:
+    def watch() -> None:
+        nonlocal most_running
+        while not done.is_set():
+            most_running = max(most_running, sum(process_state(pid) == "R" for pid in workers))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=PROCESSES) as pool:
-            start = time.monotonic()
-            list(pool.map(lambda _: big_map(), range(PROCESSES * 2)))
-            return time.monotonic() - start
-    # The best of two, as the single time is the best of three: on 2 cores the client and nginx
-    # share the CPUs with the workers, and one busy moment once made 3.21x of a 3.2x limit.
-    together = min(four_at_once() for _ in range(2))
+            list(pool.map(lambda _: big_map(), range(PROCESSES * 4)))
+    finally:
+        done.set()
+        watcher.join()
     used = {pid: cpu_ticks(pid) - before[pid] for pid in workers}
-    assert all(ticks > 0 for ticks in used.values()), f"a worker did no work: {used}"
-    # Four requests on two workers take about two single-request times, not four.
-    assert together < 3.2 * single, f"{together:.2f}s for 4 requests vs {single:.2f}s for one: not parallel"
+    assert most_running == PROCESSES, f"never more than {most_running} worker(s) running at once"
+    assert min(used.values()) >= 0.25 * sum(used.values()), f"one worker did most of the work: {used}"
 
 
 def test_killed_server_is_restarted_by_the_restart_policy(deployed):
