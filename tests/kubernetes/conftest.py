@@ -1,4 +1,4 @@
-"""The staging stack deployed for real: the single-node cluster of tests/cluster, images pushed to
+"""The staging stack deployed for real: the two-node cluster of tests/cluster, images pushed to
 its registry, and `pulumi up` of `staging` through the real CLI and kubernetes provider.
 
 Config given on top of Pulumi.staging.yaml, with `pulumi config set` as a user would:
