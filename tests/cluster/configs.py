@@ -35,6 +35,11 @@ FIRST_NODE = Node("geostack-node", "10.1.0.1", "10.1.0.0/24", "10.1.0.1", "geost
 SECOND_NODE = Node("geostack-node-2", "10.2.0.2", "10.1.1.0/24", "10.1.1.1", "geostack-k8s1",
                    netns="geostack-node-2", cgroup_root="/geostack-node-2", host_side="geostack-link2")
 NODES = (FIRST_NODE, SECOND_NODE)
+
+
+def node_dir(root: Path, node: Node) -> Path:
+    """A node's private files: the cluster's dir for the first, a subdir for any other."""
+    return root if node is FIRST_NODE else root / node.name
 NODE_LINK_HOST_IP = "10.2.0.1"
 NODE_LINK_PREFIX = 24
 

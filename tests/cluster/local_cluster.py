@@ -110,12 +110,6 @@ def _http_ok(url: str) -> bool:
     return http_get(url, timeout=2)[0] == 200
 
 
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
 @contextlib.contextmanager
 def local_cluster() -> Iterator[LocalCluster]:
     bin_dir = cluster_bin_dir()
@@ -147,7 +141,7 @@ class ControlPlane:
 def _kubeconfig(cluster: LocalCluster, ca: pki.KeyPair, user: str, subject: str, server: str) -> Path:
     certs = cluster.root / "pki"
     pair = pki.signed(ca, certs, user, subject, "clientAuth")
-    return _write(cluster.root / "kubeconfigs" / f"{user}.yaml",
+    return nodes.write_file(cluster.root / "kubeconfigs" / f"{user}.yaml",
                   configs.kubeconfig(server, ca.cert, pair.cert, pair.key, user))
 
 
@@ -179,7 +173,7 @@ def _start(cluster: LocalCluster) -> None:
 
 def _start_control_plane(cluster: LocalCluster, plane: ControlPlane) -> None:
     root, bin_dir, ca, kubeconfigs = cluster.root, cluster.bin_dir, plane.ca, plane.kubeconfigs
-    registry = _write(root / "registry.yaml", configs.registry_config(registry_store()))
+    registry = nodes.write_file(root / "registry.yaml", configs.registry_config(registry_store()))
     cluster.start("registry", ["docker-registry", "serve", str(registry)])
     cluster.wait("registry", lambda: _http_ok(f"http://{configs.REGISTRY}/v2/"), 30, "the registry answers")
 
@@ -228,7 +222,7 @@ def _start_control_plane(cluster: LocalCluster, plane: ControlPlane) -> None:
         f"--authorization-kubeconfig={kubeconfigs['scheduler']}",
         "--leader-elect=false", "--secure-port=0", "--profiling=false",
     ])
-    corefile = _write(root / "Corefile", configs.corefile(kubeconfigs["admin"]))
+    corefile = nodes.write_file(root / "Corefile", configs.corefile(kubeconfigs["admin"]))
     cluster.start("coredns", [str(bin_dir / "coredns"), "-conf", str(corefile)])
     cluster.wait("coredns", lambda: "CoreDNS-" in cluster.log("coredns"), 30, "CoreDNS serves")
 
@@ -236,7 +230,7 @@ def _start_control_plane(cluster: LocalCluster, plane: ControlPlane) -> None:
 def _start_node(cluster: LocalCluster, plane: ControlPlane, node: configs.Node) -> None:
     """A node's network (the second's namespace), containerd, kubelet, kube-proxy and policy
     enforcer; returns once the node is Ready and both its proxies answer."""
-    root = cluster.root if node is configs.FIRST_NODE else cluster.root / node.name
+    root = configs.node_dir(cluster.root, node)
     certs, ca = cluster.root / "pki", plane.ca
     # Its own components reach the API server at the first node's address; this host's at 127.0.0.1.
     server = f"https://{'127.0.0.1' if node.netns is None else configs.NODE_IP}:{plane.api_port}"

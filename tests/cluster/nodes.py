@@ -48,7 +48,7 @@ def _run(argv: list[str]) -> None:
     subprocess.run(argv, check=True, capture_output=True)
 
 
-def _write(path: Path, text: str) -> Path:
+def write_file(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
@@ -91,9 +91,9 @@ def registry_endpoint(node: configs.Node) -> str:
 
 
 def start_containerd(cluster, node: configs.Node, root: Path) -> None:
-    config = _write(root / "containerd.toml", configs.containerd_config(root))
-    _write(root / "cni" / "10-geostack.conflist", configs.cni_config(root, node))
-    _write(root / "registry-hosts" / configs.REGISTRY / "hosts.toml",
+    config = write_file(root / "containerd.toml", configs.containerd_config(root))
+    write_file(root / "cni" / "10-geostack.conflist", configs.cni_config(root, node))
+    write_file(root / "registry-hosts" / configs.REGISTRY / "hosts.toml",
            configs.registry_hosts(configs.REGISTRY, registry_endpoint(node)))
     name = process_name("containerd", node)
     cluster.start(name, in_node(node, ["containerd", "--config", str(config)]))
@@ -114,8 +114,8 @@ def health_address(node: configs.Node) -> str:
 def start_kubelet_and_proxy(cluster, node: configs.Node, files: NodeFiles) -> str:
     """The kubelet and kube-proxy; returns kube-proxy's health check URL."""
     root = files.root
-    _write(root / "resolv.conf", "nameserver 127.0.0.1\n")  # pods resolve through clusterDNS only
-    kubelet_config = _write(root / "kubelet.yaml", configs.kubelet_config(
+    write_file(root / "resolv.conf", "nameserver 127.0.0.1\n")  # pods resolve through clusterDNS only
+    kubelet_config = write_file(root / "kubelet.yaml", configs.kubelet_config(
         root, files.ca_cert, files.kubelet_serving.cert, files.kubelet_serving.key, free_port(), free_port(), node))
     cluster.start(process_name("kubelet", node), in_node(node, [
         str(cluster.bin_dir / "kubelet"), f"--config={kubelet_config}", f"--kubeconfig={files.kubelet_kubeconfig}",

@@ -83,10 +83,6 @@ def _processes_under(root: Path) -> list[int]:
     return found
 
 
-def node_roots(root: Path) -> list[Path]:
-    return [root if node is configs.FIRST_NODE else root / node.name for node in configs.NODES]
-
-
 def _kill_containers(root: Path) -> None:
     if not (root / "containerd.sock").exists():
         return
@@ -148,7 +144,7 @@ def _remove_ipsets() -> None:
 def stop_all(root: Path, processes: dict[str, subprocess.Popen], bin_dir: Path, namespaces_before: set[str]) -> None:
     for name in STOP_ORDER:
         if name == "containerd" and name in processes:
-            for node_root in node_roots(root):
+            for node_root in (configs.node_dir(root, node) for node in configs.NODES):
                 with contextlib.suppress(Exception):
                     _kill_containers(node_root)
         if name in processes:
