@@ -28,7 +28,7 @@ class Probe:
     log: str  # netcat's messages, for the assertion that fails
 
 
-def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str, host: str, port: int) -> dict:
+def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str, script: str) -> dict:
     return {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": namespace, "labels": {**labels, "geostack-test": "network-probe"}},
@@ -38,8 +38,7 @@ def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str
             "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [{
                 "name": "probe", "image": image, "imagePullPolicy": "IfNotPresent",
-                "command": ["sh", "-c", f"for try in $(seq {TRIES}); do nc -z -v -w {CONNECT_TIMEOUT_S} {host} {port} "
-                            "&& exit 0; sleep 1; done; exit 1"],
+                "command": ["sh", "-c", script],
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
             }],
@@ -49,8 +48,28 @@ def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str
 
 def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, host: str, port: int) -> Probe:
     """Whether the probe's connection was accepted (within TRIES tries), or refused or timed out."""
+    return run_probe(cluster, namespace, labels, image, f"probe {labels} -> {host}:{port}",
+                     _tries(f"nc -z -v -w {CONNECT_TIMEOUT_S} {host} {port}"))
+
+
+def fetch(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, host: str, port: int,
+          path: str) -> Probe:
+    """An HTTP/1.0 GET of `path` from inside the cluster, as a scraper pod sends it; the log is the
+    raw answer, headers first."""
+    request = f"printf 'GET {path} HTTP/1.0\\r\\nHost: {host}\\r\\n\\r\\n'"
+    return run_probe(cluster, namespace, labels, image, f"GET http://{host}:{port}{path} from {labels}",
+                     _tries(f"{request} | nc -w {CONNECT_TIMEOUT_S} {host} {port} | grep -a ''"))
+
+
+def _tries(command: str) -> str:
+    return f"for try in $(seq {TRIES}); do {command} && exit 0; sleep 1; done; exit 1"
+
+
+def run_probe(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, what: str,
+              script: str) -> Probe:
+    """Runs `script` in a one-off probe pod; whether it exited 0, and its output."""
     name = f"network-probe-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("apply", "-f", "-", input=json.dumps(probe_manifest(namespace, name, labels, image, host, port)))
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(probe_manifest(namespace, name, labels, image, script)))
     try:
         def phase() -> str:
             return cluster.kubectl("get", "pod", "-n", namespace, name, "-o", "jsonpath={.status.phase}").stdout
@@ -60,6 +79,6 @@ def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], imag
             described = cluster.kubectl("describe", "pod", "-n", namespace, name, check=False).stdout
             raise AssertionError(f"{error}\n{described}") from error
         log = cluster.kubectl("logs", "-n", namespace, name, check=False).stdout
-        return Probe(phase() == "Succeeded", f"probe {labels} -> {host}:{port}:\n{log}")
+        return Probe(phase() == "Succeeded", f"{what}:\n{log}")
     finally:
         cluster.kubectl("delete", "pod", "-n", namespace, name, "--wait=false", check=False)

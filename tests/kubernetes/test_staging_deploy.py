@@ -8,6 +8,7 @@ import pytest
 
 from offline.loopback import http_get
 from tests.cluster.configs import NODES
+from tests.kubernetes.network_probe import fetch
 from tests.e2e.project_checks import PROJECTS, assert_landing_page_lists_both, assert_project_answers
 from tests.e2e.project_folders import CITY_TITLE
 from tests.e2e.wms_checks import (RIVERSIDE_PARK, WMS_NS, assert_map_draws_features, capabilities_layer_names,
@@ -72,13 +73,20 @@ def test_a_map_parameter_is_refused(staging):
 
 
 def test_nginx_pods_answer_prometheus_where_their_annotations_point(staging):
+    """Scraped from a pod, as Prometheus would: the metrics port's policy admits any pod in the
+    cluster and nothing outside it (this host reaches only the pods of its own node)."""
     (pod,) = staging.ready_pods("qgis-nginx")
     annotations = pod["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
-    url = f"http://{pod['status']['podIP']}:{annotations['prometheus.io/port']}{annotations['prometheus.io/path']}"
-    status, headers, body = http_get(url, timeout=10)
-    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    assert "\nnginx_connections_active " in body.decode()
+    scraped = fetch(staging.cluster, staging.namespace, {"app.kubernetes.io/name": "prometheus"},
+                    staging.images.wait_stand_in, pod["status"]["podIP"], int(annotations["prometheus.io/port"]),
+                    annotations["prometheus.io/path"])
+    assert scraped.connected, scraped.log
+    lines = scraped.log.replace("\r", "").split("\n")  # the probe's own line, then the answer
+    blank = lines.index("", 1)
+    status, headers, body = lines[1], lines[2:blank], "\n".join(lines[blank:])
+    assert " 200 " in status and "Content-Type: text/plain; version=0.0.4" in headers, lines[:blank]
+    assert "\nnginx_connections_active " in body, body[:500]
 
 
 def test_preview_right_after_up_shows_no_changes(staging):
