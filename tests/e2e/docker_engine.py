@@ -3,7 +3,9 @@
 `docker_engine()` uses an engine that already answers (DOCKER_HOST or the default
 socket); otherwise it starts Debian's dockerd with a data root of its own, kept in
 ~/.cache/geostack (ENGINE_DATA) for the images, and an exec root and socket in a temp dir. One
-such engine serves the whole test session; `stop_private_engine()` stops it at the end.
+such engine serves the whole test run; `stop_private_engine()` stops it at the end. Under
+pytest-xdist the controller starts it (`start_shared_engine`) and its workers find it through
+DOCKER_HOST, so the Docker and Kubernetes groups that run side by side share one data root.
 
 The `debian:<release>-slim` images are made with debootstrap and `docker import`; each root
 filesystem tarball is cached in ~/.cache/geostack so later runs on the same machine
@@ -64,18 +66,62 @@ def docker_engine() -> Iterator[docker.DockerClient]:
     tests' private dockerd (started on first use, stopped by `stop_private_engine`).
 
     The private engine keeps its images between modules and runs (ENGINE_DATA): loading them
-    from tarballs into a new data root cost minutes each time. Everything else a caller made
-    (containers, networks, volumes) is removed when its `with` block ends, pass or fail, so each
-    module starts from an engine with images only, as from a new one."""
+    from tarballs into a new data root cost minutes each time. The containers, networks and
+    volumes the block made through its client are removed when it ends, pass or fail, so each
+    module leaves the engine as it found it; what another process made (the other test group's
+    builds, under pytest-xdist) is left alone."""
     client = None if _private is not None else _answering_client()
-    if client is not None:
-        yield client
-        return
-    engine = _start_private_engine()
+    if client is None:
+        client = _start_private_engine().client
+    _track_creations(client)
+    first = len(_made)
     try:
-        yield engine.client
+        yield client
     finally:
-        _remove_all_but_images(engine.client)
+        _remove_made_since(client, first)
+
+
+def start_shared_engine() -> None:
+    """The private engine, started now unless another answers: for pytest-xdist's controller, so
+    its workers, started after, share it through the DOCKER_HOST they inherit."""
+    if _answering_client() is None:
+        _start_private_engine()
+
+
+# What this process's clients made, in order: (kind, id).
+_made: list[tuple[str, str]] = []
+_CREATES = (("container", "create_container", "Id"), ("network", "create_network", "Id"),
+            ("volume", "create_volume", "Name"))
+
+
+def _track_creations(client: docker.DockerClient) -> None:
+    """Note in `_made` each container, network and volume made through `client` (the high-level
+    calls such as `containers.run` go through these low-level ones). Builds' own intermediate
+    containers are the engine's, not the client's, and are not noted."""
+    api = client.api
+    if getattr(api, "_geostack_tracked", False):
+        return
+    for kind, method, key in _CREATES:
+        def tracking(*args, _create=getattr(api, method), _kind=kind, _key=key, **kwargs):
+            made = _create(*args, **kwargs)
+            _made.append((_kind, made[_key]))
+            return made
+        setattr(api, method, tracking)
+    api._geostack_tracked = True
+
+
+def _remove_made_since(client: docker.DockerClient, first: int) -> None:
+    """Removes what was made since `_made[first]`: containers (with their anonymous volumes)
+    first, then the networks and volumes they used. Gone already is fine."""
+    made, _made[first:] = _made[first:], []
+    removers = {"container": lambda ident: client.api.remove_container(ident, force=True, v=True),
+                "network": client.api.remove_network,
+                "volume": lambda ident: client.api.remove_volume(ident, force=True)}
+    for kind in ("container", "network", "volume"):
+        for made_kind, ident in reversed(made):
+            if made_kind == kind:
+                with contextlib.suppress(DockerException):
+                    removers[kind](ident)
 
 
 def _start_private_engine() -> _PrivateEngine:
@@ -174,6 +220,16 @@ def has_image(client: docker.DockerClient, name: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def cache_lock(name: str) -> Iterator[None]:
+    """Held while one process fills an entry of CACHE_DIR (a base tarball, an image): the other
+    test group, under pytest-xdist, waits for it instead of writing the same file beside it."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / f".{name}.lock", "wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _base_tarball(release: str) -> Path:
     return CACHE_DIR / f"debian-{release}-minbase.tar"
 
@@ -208,9 +264,10 @@ def ensure_base_image(client: docker.DockerClient, *releases: str) -> None:
     base, and the QGIS image's default release): already there, from the cache, or bootstrapped.
     No registry is reachable here; these stand in for Docker Hub's images of the same name."""
     for release in releases or ("bookworm", QGIS_RELEASES[QGIS_DEFAULT_RELEASE]["DEBIAN_RELEASE"]):
-        if has_image(client, f"debian:{release}-slim"):
-            continue
-        if not _base_tarball(release).exists():
-            _bootstrap_base_tarball(release)
-        with open(_base_tarball(release), "rb") as tarball:
-            client.api.import_image_from_data(tarball.read(), repository="debian", tag=f"{release}-slim")
+        with cache_lock(f"debian-{release}"):
+            if has_image(client, f"debian:{release}-slim"):
+                continue
+            if not _base_tarball(release).exists():
+                _bootstrap_base_tarball(release)
+            with open(_base_tarball(release), "rb") as tarball:
+                client.api.import_image_from_data(tarball.read(), repository="debian", tag=f"{release}-slim")
