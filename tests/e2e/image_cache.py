@@ -1,8 +1,8 @@
 """Images built from a build context, kept as `docker save` tarballs between test runs.
 
-The tests' dockerd has a private data root that is deleted after each run, and a cold
-GeoNode build takes minutes; a tarball named by a hash of the build context loads in
-seconds. Any change to a file in the context changes the hash, so a stale image is never
+The tests' dockerd keeps its data root between runs, but a new machine's CI cache may carry
+this folder without it, and a cold GeoNode build takes minutes; a tarball named by a hash of
+the build context loads in seconds. Any change to a file in the context changes the hash, so a stale image is never
 used; older tarballs of the same image are removed when a new one is saved. The same context
 built with other arguments or for another platform (the QGIS image for another release) is
 cached under a name of its own, so the two never evict each other.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import docker
 
-from tests.e2e.docker_engine import CACHE_DIR, has_image
+from tests.e2e.docker_engine import CACHE_DIR, cache_lock, has_image
 
 IMAGE_CACHE = CACHE_DIR / "images"
 LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
@@ -57,24 +57,30 @@ def cached_image(client: docker.DockerClient, context: Path, name: str, tag: str
     """`tag` in the engine, built from `context` (with `buildargs`, for `platform` if given) or
     loaded from the cache; returns the hash."""
     variant, fingerprint = build_variant(buildargs, platform), context_hash(context)
-    tarball = IMAGE_CACHE / f"{name}-{variant}-{fingerprint}.tar"
     keyed = f"geostack-cache/{name}:{variant}-{fingerprint}"
-    if not has_image(client, keyed):
-        if tarball.exists():
-            with open(tarball, "rb") as data:
-                client.images.load(data)
-        else:
-            _build(client, context, keyed, buildargs or {}, platform)
-            IMAGE_CACHE.mkdir(parents=True, exist_ok=True)
-            partial = tarball.with_suffix(".partial")
-            with open(partial, "wb") as out:
-                for chunk in client.images.get(keyed).save(named=True):
-                    out.write(chunk)
-            # Older builds of the same context built the same way (and tarballs named before
-            # variants were: <name>-<hash>.tar); other variants stay.
-            for pattern in (f"{name}-{variant}-{'?' * 16}.tar", f"{name}-{'?' * 16}.tar"):
-                for stale in IMAGE_CACHE.glob(pattern):
-                    stale.unlink()
-            partial.rename(tarball)
+    with cache_lock(f"image-{name}-{variant}"):
+        if not has_image(client, keyed):
+            tarball = IMAGE_CACHE / f"{name}-{variant}-{fingerprint}.tar"
+            if tarball.exists():
+                with open(tarball, "rb") as data:
+                    client.images.load(data)
+            else:
+                _build(client, context, keyed, buildargs or {}, platform)
+                _save(client, keyed, tarball, stale=(f"{name}-{variant}-{'?' * 16}.tar", f"{name}-{'?' * 16}.tar"))
     client.images.get(keyed).tag(tag)
     return f"{variant}-{fingerprint}"
+
+
+def _save(client: docker.DockerClient, image: str, tarball: Path, stale: tuple[str, ...]) -> None:
+    """`image` saved as `tarball`, in place of the tarballs matching `stale`: older builds of the
+    same context built the same way (and those named before variants were: <name>-<hash>.tar);
+    other variants stay."""
+    IMAGE_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = tarball.with_suffix(".partial")
+    with open(partial, "wb") as out:
+        for chunk in client.images.get(image).save(named=True):
+            out.write(chunk)
+    for pattern in stale:
+        for old in IMAGE_CACHE.glob(pattern):
+            old.unlink()
+    partial.rename(tarball)
