@@ -139,5 +139,8 @@ if [[ "$#" == "0" ]]; then
   # The policy pack's own rule tests, in its own environment (first: they take a second).
   (cd policy && run_pytest venv/bin/python -m pytest) || status=$?
 fi
-run_pytest venv/bin/python -m pytest "$@" || status=$?
+# Two workers (pytest-xdist): the Docker tests in one, the Kubernetes tests in the other, the
+# rest wherever there is room (tests/xdist_groups.py). `-n 0` among the arguments runs them one
+# after another.
+run_pytest venv/bin/python -m pytest --numprocesses=2 --dist=loadscope --no-loadscope-reorder "$@" || status=$?
 exit "$status"
