@@ -168,12 +168,15 @@ def wait_containers(after: Iterable[DeployedWorkload], image: str, user: int | N
 
 
 def spread(workload_name: str, stack: str) -> list[dict[str, Any]]:
-    """Prefer one pod per node; still schedule on a single-node cluster (microk8s)."""
+    """Prefer one pod per node; still schedule on a single-node cluster (microk8s). Only pods of
+    the same revision count (their pod-template-hash): counting a rollout's old pods put both new
+    ones on one node when the old ones left the other."""
     return [{
         "max_skew": 1,
         "topology_key": "kubernetes.io/hostname",
         "when_unsatisfiable": "ScheduleAnyway",
         "label_selector": {"match_labels": selector(workload_name, stack)},
+        "match_label_keys": ["pod-template-hash"],
     }]
 
 

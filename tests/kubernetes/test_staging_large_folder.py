@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from offline.program_run import PROJECT_ROOT
+from tests.cluster.configs import NODES
 from tests.e2e.project_checks import first_answer
 from tests.e2e.project_folders import FAMILY, FONT
 from tests.e2e.pyqgis import run_pyqgis
@@ -128,6 +129,8 @@ def test_one_changed_file_rolls_the_pods_with_no_failed_request(staging, big_fol
            big_folder_one_file_requests=load.total, big_folder_one_file_failed=len(load.failed),
            big_folder_new_pod_ready_s=max(seconds_to_ready(p) for p in new_pods))
     assert len(new_pods) == len(pods_before), "every QGIS pod should have been replaced"
+    # The spread counts the new revision's pods only, so the rollout leaves one on each node.
+    assert sorted(p["spec"]["nodeName"] for p in new_pods) == sorted(node.name for node in NODES), new_pods
     assert load.ok > 20, f"too little load to judge the rollout: {load.ok} requests"
     assert load.failed == [], f"{len(load.failed)} of {load.total} requests failed: {load.failed[:5]}"
     assert pushed_bytes(staging) < 64 * 1024, "a changed SVG should send its small layer, not the folder"

@@ -88,6 +88,7 @@ def test_several_replicas_get_budget_spread_and_a_serving_rollout(scaled):
         spread = spec["template"]["spec"]["topologySpreadConstraints"]
         assert spread[0]["topologyKey"] == "kubernetes.io/hostname"
         assert spread[0]["whenUnsatisfiable"] == "ScheduleAnyway", "a one-node cluster must still schedule"
+        assert spread[0]["matchLabelKeys"] == ["pod-template-hash"], "a rollout's pods spread among themselves"
 
 
 def test_autoscaler_owns_the_replica_count(scaled):
