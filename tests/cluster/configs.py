@@ -36,10 +36,6 @@ SECOND_NODE = Node("geostack-node-2", "10.2.0.2", "10.1.1.0/24", "10.1.1.1", "ge
                    netns="geostack-node-2", cgroup_root="/geostack-node-2", host_side="geostack-link2")
 NODES = (FIRST_NODE, SECOND_NODE)
 
-
-def node_dir(root: Path, node: Node) -> Path:
-    """A node's private files: the cluster's dir for the first, a subdir for any other."""
-    return root if node is FIRST_NODE else root / node.name
 NODE_LINK_HOST_IP = "10.2.0.1"
 NODE_LINK_PREFIX = 24
 
@@ -52,6 +48,11 @@ KUBERNETES_SERVICE_IP = "10.152.183.1"
 REGISTRY = "localhost:32000"
 PAUSE_IMAGE = "localhost/geostack/pause:1"
 SCALE_DOWN_STABILIZATION = "30s"
+
+
+def node_dir(root: Path, node: Node) -> Path:
+    """A node's private files: the cluster's dir for the first, a subdir for any other."""
+    return root if node is FIRST_NODE else root / node.name
 
 
 def kubeconfig(server: str, ca: Path, cert: Path, key: Path, user: str) -> str:
