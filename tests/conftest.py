@@ -53,7 +53,7 @@ def pytest_sessionfinish(session, exitstatus):
     from tests.e2e.docker_engine import stop_private_engine
     stop_private_engine()
     guard = session.config.pluginmanager.get_plugin("geostack-group-guard")
-    if guard is not None and guard.split_groups():
-        session.config.get_terminal_writer().line(f"test groups split between workers: {guard.split_groups()}",
-                                                  red=True)
+    split = guard.split_groups() if guard is not None else {}
+    if split:
+        session.config.get_terminal_writer().line(f"test groups split between workers: {split}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
