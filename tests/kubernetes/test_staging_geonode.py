@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from components.config_keys import GEONODE_RELEASES
+from components.geonode.backup import SCRIPTS_DIR
 from offline.loopback import wait_until
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects
@@ -346,25 +347,33 @@ def _completed_log(geonode: GeoNodeStaging, job: str) -> str:
     return geonode.cluster.kubectl("logs", "-n", geonode.namespace, f"job/{job}").stdout
 
 
-def _earlier_try_log(geonode: GeoNodeStaging, job: str) -> str:
-    """The log of the Job's previous try if its container was restarted ("" if not); the number
-    of tries goes to the figures, so a restore that needed two shows there."""
+def _record_tries(geonode: GeoNodeStaging, job: str) -> None:
+    """The number of tries the Job's container took, and how the one before the last ended, go to
+    the figures: a restore that needed two shows there, with the earlier try's log if the kubelet
+    still has it."""
     (pod,) = json.loads(geonode.cluster.kubectl("get", "pods", "-n", geonode.namespace, "-l", f"job-name={job}",
                                                 "-o", "json").stdout)["items"]
-    restarts = pod["status"]["containerStatuses"][0]["restartCount"]
-    record(**{f"geonode_{job.replace('-', '_')}_tries": restarts + 1})
-    if not restarts:
-        return ""
-    return geonode.cluster.kubectl("logs", "-n", geonode.namespace, pod["metadata"]["name"], "--previous").stdout
+    status, key = pod["status"]["containerStatuses"][0], f"geonode_{job.replace('-', '_')}"
+    record(**{f"{key}_tries": status["restartCount"] + 1})
+    if status["restartCount"]:
+        earlier = geonode.cluster.kubectl("logs", "-n", geonode.namespace, pod["metadata"]["name"], "--previous",
+                                          check=False)
+        record(**{f"{key}_earlier_try": {"ended": status.get("lastState", {}).get("terminated"),
+                                         "log": earlier.stdout + earlier.stderr}})
 
 
-def _wipe_the_backup_volume(geonode: GeoNodeStaging) -> None:
-    """A Job made from the backup's CronJob, as the README makes its Jobs, that empties the volume."""
-    job = json.loads(geonode.cluster.kubectl("create", "job", "wipe-backups", "--from=cronjob/geonode-backup", "-n",
-                                             geonode.namespace, "--dry-run=client", "-o", "json").stdout)
-    job["spec"]["template"]["spec"]["containers"][0]["args"] = ["-c", "rm -rf /var/lib/postgresql/data/*"]
-    geonode.cluster.kubectl("apply", "-n", geonode.namespace, "-f", "-", input=json.dumps(job))
-    _completed_log(geonode, "wipe-backups")
+def _run_on_the_backup_volume(geonode: GeoNodeStaging, job: str, script: str) -> str:
+    """A Job made from the backup's CronJob, as the README makes its Jobs, that runs `script`."""
+    manifest = json.loads(geonode.cluster.kubectl("create", "job", job, "--from=cronjob/geonode-backup", "-n",
+                                                  geonode.namespace, "--dry-run=client", "-o", "json").stdout)
+    manifest["spec"]["template"]["spec"]["containers"][0]["args"] = ["-c", script]
+    geonode.cluster.kubectl("apply", "-n", geonode.namespace, "-f", "-", input=json.dumps(manifest))
+    return _completed_log(geonode, job)
+
+
+def _backups_on_the_volume(geonode: GeoNodeStaging, job: str) -> list[str]:
+    listed = _run_on_the_backup_volume(geonode, job, f"sh {SCRIPTS_DIR}/geostack-list-backups.sh")
+    return re.search(r"^on the volume:(.*)$", listed, re.MULTILINE).group(1).split()
 
 
 def test_the_readmes_backup_and_restore_commands_work_on_the_cluster(geonode, bucket):
@@ -374,14 +383,16 @@ def test_the_readmes_backup_and_restore_commands_work_on_the_cluster(geonode, bu
     stamp = re.search(r"^backup (\d{8}T\d{6}Z): ", _completed_log(geonode, "backup-now"), re.MULTILINE).group(1)
     assert f"staging/{stamp}/MANIFEST.json" in bucket.keys(), "each backup also goes to the bucket"
     _psql(geonode, "DROP TABLE geostack_backup_marker")
-    _wipe_the_backup_volume(geonode)  # the cluster's own copy is lost too
+    _run_on_the_backup_volume(geonode, "wipe-backups", "rm -rf /var/lib/postgresql/data/*")  # the cluster's copy
+    assert _backups_on_the_volume(geonode, "list-wiped") == []
     _run_documented(geonode, restore_now, stamp)
     _completed_log(geonode, "restore-now")
     restored = _run_documented(geonode, logs)
-    # The Job restarts a failed restore (restartPolicy OnFailure; each database is put back in one
-    # transaction, so a failed try changes nothing): the download may be in the previous try's log.
-    earlier = _earlier_try_log(geonode, "restore-now")
-    assert f"downloaded {stamp} from s3://{bucket.name}/staging/{stamp}/" in earlier + restored, (earlier, restored)
+    # The Job restarts a failed try (restartPolicy OnFailure; each database is put back in one
+    # transaction, so a failed try changes nothing), and a retry finds the backup an earlier try
+    # downloaded: the volume, emptied above, shows the download whichever try made it.
+    _record_tries(geonode, "restore-now")
+    assert _backups_on_the_volume(geonode, "list-restored") == [stamp]
     assert f"restored both databases from {stamp}" in restored
     assert _psql(geonode, "SELECT value FROM geostack_backup_marker") == "kept"
     geonode.signed_in()
