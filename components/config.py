@@ -6,7 +6,7 @@ single resource, and raises one `ConfigError` that lists each mistake on its own
 line, naming the key, the value and what is allowed.
 
 The key table (`SETTINGS`) is the single source of truth for names, types,
-defaults and descriptions: tests hold `Pulumi.yaml` and the README's config
+defaults and descriptions: tests hold `Pulumi.yaml` and docs/configuration.md's config
 reference to it.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The table of every `geostack:*` config key: name, kind, default and description.
 
 Single source of truth for `components/config.py` (validation), `Pulumi.yaml` (project
-config declarations) and the README's config reference (`scripts/config_reference.py`).
+config declarations) and the config reference in docs/configuration.md (`scripts/config_reference.py`).
 """
 from __future__ import annotations
 
@@ -262,7 +262,7 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoNode: the release geostack's image is built from: " + ", ".join(
                 f"{release} (GeoNode {version})" for release, version in GEONODE_RELEASES.items())
             + ". Moving a stack to a newer one migrates its databases on the next `up` "
-              "(README: Upgrading GeoNode)."),
+              "(docs/operations.md: Upgrading GeoNode)."),
     Setting("geonodeDjangoImage", Text(_IMAGE_REF, _PINNED, forbidden_suffixes=(":latest",), require_tag=True,
                                        allow_empty=True),
             "", "GeoNode: run this upstream image (such as geonode/geonode:5.1.1, which runs as root with a "

@@ -1,8 +1,8 @@
 """Print the config reference generated from components/config.py's key table.
 
     python scripts/config_reference.py pulumi-yaml   # the `config:` block of Pulumi.yaml
-    python scripts/config_reference.py markdown      # the README's config reference table
-    python scripts/config_reference.py write         # rewrite both in Pulumi.yaml and README.md
+    python scripts/config_reference.py markdown      # the config reference table of docs/configuration.md
+    python scripts/config_reference.py write         # rewrite both in Pulumi.yaml and docs/configuration.md
 
 Tests compare both with the committed files, so the docs cannot drift from the code.
 """
@@ -64,17 +64,17 @@ def markdown_table() -> str:
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-README_START, README_END = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
+REFERENCE_PAGE = PROJECT_ROOT / "docs" / "configuration.md"
+REFERENCE_START, REFERENCE_END = "<!-- config-reference:start -->\n", "<!-- config-reference:end -->"
 
 
 def write_files() -> None:
     pulumi_yaml = PROJECT_ROOT / "Pulumi.yaml"
     head = pulumi_yaml.read_text().split("\nconfig:\n", 1)[0]
     pulumi_yaml.write_text(head + "\n" + pulumi_yaml_config())
-    readme = PROJECT_ROOT / "README.md"
-    before, rest = readme.read_text().split(README_START, 1)
-    after = rest.split(README_END, 1)[1]
-    readme.write_text(before + README_START + markdown_table() + README_END + after)
+    before, rest = REFERENCE_PAGE.read_text().split(REFERENCE_START, 1)
+    after = rest.split(REFERENCE_END, 1)[1]
+    REFERENCE_PAGE.write_text(before + REFERENCE_START + markdown_table() + REFERENCE_END + after)
 
 
 if __name__ == "__main__":

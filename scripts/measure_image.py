@@ -3,7 +3,7 @@
     sudo venv/bin/python scripts/measure_image.py
 
 Uses the engine DOCKER_HOST points at, or starts a private dockerd like the tests do.
-Prints a markdown table for the README. Builds run without the layer cache.
+Prints a markdown table for docs/performance.md. Builds run without the layer cache.
 """
 from __future__ import annotations
 

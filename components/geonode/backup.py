@@ -7,7 +7,7 @@ own user, so the same commands serve geostack's PostGIS and an existing server) 
 is in, so a listed backup is always whole; then all but the newest `keep` are deleted.
 With a bucket configured, each backup then goes to S3 too (docker/backup/geostack-bucket), and
 a restore takes a backup the volume no longer has from there.
-README: "Backups and restore" says how to run one now and how to restore.
+docs/operations.md, "Backups and restore", says how to run one now and how to restore.
 """
 from __future__ import annotations
 

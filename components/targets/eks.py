@@ -93,7 +93,7 @@ class EksTarget(KubernetesTarget):
             image_scanning_configuration={"scan_on_push": True},
             image_tag_mutability="IMMUTABLE",
             # The images running pods pull: `pulumi destroy` leaves the repository (and a later
-            # `up` needs it imported, as the README says); production also refuses to delete it.
+            # `up` needs it imported, as docs/operations.md says); production also refuses to delete it.
             opts=pulumi.ResourceOptions(parent=parent, provider=self.aws_provider, protect=self.production,
                                         retain_on_delete=True),
         )

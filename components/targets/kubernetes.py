@@ -200,7 +200,7 @@ class KubernetesTarget(Target):
             # A claim holds data: destroy and replacements leave it (and its volume) in the cluster,
             # and the next `up` applies over it again. Its storage class cannot change in place (a
             # change would replace the claim with an empty one), so a changed class applies to new
-            # claims only; the README says how to move data to another class.
+            # claims only; docs/operations.md says how to move data to another class.
             opts=self.child_opts(parent, protect=spec.protect, retain_on_delete=True,
                                  ignore_changes=["spec.storageClassName"]),
         )

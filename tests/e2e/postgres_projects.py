@@ -18,7 +18,7 @@ def save_project(service_file: Path, service: str, schema: str, name: str, title
 
     Then the tables are analyzed: with qgisTrustLayerMetadata (on by default) QGIS takes a table's
     row count from PostgreSQL's statistics, and OGC API refuses the items of a table never analyzed
-    (the config reference and the README tell users so)."""
+    (the config reference and docs/publishing-projects.md tell users so)."""
     run_pyqgis(SAVE_SCRIPT, str(PROJECT_ROOT / "data" / "sample.qgs"), service, schema, name, title,
                env={"PGSERVICEFILE": str(service_file)})
     subprocess.run(["psql", f"service={service}", "-q", "-c", "ANALYZE"], check=True, capture_output=True,

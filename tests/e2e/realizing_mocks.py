@@ -1,7 +1,7 @@
 """`run_program` acting as `pulumi up` on the docker target, for engines without pulumi-docker.
 
 The Go module proxy does not carry the pulumi-docker provider, so the real CLI cannot run
-the docker target here (see the README). These mocks stand in for the provider instead: each
+the docker target here (see docs/testing.md). These mocks stand in for the provider instead: each
 Docker resource is created on a real engine by DockerRealizer the moment the program registers
 it, and what the provider computes comes back from the engine, such as a one-shot container's
 exit code, which the program checks. The Pulumi SDK registers a resource only once the

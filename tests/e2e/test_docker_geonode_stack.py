@@ -282,7 +282,7 @@ def test_a_backup_by_the_declared_script_restores_with_the_documented_command(ge
     _sql(geonode, "geonode", "DROP TABLE geostack_marker")
     _sql(geonode, "geonode_data", "DROP TABLE geostack_parcels")
     _sql(geonode, "geonode", "UPDATE people_profile SET password = 'lost' WHERE username = 'surveyor'")
-    restored = backup.exec_run(["sh", "/usr/local/bin/geostack-restore.sh", stamp])  # README: "Backups and restore"
+    restored = backup.exec_run(["sh", "/usr/local/bin/geostack-restore.sh", stamp])  # docs/operations.md: "Backups and restore"
     assert restored.exit_code == 0, restored.output.decode(errors="replace")
     assert _sql(geonode, "geonode", "SELECT value FROM geostack_marker") == "kept"
     assert _sql(geonode, "geonode_data", "SELECT id, ST_AsText(geom) FROM geostack_parcels") == f"1|{PARCEL}"

@@ -1,5 +1,5 @@
 """A GeoNode stack moved from the previous release to the current one with `pulumi up` on a real
-Docker engine, as README "Upgrading GeoNode" says, and rolled back the documented way.
+Docker engine, as docs/operations.md "Upgrading GeoNode" says, and rolled back the documented way.
 
 The stack starts at geonodeRelease 5.0 (GeoNode 5.0.3.post1, geostack's image built from
 docker/geonode/releases/5.0) with a user, a document and a dataset record, is backed up, moved

@@ -80,7 +80,7 @@ def test_geonode_rules_between_keys_stop_pulumi_up_before_any_resource(workspace
 
 
 def test_extra_settings_from_a_file_reach_django_line_for_line(workspace):
-    """`pulumi config set geostack:geonodeExtraSettings < file`, as the README shows, keeps every line."""
+    """`pulumi config set geostack:geonodeExtraSettings < file`, as docs/geonode.md shows, keeps every line."""
     settings = "TIME_ZONE = 'Europe/Rome'\nLANGUAGE_CODE = 'it'\n"
     workspace.select("staging")
     workspace.ok("config", "set", "geostack:geonodeExtraSettings", stdin=settings)
@@ -91,30 +91,43 @@ def test_extra_settings_from_a_file_reach_django_line_for_line(workspace):
     assert env["GEOSTACK_EXTRA_SETTINGS"] == settings.rstrip("\n")
 
 
-def readme_config_lines() -> list[list[str]]:
-    """`pulumi config set` lines in the README's code blocks, with concrete keys and values."""
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", (PROJECT_ROOT / "README.md").read_text(), re.S)
+# The pages whose `pulumi config set` lines each make one stack's config. The bucket page's block
+# lists alternatives (an access key, or a role), which no one stack sets together.
+PAGES_OF_ONE_STACK = ("README.md", "docs/getting-started.md", "docs/geonode.md", "docs/ci-cd.md")
+
+
+def documented_config_lines(page: str) -> list[list[str]]:
+    """`pulumi config set` lines in a page's code blocks, with concrete keys and values."""
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", (PROJECT_ROOT / page).read_text(), re.S)
     lines = [line.split("#")[0].split() for block in blocks for line in block.splitlines()]
     return [words[3:] for words in lines if words[:3] == ["pulumi", "config", "set"] and "<" not in " ".join(words)]
 
 
-def test_the_readmes_config_lines_work_as_written(workspace):
-    lines = readme_config_lines()
-    assert any("--secret" in words for words in lines), "the README shows how to set a secret"
-    workspace.ok("stack", "init", "prod-us")
+def test_the_docs_show_how_to_set_a_secret():
+    assert any("--secret" in words for page in PAGES_OF_ONE_STACK for words in documented_config_lines(page))
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES_OF_ONE_STACK if documented_config_lines(page)])
+def test_the_documented_config_lines_work_as_written(workspace, page):
+    lines = documented_config_lines(page)
+    stack = "prod-us" if ["geostack:target", "eks"] in lines else "documented"
+    workspace.ok("stack", "init", stack)
     for words in lines:
         # A secret typed without a value is read from the prompt (here: stdin).
-        workspace.ok("config", "set", *words, stdin="readme-secret-value\n")
+        workspace.ok("config", "set", *words, stdin="documented-secret-value\n")
 
-    resolved = workspace.config("prod-us")
+    resolved = workspace.config(stack)
     secrets = {key: entry["value"] for key, entry in resolved.items() if entry["secret"]}
     plain = {key: entry["value"] for key, entry in resolved.items() if not entry["secret"]}
     for words in lines:
         key = next(word for word in words if not word.startswith("--"))
         assert key in resolved, f"`pulumi config set {' '.join(words)}` did not set {key}"
 
-    run = run_program("prod-us", config=plain, secrets=secrets, raise_errors=False)
-    assert run.error is None, f"the program refuses the README's config: {run.error}"
-    assert secrets, "the README's --secret line stored an encrypted value"
-    kubeconfig = json.loads(run.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
-    assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "geostack-us"]
+    run = run_program(stack, config=plain, secrets=secrets, raise_errors=False)
+    assert run.error is None, f"the program refuses {page}'s config: {run.error}"
+    if any("--secret" in words for words in lines):
+        assert secrets, f"{page}'s --secret line stored an encrypted value"
+    if stack == "prod-us":  # the CI/CD page's environment: an EKS cluster given by name
+        kubeconfig = json.loads(run.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
+        assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name",
+                                                                      "geostack-us"]

@@ -1,5 +1,5 @@
 """What the API server stored, compared with what the credential-free review prints, and the
-figures the staging tests record for the README (build/figures/staging.json)."""
+figures the staging tests record for the docs (build/figures/staging.json)."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,7 @@
 """GeoNode on the real two-node Kubernetes, deployed by `pulumi up` of the staging stack with
 the real CLI and kubernetes provider, and checked as a user would: the stack starts at the
 previous GeoNode release and its first test moves it to the current one under steady page
-requests (README: Upgrading GeoNode); then every service Ready under
+requests (docs/operations.md: Upgrading GeoNode); then every service Ready under
 the namespace's Pod Security level, the admin signs in through GeoNode's nginx Service, a
 changed credential rolls exactly its readers without taking the site down, a changed storage
 class leaves the claims alone, and destroy keeps the data for the next `up`.
@@ -152,7 +152,7 @@ def _running_geonode(geonode: GeoNodeStaging) -> str:
 def test_an_upgrade_to_the_current_release_keeps_everything_and_the_site_answers_throughout(geonode, images):
     assert _running_geonode(geonode) == GEONODE_RELEASES["5.0"]
     records = make_records(geonode.signed_in(), geonode.django_shell)
-    geonode.workspace.ok("config", "set", "geostack:geonodeImage", images.geonode)  # README: Upgrading GeoNode
+    geonode.workspace.ok("config", "set", "geostack:geonodeImage", images.geonode)  # docs/operations.md: Upgrading GeoNode
     geonode.config["geonodeImage"] = images.geonode
     started = time.monotonic()
     with SteadyLoad(home_page(geonode.browser()), pause_s=0.2) as load:
@@ -322,10 +322,10 @@ def test_offline_render_matches_what_the_api_server_stored(geonode):
     assert mismatches == [], "\n".join(mismatches)
 
 
-def readme_kubernetes_commands() -> list[str]:
-    """The README's Kubernetes backup and restore commands, continuation lines joined."""
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    block = readme.split("# staging and prod (Kubernetes)", 1)[1].split("\n", 1)[1].split("```", 1)[0]
+def documented_kubernetes_commands() -> list[str]:
+    """The operations page's Kubernetes backup and restore commands, continuation lines joined."""
+    page = (PROJECT_ROOT / "docs" / "operations.md").read_text()
+    block = page.split("# staging and prod (Kubernetes)", 1)[1].split("\n", 1)[1].split("```", 1)[0]
     return [command.strip() for command in block.replace("\\\n", " ").strip().splitlines()]
 
 
@@ -363,7 +363,7 @@ def _record_tries(geonode: GeoNodeStaging, job: str) -> None:
 
 
 def _run_on_the_backup_volume(geonode: GeoNodeStaging, job: str, script: str) -> str:
-    """A Job made from the backup's CronJob, as the README makes its Jobs, that runs `script`."""
+    """A Job made from the backup's CronJob, as the documented commands make theirs, that runs `script`."""
     manifest = json.loads(geonode.cluster.kubectl("create", "job", job, "--from=cronjob/geonode-backup", "-n",
                                                   geonode.namespace, "--dry-run=client", "-o", "json").stdout)
     manifest["spec"]["template"]["spec"]["containers"][0]["args"] = ["-c", script]
@@ -376,8 +376,8 @@ def _backups_on_the_volume(geonode: GeoNodeStaging, job: str) -> list[str]:
     return re.search(r"^on the volume:(.*)$", listed, re.MULTILINE).group(1).split()
 
 
-def test_the_readmes_backup_and_restore_commands_work_on_the_cluster(geonode, bucket):
-    backup_now, restore_now, logs = readme_kubernetes_commands()
+def test_the_documented_backup_and_restore_commands_work_on_the_cluster(geonode, bucket):
+    backup_now, restore_now, logs = documented_kubernetes_commands()
     _psql(geonode, "SET ROLE geonode; CREATE TABLE geostack_backup_marker AS SELECT 'kept'::text AS value")
     _run_documented(geonode, backup_now)
     stamp = re.search(r"^backup (\d{8}T\d{6}Z): ", _completed_log(geonode, "backup-now"), re.MULTILINE).group(1)
