@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # for the Docker tests (no registry is needed: base images are bootstrapped locally);
 # etcd, containerd, runc, the CNI plugins, a registry, ipset (the policy enforcer's), socat and a C compiler
 # (the pause image) for the Kubernetes of the staging tests; PostgreSQL with PostGIS for projects saved
-# in a database. (ShellCheck is installed from PyPI.)
+# in a database; Chromium to render the docs site. (ShellCheck is installed from PyPI.)
 DEBIAN_PACKAGES=(
   spawn-fcgi multiwatch xvfb xauth libfcgi-bin nginx-light
   docker.io debootstrap
@@ -20,6 +20,7 @@ DEBIAN_PACKAGES=(
   gcc libc6-dev openssl
   postgresql postgresql-postgis
   python3-venv
+  chromium
 )
 
 as_root() {
