@@ -4,8 +4,8 @@ The stack config picks the target and what to deploy; nothing here changes per s
 """
 import pulumi
 
-from components.config import load_settings
-from components.targets import create_target
+from pulumi_geostack.config import load_settings
+from pulumi_geostack.targets import create_target
 
 QGIS_NAME = "qgis-server"
 
@@ -15,10 +15,10 @@ target = create_target(settings)
 pulumi.export("target", settings.target)
 
 if settings.qgis_enabled:
-    from components.nginx_proxy import NginxProxy, NginxProxyArgs
-    from components.qgis_image import QgisServerImage, QgisServerImageArgs
-    from components.qgis_server import QgisFcgiServer, QgisFcgiServerArgs
-    from components.workload import Exposure
+    from pulumi_geostack.nginx_proxy import NginxProxy, NginxProxyArgs
+    from pulumi_geostack.qgis_image import QgisServerImage, QgisServerImageArgs
+    from pulumi_geostack.qgis_server import QgisFcgiServer, QgisFcgiServerArgs
+    from pulumi_geostack.workload import Exposure
 
     PROXY_NAME = "qgis-nginx"
 
@@ -57,9 +57,9 @@ if settings.qgis_enabled:
         p.name: pulumi.Output.concat(proxy.url, "/ogc/", p.name) for p in qgis.projects.all})
 
 if settings.geonode.enabled:
-    from components.geonode import GeoNode, GeoNodeArgs
-    from components.geonode import names
-    from components.geonode.env import site_for
+    from pulumi_geostack.geonode import GeoNode, GeoNodeArgs
+    from pulumi_geostack.geonode import names
+    from pulumi_geostack.geonode.env import site_for
 
     geonode_settings = settings.geonode
     geonode = GeoNode(names.COMPONENT, GeoNodeArgs(

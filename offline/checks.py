@@ -120,7 +120,7 @@ def unused(skips: list[Skip], failures: list[Failure]) -> list[Skip]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    from components.config_keys import SETTINGS
+    from pulumi_geostack.config_keys import SETTINGS
     from offline.program_run import stack_config
     from offline.render import kubernetes_objects, run_program, write_manifests
 

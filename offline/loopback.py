@@ -147,7 +147,7 @@ def qgis_server(declared_env: dict[str, str], data_dir: Path, port: int,
 def _plugin_path(declared: str, data_dir: Path) -> str:
     """QGIS_PLUGINPATH (folders joined by ':') with the image's plugins and the project folder's
     swapped for theirs on this host."""
-    from components.qgis_server import IMAGE_PLUGINS
+    from pulumi_geostack.qgis_server import IMAGE_PLUGINS
 
     return ":".join(str(SERVER_PLUGINS) if part == IMAGE_PLUGINS else on_host(part, data_dir)
                     for part in declared.split(":"))
@@ -212,7 +212,7 @@ def declared_staging_stack(overrides: Optional[dict[str, str]] = None,
     container's secret files (path: content)."""
     import re
 
-    from components.targets.kubernetes_pods import SECRET_FILES_VOLUME
+    from pulumi_geostack.targets.kubernetes_pods import SECRET_FILES_VOLUME
     from offline.program_run import run_program
 
     run = run_program("staging", overrides, secrets=secrets)
@@ -248,7 +248,7 @@ def loopback_nginx_conf(rendered: str, listen_port: int, upstream: str, qgis_por
     are hashes of project paths)."""
     import re
 
-    from components.nginx_conf import STATUS_PORT
+    from pulumi_geostack.nginx_conf import STATUS_PORT
 
     listen = re.search(r"listen (\d+);", rendered).group(0)
     conf = replace_once(rendered, listen, f"listen 127.0.0.1:{listen_port};")

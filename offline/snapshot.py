@@ -3,7 +3,7 @@
     venv/bin/python -m offline.snapshot --root /path/to/checkout --stack staging [--config '{"geostack:k": "v"}']
 
 Resources are keyed by URN, with their type, inputs and the options that decide what a
-change does to them (ignoreChanges, retainOnDelete, protect). Runs in its own process so that the checkout's `components` package is the one imported,
+change does to them (ignoreChanges, retainOnDelete, protect). Runs in its own process so that the checkout's `pulumi_geostack` package is the one imported,
 which lets `offline.diff` compare two versions of the program side by side. Secret values
 are replaced by a fingerprint, never printed.
 """
@@ -38,7 +38,7 @@ def snapshot(root: Path, stack: str, config: dict[str, str] | None = None) -> di
     from offline.render import plain
 
     # Last, so nothing imported afterwards can put this checkout's path back in front:
-    # the program must import the other checkout's `components`.
+    # the program must import the other checkout's `pulumi_geostack` (or `components`, before the rename).
     sys.path.insert(0, str(root))
     run = run_program(stack, config, project_root=root)
     resources = {r.urn: {"type": r.type, "inputs": plain(_masked(r.raw_inputs)), "ignoreChanges": r.ignore_changes,

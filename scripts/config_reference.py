@@ -1,4 +1,4 @@
-"""Print the config reference generated from components/config.py's key table.
+"""Print the config reference generated from pulumi_geostack/config.py's key table.
 
     python scripts/config_reference.py pulumi-yaml   # the `config:` block of Pulumi.yaml
     python scripts/config_reference.py markdown      # the config reference table of docs/configuration.md
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.config import SETTINGS  # noqa: E402
+from pulumi_geostack.config import SETTINGS  # noqa: E402
 
 
 def _yaml_scalar(value) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES  # noqa: E402
+from pulumi_geostack.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES  # noqa: E402
 from tests.e2e.docker_engine import docker_engine, ensure_base_image, stop_private_engine  # noqa: E402
 
 CONTEXT = Path(__file__).resolve().parent.parent / "docker" / "qgis-server"

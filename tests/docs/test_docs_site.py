@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import SETTINGS
+from pulumi_geostack.config import SETTINGS
 from offline.program_run import PROJECT_ROOT
 from tests.docs.headless_chromium import chromium
 

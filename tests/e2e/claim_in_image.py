@@ -9,7 +9,7 @@ from pathlib import Path
 
 import docker
 
-from components.nginx_conf import PROJECT_NAME_PARAM
+from pulumi_geostack.nginx_conf import PROJECT_NAME_PARAM
 from offline.loopback import declared_staging_stack, wait_until
 from tests.e2e.project_folders import CITY_TITLE, SAMPLE_TITLE
 

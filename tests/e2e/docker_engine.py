@@ -28,7 +28,7 @@ from typing import IO, Iterator, Optional
 import docker
 from docker.errors import DockerException, ImageNotFound
 
-from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
+from pulumi_geostack.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
 from offline.program_run import PROJECT_ROOT
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import docker
 
-from components.config_keys import SETTINGS
+from pulumi_geostack.config_keys import SETTINGS
 from offline.program_run import PROJECT_ROOT, ProgramRun, run_program, stack_config
 from tests.e2e.browser import Browser
 from tests.e2e.declared_builds import HOST_CA_CONFIG

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pulumi.runtime import mocks as pulumi_mocks
 
-from components.image_pins.provider import HELD_BY, _PinnedImageProvider
+from pulumi_geostack.image_pins.provider import HELD_BY, _PinnedImageProvider
 from offline.program_run import GeostackMocks, reveal
 from tests.e2e.docker_realizer import DockerRealizer
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from components.config_keys import GEONODE_RELEASES
+from pulumi_geostack.config_keys import GEONODE_RELEASES
 from offline.loopback import free_port
 from tests.e2e.docker_engine import docker_engine, ensure_base_image
 from tests.e2e.geonode_on_docker import GeoNodeOnDocker, publish_stand_ins

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.geonode.services import SEED_MARKER, seed_script
+from pulumi_geostack.geonode.services import SEED_MARKER, seed_script
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import shutil
 
 import pytest
 
-from components.project_image.derive import derive_image
-from components.project_image.layers import OWN_LAYER_BYTES
-from components.project_image.registry import DOCKER_LIST, DOCKER_MANIFEST, ImageRef, Registry, RegistryError
+from pulumi_geostack.project_image.derive import derive_image
+from pulumi_geostack.project_image.layers import OWN_LAYER_BYTES
+from pulumi_geostack.project_image.registry import DOCKER_LIST, DOCKER_MANIFEST, ImageRef, Registry, RegistryError
 from offline.loopback import scratch_dir
 from tests.e2e.docker_engine import docker_engine, ensure_base_image
 from tests.e2e.private_registry import private_registry

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.config_keys import QGIS_RELEASES
+from pulumi_geostack.config_keys import QGIS_RELEASES
 from offline.loopback import free_port, scratch_dir, wait_until
 from offline.program_run import run_program
 from tests.e2e.claim_in_image import assert_the_image_finds_projects_on_a_claim

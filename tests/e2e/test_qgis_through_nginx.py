@@ -46,7 +46,7 @@ def test_the_host_runs_the_qgis_build_the_image_installs():
     import re
     import subprocess
 
-    from components.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
+    from pulumi_geostack.config_keys import QGIS_DEFAULT_RELEASE, QGIS_RELEASES
 
     host = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "qgis-server"], capture_output=True, text=True,
                           check=True).stdout

@@ -1,4 +1,4 @@
-"""geostack-restore.sh (components/geonode/backup.py) against a real PostgreSQL with PostGIS
+"""geostack-restore.sh (pulumi_geostack/geonode/backup.py) against a real PostgreSQL with PostGIS
 (tests/e2e/host_postgres.py): a restore puts the database back exactly as the backup had it,
 and a restore that fails half-way changes nothing. Both of GeoNode's databases are the one
 database here, so each restore step is checked on it."""
@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from components.geonode.backup import RESTORE_SCRIPT
+from pulumi_geostack.geonode.backup import RESTORE_SCRIPT
 from tests.e2e.host_postgres import PG_BIN, Database, postgis_database
 
 STAMP = "20261207T020000Z"

@@ -18,7 +18,7 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # What a user's checkout holds that the program reads; virtualenvs are linked, not copied.
 PROJECT_ENTRIES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.staging.yaml", "Pulumi.prod.yaml",
-                   "__main__.py", "requirements.txt", "components", "data", "docker", "policy")
+                   "__main__.py", "requirements.txt", "pulumi_geostack", "data", "docker", "policy")
 PASSPHRASE = "geostack-engine-tests"
 
 

@@ -19,7 +19,7 @@ import docker
 
 from offline.program_run import PROJECT_ROOT
 from tests.cluster.configs import REGISTRY
-from components.config_keys import SETTINGS
+from pulumi_geostack.config_keys import SETTINGS
 from tests.e2e.declared_builds import declared_build
 from tests.e2e.docker_engine import ensure_base_image
 from tests.e2e.geonode_on_docker import IMAGES, STAND_INS

@@ -57,7 +57,7 @@ def test_a_config_change_previews_as_offline_diff_predicts(staging, key, value):
 
 def test_a_renamed_component_previews_as_offline_diff_predicts(staging):
     project = staging.workspace.project
-    source = project / "components" / "nginx_proxy.py"
+    source = project / "pulumi_geostack" / "nginx_proxy.py"
     original = source.read_text()
     before = snapshot(project, "staging")
     assert original.count('"geostack:proxy:NginxProxy"') == 1

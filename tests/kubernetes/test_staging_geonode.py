@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from components.config_keys import GEONODE_RELEASES
-from components.geonode.backup import SCRIPTS_DIR
+from pulumi_geostack.config_keys import GEONODE_RELEASES
+from pulumi_geostack.geonode.backup import SCRIPTS_DIR
 from offline.loopback import wait_until
 from offline.program_run import PROJECT_ROOT, run_program
 from offline.render import kubernetes_objects

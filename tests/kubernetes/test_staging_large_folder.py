@@ -1,5 +1,5 @@
 """A project folder of 200 MB on the test cluster: more than a ConfigMap carries, so it reaches
-the pods as layers of the image they run (components/project_image), pushed by `pulumi up` to
+the pods as layers of the image they run (pulumi_geostack/project_image), pushed by `pulumi up` to
 the cluster's registry and pulled by digest.
 
 The folder is a GIS team's kind: a GeoTIFF, a GeoPackage, SVG symbols and a font, and a project

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.qgis_projects import find_projects
+from pulumi_geostack.qgis_projects import find_projects
 from offline.program_run import PROJECT_ROOT
 
 _SOURCE = PROJECT_ROOT / "docker" / "qgis-server" / "server-plugins" / "geostack_projects" / "index.py"

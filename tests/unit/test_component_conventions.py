@@ -1,6 +1,6 @@
 """Source-level conventions that catch silent bugs (the data-safe-haven meta-test idea).
 
-- every resource or invoke created in components/ names a parent;
+- every resource or invoke created in pulumi_geostack/ names a parent;
 - every ComponentResource ends its __init__ with register_outputs;
 - components never read pulumi.Config themselves.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from offline.program_run import PROJECT_ROOT
 
-SOURCES = sorted((PROJECT_ROOT / "components").rglob("*.py"))
+SOURCES = sorted((PROJECT_ROOT / "pulumi_geostack").rglob("*.py"))
 
 
 def parsed(path: Path) -> ast.Module:
@@ -86,4 +86,4 @@ def test_conventions_find_components():
 def test_only_config_module_reads_pulumi_config(path):
     if path.name == "config.py":
         return
-    assert "pulumi.Config(" not in path.read_text(), f"{path.name} reads pulumi.Config; use components.config"
+    assert "pulumi.Config(" not in path.read_text(), f"{path.name} reads pulumi.Config; use pulumi_geostack.config"

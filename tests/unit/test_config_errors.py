@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.config import ConfigError
+from pulumi_geostack.config import ConfigError
 from offline.program_run import run_program
 
 

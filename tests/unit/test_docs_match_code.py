@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from components.config import SETTINGS
+from pulumi_geostack.config import SETTINGS
 from scripts.config_reference import REFERENCE_PAGE, markdown_table, pulumi_yaml_config
 from offline.program_run import PROJECT_ROOT, STACKS
 

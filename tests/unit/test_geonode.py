@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from components.geonode.services import INIT_SCRIPT, OWN_INIT_SCRIPT
+from pulumi_geostack.geonode.services import INIT_SCRIPT, OWN_INIT_SCRIPT
 from offline.program_run import ProgramRun, run_program
 
 CONTAINER = "docker:index/container:Container"
@@ -363,7 +363,7 @@ def test_probes(runs, stack):
     live, ready = probes("geonode-geoserver")
     assert ready["httpGet"]["path"] == "/geoserver/ows" and live["tcpSocket"] == {"port": 8080}
     live, ready = probes("geonode-db")
-    # Ready only once the configured passwords hold (components/geonode/postgis.py).
+    # Ready only once the configured passwords hold (pulumi_geostack/geonode/postgis.py).
     assert live["exec"]["command"][0] == "pg_isready" and "pg_isready" in ready["exec"]["command"][2]
     assert "test -e /tmp/geostack-passwords-set" in ready["exec"]["command"][2]
     assert live["failureThreshold"] > ready["failureThreshold"], "restart only after a long outage"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components.geonode.backup import BACKUP_DIR, GEOSERVER_DATA_MOUNT
-from components.targets.docker import daily_loop
+from pulumi_geostack.geonode.backup import BACKUP_DIR, GEOSERVER_DATA_MOUNT
+from pulumi_geostack.targets.docker import daily_loop
 from offline.program_run import run_program
 from tests.unit.test_geonode import CRONJOB, GEONODE_ON, secret_value, workloads
 
@@ -74,7 +74,7 @@ def test_the_docker_loop_sleeps_until_the_next_backup_time(tmp_path: Path, now, 
 
 @pytest.mark.parametrize("name", ["BACKUP_SCRIPT", "RESTORE_SCRIPT", "LIST_SCRIPT"])
 def test_the_backup_scripts_pass_shellcheck_as_posix_sh(name):
-    from components.geonode import backup as scripts
+    from pulumi_geostack.geonode import backup as scripts
     from tests.unit.test_shell_scripts import shellcheck
 
     # SC2012 (use find, not ls) is about odd file names: backups are named by digits and letters.
@@ -86,7 +86,7 @@ def test_the_backup_scripts_pass_shellcheck_as_posix_sh(name):
 def test_the_backup_image_has_the_user_the_backup_runs_as():
     """Docker gives a new volume the owner of the image's directory: that user must be the one the
     backup runs as, or it cannot write its first backup."""
-    from components.geonode.postgis import POSTGRES_UID
+    from pulumi_geostack.geonode.postgis import POSTGRES_UID
     from offline.program_run import PROJECT_ROOT
 
     dockerfile = (PROJECT_ROOT / "docker" / "backup" / "Dockerfile").read_text()

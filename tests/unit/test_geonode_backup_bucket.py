@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.geonode.backup import IRSA_ANNOTATION
+from pulumi_geostack.geonode.backup import IRSA_ANNOTATION
 from offline.program_run import run_program
 from tests.unit.test_geonode import GEONODE_ON, secret_value, workloads
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.geonode.connections import OWN_UWSGI_PROCESSES, OWN_UWSGI_THREADS
+from pulumi_geostack.geonode.connections import OWN_UWSGI_PROCESSES, OWN_UWSGI_THREADS
 from offline.program_run import PROJECT_ROOT, run_program
 from tests.unit.test_config_errors import run_expecting_error
 from tests.unit.test_geonode_production import EXTERNAL, USER_PASSWORDS

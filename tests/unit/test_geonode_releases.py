@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from components.config_keys import GEONODE_DEFAULT_RELEASE, GEONODE_RELEASES
+from pulumi_geostack.config_keys import GEONODE_DEFAULT_RELEASE, GEONODE_RELEASES
 from offline.program_run import PROJECT_ROOT, run_program
 from tests.unit.test_geonode import GEONODE_ON
 

@@ -10,8 +10,8 @@ from typing import Iterator
 
 import pytest
 
-from components.image_pins.provider import _PinnedImageProvider
-from components.image_pins.resolve import ResolveError, TagReference, resolve_digest
+from pulumi_geostack.image_pins.provider import _PinnedImageProvider
+from pulumi_geostack.image_pins.resolve import ResolveError, TagReference, resolve_digest
 
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}'
 DIGEST = "sha256:" + "ab" * 32

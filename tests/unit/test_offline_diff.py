@@ -24,7 +24,7 @@ def two_versions(tmp_path_factory):
     dev = repo / "Pulumi.dev.yaml"
     dev.write_text(dev.read_text() + "  geostack:dockerHostPort: 8081\n")
     # A code change: proves the head's own components run, not this checkout's.
-    code = repo / "components" / "qgis_server.py"
+    code = repo / "pulumi_geostack" / "qgis_server.py"
     assert code.read_text().count('"QGIS_SERVER_LOG_STDERR": "1"') == 1
     code.write_text(code.read_text().replace('"QGIS_SERVER_LOG_STDERR": "1"', '"QGIS_SERVER_LOG_STDERR": "0"'))
     staging = repo / "Pulumi.staging.yaml"
@@ -51,7 +51,7 @@ def test_the_diff_names_exactly_the_changed_fields(two_versions):
     assert set(found["dev"]["outputs"]) == {"url", "wmsCapabilitiesUrl", "projectUrls.sample"}
     env_field = "spec.template.spec.containers[qgis-server].env[QGIS_SERVER_LOG_STDERR].value"
     changed = found["staging"]["changed"]
-    # What `up` waits for names the replica count (components/targets/kubernetes_pods.py), so it changes with it.
+    # What `up` waits for names the replica count (pulumi_geostack/targets/kubernetes_pods.py), so it changes with it.
     waits = changed["qgis-server-deployment"].pop("metadata.annotations.pulumi.com/waitFor")
     assert [json.loads(w)[1:] for w in waits] == [[f"jsonpath={{.status.{field}}}={count}" for field in (
         "replicas", "updatedReplicas", "availableReplicas")] for count in (2, 3)]

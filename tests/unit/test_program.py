@@ -453,7 +453,7 @@ def test_docker_builds_name_their_platform():
 def test_docker_on_an_unknown_machine_asks_for_the_platform():
     from unittest import mock
 
-    from components.config import ConfigError
+    from pulumi_geostack.config import ConfigError
 
     with mock.patch("platform.machine", return_value="riscv64"):
         run = run_program("dev", raise_errors=False)

@@ -13,7 +13,8 @@ PROBE = """
 import json, sys
 from offline.program_run import run_program
 run_program({stack!r}, {overrides!r})
-print(json.dumps(sorted({{name.split('.')[0] for name in sys.modules if name.startswith('pulumi_')}})))
+sdks = {{name.split('.')[0] for name in sys.modules if name.startswith('pulumi_')}} - {{'pulumi_geostack'}}
+print(json.dumps(sorted(sdks)))
 """
 
 

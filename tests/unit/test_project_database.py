@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.project_database import SERVICE_FILE
-from components.targets.kubernetes_pods import SECRET_FILE_MODE
+from pulumi_geostack.project_database import SERVICE_FILE
+from pulumi_geostack.targets.kubernetes_pods import SECRET_FILE_MODE
 from offline.program_run import run_program
 from tests.unit.test_config_errors import run_expecting_error
 

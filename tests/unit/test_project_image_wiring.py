@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-from components.config import CONFIGMAP_BUDGET_BYTES, more_than_a_configmap_carries
-from components.qgis_projects import folder_digest
+from pulumi_geostack.config import CONFIGMAP_BUDGET_BYTES, more_than_a_configmap_carries
+from pulumi_geostack.qgis_projects import folder_digest
 from offline.program_run import run_program
 
 DYNAMIC = "pulumi-python:dynamic:Resource"

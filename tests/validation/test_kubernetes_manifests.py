@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config_keys import SETTINGS
+from pulumi_geostack.config_keys import SETTINGS
 from offline.checks import (DOCKER_CONTEXT, checkov_failures, load_skips, schema_problems, unlisted, unused)
 from offline.program_run import run_program, stack_config
 from offline.render import kubernetes_objects, write_manifests

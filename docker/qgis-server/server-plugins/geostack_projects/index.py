@@ -1,7 +1,7 @@
 """Every project under a folder by name: the folder's tree is scanned, not listed in config.
 
 Plain Python (no QGIS), so the rules can be tested on their own. They are the program's rules
-for a project folder (components/qgis_projects.py), which a unit test holds them to: a project
+for a project folder (pulumi_geostack/qgis_projects.py), which a unit test holds them to: a project
 is a .qgs or .qgz file; hidden files and folders, and the root's fonts/ and plugins/, hold none;
 its name is the file name without the suffix, and only URL-safe names have an address.
 """

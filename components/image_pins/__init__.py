@@ -1,4 +1,0 @@
-"""Upstream images held at the digest their tag named at the first deploy (see provider.py)."""
-from components.image_pins.provider import PinnedImage, pinned
-
-__all__ = ["PinnedImage", "pinned"]
