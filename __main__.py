@@ -4,6 +4,7 @@ The stack config picks the target and what to deploy; nothing here changes per s
 """
 import pulumi
 
+from pulumi_geostack import __version__
 from pulumi_geostack.config import load_settings
 from pulumi_geostack.targets import create_target
 
@@ -13,6 +14,7 @@ QGIS_NAME = "qgis-server"
 settings = load_settings()
 target = create_target(settings)
 pulumi.export("target", settings.target)
+pulumi.export("geostackVersion", __version__)  # the release deployed (CHANGELOG.md)
 
 if settings.qgis_enabled:
     from pulumi_geostack.nginx_proxy import NginxProxy, NginxProxyArgs
