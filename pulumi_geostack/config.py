@@ -43,10 +43,10 @@ from pulumi_geostack.settings import (
     Scaling,
     StackSettings,
 )
+from pulumi_geostack.paths import project_dir
 from pulumi_geostack.workload import Resources
 
 NAMESPACE = "geostack"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # etcd caps an object at 1 MiB; leave room for the ConfigMap's own metadata.
 CONFIGMAP_BUDGET_BYTES = 1000 * 1000
 
@@ -148,7 +148,7 @@ def parse_values(raw: Mapping[str, Any], unknown: set[str] = frozenset()) -> tup
 
 def _resolve_dir(path_text: str) -> Path:
     path = Path(path_text).expanduser()
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return path if path.is_absolute() else project_dir() / path
 
 
 PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")

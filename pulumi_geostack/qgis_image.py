@@ -1,4 +1,4 @@
-"""QgisServerImage: the QGIS Server image built from docker/qgis-server, published per target."""
+"""QgisServerImage: the QGIS Server image built from its shipped context (docker/qgis-server), published per target."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,10 +6,11 @@ from typing import Mapping
 
 import pulumi
 
+from pulumi_geostack.paths import build_context
 from pulumi_geostack.targets import Target
 from pulumi_geostack.targets.base import context_build
 
-BUILD_CONTEXT = "docker/qgis-server"
+BUILD_CONTEXT = "qgis-server"  # the context this package ships (paths.build_context)
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class QgisServerImageArgs:
     target: Target
     repository: str = "geostack/qgis-server"
     tag: str = ""  # empty: a digest of the build context, so every change gets a new tag
-    context: str = BUILD_CONTEXT  # relative to the project root, so state is the same on every machine
+    context: str = ""  # a build context of your own, relative to the project; empty: the one geostack ships
     prebuilt: str = ""  # an image pinned by digest to run instead of building; empty: build
     build_args: Mapping[str, str] = field(default_factory=dict)  # DEBIAN_RELEASE, QGIS_VERSION; empty: the Dockerfile's
 
@@ -39,7 +40,8 @@ class QgisServerImage(pulumi.ComponentResource):
             self.image_ref: pulumi.Output[str] = pulumi.Output.from_input(args.prebuilt)
             self.register_outputs({"image_ref": self.image_ref, "tag": self.tag})
             return
-        build = context_build(args.context, args.repository, args.tag, args.target.with_ca_certificates(args.build_args))
+        context = args.context or build_context(BUILD_CONTEXT)
+        build = context_build(context, args.repository, args.tag, args.target.with_ca_certificates(args.build_args))
         self.tag = build.tag
         self.image_ref: pulumi.Output[str] = args.target.publish_image(f"{name}-build", build, parent=self)
         self.register_outputs({"image_ref": self.image_ref, "tag": build.tag})

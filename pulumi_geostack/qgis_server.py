@@ -84,10 +84,9 @@ def qgis_env(settings: QgisSettings) -> dict[str, str]:
 def project_folder(project_dir: Path) -> str:
     """The folder as state records it: relative to the project root when inside it, so the state
     is the same on every machine that deploys the stack."""
-    from pulumi_geostack.config import PROJECT_ROOT
+    from pulumi_geostack.paths import project_dir as root
 
-    return project_dir.relative_to(PROJECT_ROOT).as_posix() if project_dir.is_relative_to(PROJECT_ROOT) else str(
-        project_dir)
+    return project_dir.relative_to(root()).as_posix() if project_dir.is_relative_to(root()) else str(project_dir)
 
 
 QGIS_PRE_STOP_SECONDS = 5

@@ -31,7 +31,8 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 # Test folders that never use a Docker engine.
-WITHOUT_DOCKER = (PROJECT_ROOT / "tests" / "unit", PROJECT_ROOT / "tests" / "validation", PROJECT_ROOT / "tests" / "docs")
+WITHOUT_DOCKER = (PROJECT_ROOT / "tests" / "unit", PROJECT_ROOT / "tests" / "validation", PROJECT_ROOT / "tests" / "docs",
+                  PROJECT_ROOT / "tests" / "package")
 
 
 def pytest_configure(config):

@@ -15,13 +15,14 @@ from pulumi_geostack.geonode.nginx_conf import GeoNodeNginxConf, render_geonode_
 from pulumi_geostack.geonode.backup import backup
 from pulumi_geostack.geonode.postgis import database
 from pulumi_geostack.image_pins import pinned
+from pulumi_geostack.paths import build_context
 from pulumi_geostack.settings import GeoNodeImages, GeoNodeSettings
 from pulumi_geostack.targets import Target
 from pulumi_geostack.targets.base import context_build
 from pulumi_geostack.workload import DeployedWorkload, Exposure, Ingress, VolumeSpec
 
-DJANGO_CONTEXT = "docker/geonode"  # relative to the project root, like the QGIS image's context
-BACKUP_CONTEXT = "docker/backup"
+DJANGO_CONTEXT = "geonode"  # build contexts this package ships (paths.build_context)
+BACKUP_CONTEXT = "backup"
 # The upstream images (GeoNode's own, Redis), which their projects publish under mutable tags.
 UPSTREAM_IMAGES = ("geoserver", "geoserver_data", "nginx", "postgis", "redis", "django")
 
@@ -119,11 +120,11 @@ class GeoNode(pulumi.ComponentResource):
 
     def _own_image(self, resource: str, context: str, repository: str, prebuilt: str, target: Target,
                    build_args: Mapping[str, str] | None = None) -> pulumi.Input[str]:
-        """One of geostack's images: prebuilt, or built from `context` (with the configured CA) and
+        """One of geostack's images: prebuilt, or built from its shipped `context` (with the configured CA) and
         pushed where the target pulls from."""
         if prebuilt:
             return prebuilt
-        build = context_build(context, repository, args=target.with_ca_certificates(build_args))
+        build = context_build(build_context(context), repository, args=target.with_ca_certificates(build_args))
         return target.publish_image(resource, build, parent=self)
 
     def _volumes(self, name: str, settings: GeoNodeSettings, target: Target, production: bool) -> services.Volumes:

@@ -15,7 +15,7 @@ from typing import Mapping
 
 import pulumi
 
-from pulumi_geostack.config import PROJECT_ROOT
+from pulumi_geostack.paths import project_dir
 from pulumi_geostack.workload import DeployedWorkload, ImageBuild, Volume, VolumeSpec, Workload
 
 
@@ -70,11 +70,16 @@ class Target(pulumi.ComponentResource, ABC):
         return {**(args or {}), **({CA_CERTIFICATES_ARG: self.ca_certificates} if self.ca_certificates else {})}
 
 
+def _bytecode(path: Path) -> bool:
+    return "__pycache__" in path.parts or path.suffix == ".pyc"
+
+
 def context_digest(context: Path, args: Mapping[str, str] | None = None) -> str:
     """A short content hash of a build context and its build arguments: same files and arguments,
-    same tag; any change, a new tag."""
+    same tag; any change, a new tag. Bytecode caches do not count: the context's .dockerignore
+    leaves them out of the build (pip writes them into an installed package's contexts)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+    for path in sorted(p for p in context.rglob("*") if p.is_file() and not _bytecode(p)):
         digest.update(path.relative_to(context).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -88,7 +93,7 @@ def context_build(context: str, repository: str, tag: str = "", args: Mapping[st
     """A build of `context` (relative to the project root, so state is the same on every machine)
     with build arguments `args`, tagged by a digest of both unless a tag is given."""
     return ImageBuild(context=context, dockerfile=f"{context}/Dockerfile", repository=repository,
-                      tag=tag or context_digest(PROJECT_ROOT / context, args), args=dict(args or {}))
+                      tag=tag or context_digest(project_dir() / context, args), args=dict(args or {}))
 
 
 def file_digest(content: str) -> str:

@@ -146,7 +146,7 @@ class KubernetesTarget(Target):
                               parent: pulumi.Resource) -> pulumi.Output[str]:
         """`base` (the QGIS image, by digest) with the project folder at `mount`, pushed to the same
         registry and repository, where every layer of the base already is; its digest."""
-        from pulumi_geostack.config import PROJECT_ROOT
+        from pulumi_geostack.paths import project_dir
         from pulumi_geostack.project_image.provider import ProjectImage
         from pulumi_geostack.project_image.registry import ImageRef
 
@@ -154,7 +154,7 @@ class KubernetesTarget(Target):
         username, password = self.registry_credentials(parent)
         image = ProjectImage(name, registry=reference.apply(lambda ref: ref.registry),
                              repository=reference.apply(lambda ref: ref.repository), base=base,
-                             root=str(PROJECT_ROOT), folder=folder, content=content, mount=mount,
+                             root=str(project_dir()), folder=folder, content=content, mount=mount,
                              platform=self.settings.image_platform, plain_http=self.registry_plain_http,
                              username=username, password=password,
                              opts=pulumi.ResourceOptions(parent=parent))

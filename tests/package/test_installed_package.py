@@ -1,0 +1,102 @@
+"""The components as a package: a wheel built from this repository, installed into a virtualenv of
+its own, runs the geostack program in a project that has nothing of this repository but the
+program's __main__.py and a project folder. The program (under the offline mocks, in that
+virtualenv's Python) imports the installed pulumi_geostack, and builds its images from the
+contexts the wheel ships."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pulumi_geostack
+from offline.program_run import PROJECT_ROOT
+
+UV = PROJECT_ROOT / "build" / "uv" / "bin" / "uv"
+PACKAGE_SOURCES = ("pyproject.toml", "requirements.txt", "docs/package.md", "pulumi_geostack", "docker")
+
+# Run in the package's virtualenv: the repository is on the path last, for `offline` alone, so
+# the installed pulumi_geostack comes first.
+PROBE = """
+import json, sys
+sys.path.append({repo!r})
+from offline.program_run import run_program
+import pulumi_geostack
+run = run_program({stack!r}, project_root=__import__("pathlib").Path({project!r}))
+images = {{r.name: r.inputs["build"] for r in run.of_type("docker:index/image:Image")}}
+print(json.dumps({{"package": pulumi_geostack.__file__, "outputs": run.outputs, "images": images}}))
+"""
+
+
+def _run(*command: str, cwd: Path | None = None, timeout: float = 600) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _run_in(python: Path, project: Path, stack: str) -> dict:
+    probe = PROBE.format(repo=str(PROJECT_ROOT), stack=stack, project=str(project))
+    return json.loads(_run(str(python), "-c", probe, cwd=project))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The virtualenv's Python, with the wheel and its pinned SDKs installed."""
+    root = tmp_path_factory.mktemp("package")
+    # Built from a copy of what the package is made of: setuptools writes its build files into
+    # the tree it builds.
+    source = root / "source"
+    for part in PACKAGE_SOURCES:
+        copy = shutil.copytree if (PROJECT_ROOT / part).is_dir() else shutil.copy
+        (source / part).parent.mkdir(parents=True, exist_ok=True)
+        copy(PROJECT_ROOT / part, source / part, **({"ignore": shutil.ignore_patterns("__pycache__")}
+                                                    if copy is shutil.copytree else {}))
+    _run(str(UV), "build", "--quiet", "--wheel", "--out-dir", str(root / "dist"), str(source))
+    (wheel,) = (root / "dist").glob("pulumi_geostack-*.whl")
+    assert wheel.name == f"pulumi_geostack-{pulumi_geostack.__version__}-py3-none-any.whl"
+    _run(str(UV), "venv", "--quiet", "--python", sys.executable, str(root / "venv"))
+    python = root / "venv" / "bin" / "python"
+    _run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3")
+    return python
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A Pulumi project of a user's own: a name of its own, the program and the sample folder."""
+    project = tmp_path_factory.mktemp("my-maps")
+    (project / "Pulumi.yaml").write_text("name: my-maps\nruntime: python\n")
+    shutil.copy(PROJECT_ROOT / "__main__.py", project)
+    shutil.copytree(PROJECT_ROOT / "data", project / "data")
+    return project
+
+
+@pytest.mark.parametrize("stack, config", [("dev", ""), ("staging", "config:\n  geostack:target: microk8s\n")],
+                         ids=["docker", "microk8s"])
+def test_the_installed_package_runs_the_program_and_builds_from_its_own_contexts(installed, project, stack, config):
+    (project / f"Pulumi.{stack}.yaml").write_text(config or "config: {}\n")
+    found = _run_in(installed, project, stack)
+    package = Path(found["package"]).parent
+    assert package.is_relative_to(installed.parent.parent), f"imported {package}, not the installed package"
+    assert found["outputs"]["geostackVersion"] == pulumi_geostack.__version__
+    (build,) = found["images"].values()
+    context = (project / build["context"]).resolve()
+    assert context == package / "images" / "qgis-server"
+    assert (context / "Dockerfile").read_text() == (PROJECT_ROOT / "docker" / "qgis-server" / "Dockerfile").read_text()
+    assert build["dockerfile"] == f"{build['context']}/Dockerfile"
+
+
+def test_the_documented_shortest_program_serves_qgis(installed, tmp_path):
+    """docs/package.md's program, as written, in a project of its own."""
+    (program,) = re.findall(r"```python\n(.*?)```", (PROJECT_ROOT / "docs" / "package.md").read_text(), re.S)
+    (tmp_path / "Pulumi.yaml").write_text("name: shortest\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(program)
+    shutil.copytree(PROJECT_ROOT / "data", tmp_path / "data")
+    found = _run_in(installed, tmp_path, "dev")
+    assert found["outputs"] == {"url": "http://localhost:8080", "geostackVersion": pulumi_geostack.__version__}
+    assert list(found["images"]) == ["qgis-image-build"]
