@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,9 +15,7 @@ import pytest
 
 import pulumi_geostack
 from offline.program_run import PROJECT_ROOT
-
-UV = PROJECT_ROOT / "build" / "uv" / "bin" / "uv"
-PACKAGE_SOURCES = ("pyproject.toml", "requirements.txt", "docs/package.md", "pulumi_geostack", "docker")
+from tests.package.wheel import UV, build_wheel, run
 
 # Run in the package's virtualenv: the repository is on the path last, for `offline` alone, so
 # the installed pulumi_geostack comes first.
@@ -33,35 +30,20 @@ print(json.dumps({{"package": pulumi_geostack.__file__, "outputs": run.outputs, 
 """
 
 
-def _run(*command: str, cwd: Path | None = None, timeout: float = 600) -> str:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 def _run_in(python: Path, project: Path, stack: str) -> dict:
     probe = PROBE.format(repo=str(PROJECT_ROOT), stack=stack, project=str(project))
-    return json.loads(_run(str(python), "-c", probe, cwd=project))
+    return json.loads(run(str(python), "-c", probe, cwd=project))
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """The virtualenv's Python, with the wheel and its pinned SDKs installed."""
     root = tmp_path_factory.mktemp("package")
-    # Built from a copy of what the package is made of: setuptools writes its build files into
-    # the tree it builds.
-    source = root / "source"
-    for part in PACKAGE_SOURCES:
-        copy = shutil.copytree if (PROJECT_ROOT / part).is_dir() else shutil.copy
-        (source / part).parent.mkdir(parents=True, exist_ok=True)
-        copy(PROJECT_ROOT / part, source / part, **({"ignore": shutil.ignore_patterns("__pycache__")}
-                                                    if copy is shutil.copytree else {}))
-    _run(str(UV), "build", "--quiet", "--wheel", "--out-dir", str(root / "dist"), str(source))
-    (wheel,) = (root / "dist").glob("pulumi_geostack-*.whl")
+    wheel = build_wheel(root)
     assert wheel.name == f"pulumi_geostack-{pulumi_geostack.__version__}-py3-none-any.whl"
-    _run(str(UV), "venv", "--quiet", "--python", sys.executable, str(root / "venv"))
+    run(str(UV), "venv", "--quiet", "--python", sys.executable, str(root / "venv"))
     python = root / "venv" / "bin" / "python"
-    _run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3")
+    run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3")
     return python
 
 
@@ -83,6 +65,8 @@ def test_the_installed_package_runs_the_program_and_builds_from_its_own_contexts
     package = Path(found["package"]).parent
     assert package.is_relative_to(installed.parent.parent), f"imported {package}, not the installed package"
     assert found["outputs"]["geostackVersion"] == pulumi_geostack.__version__
+    # A package named pulumi-* must say it has no provider plugin, or Pulumi looks for one.
+    assert json.loads((package / "pulumi-plugin.json").read_text()) == {"resource": False}
     (build,) = found["images"].values()
     context = (project / build["context"]).resolve()
     assert context == package / "images" / "qgis-server"
