@@ -38,19 +38,14 @@ class Result:
 
 
 class Workspace:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, copy_project: bool = True):
+        """A copy of this project in root/project, or with copy_project=False an empty directory
+        there (for `pulumi new`)."""
         bin_dir, plugin_home = toolchain()
         self.project = root / "project"
         self.project.mkdir()
-        for entry in PROJECT_ENTRIES:
-            source = PROJECT_ROOT / entry
-            if source.is_dir():
-                shutil.copytree(source, self.project / entry,
-                                ignore=shutil.ignore_patterns("venv", "__pycache__", ".pytest_cache"))
-            else:
-                shutil.copy2(source, self.project / entry)
-        (self.project / "venv").symlink_to(PROJECT_ROOT / "venv")
-        (self.project / "policy" / "venv").symlink_to(PROJECT_ROOT / "policy" / "venv")
+        if copy_project:
+            self._copy_project()
         home = root / "pulumi-home"
         home.mkdir()
         (home / "plugins").symlink_to(plugin_home / "plugins")
@@ -66,6 +61,17 @@ class Workspace:
         }
         for leaked in ("PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE_FILE"):
             self.env.pop(leaked, None)
+
+    def _copy_project(self) -> None:
+        for entry in PROJECT_ENTRIES:
+            source = PROJECT_ROOT / entry
+            if source.is_dir():
+                shutil.copytree(source, self.project / entry,
+                                ignore=shutil.ignore_patterns("venv", "__pycache__", ".pytest_cache"))
+            else:
+                shutil.copy2(source, self.project / entry)
+        (self.project / "venv").symlink_to(PROJECT_ROOT / "venv")
+        (self.project / "policy" / "venv").symlink_to(PROJECT_ROOT / "policy" / "venv")
 
     def run(self, *args: str, stdin: str | None = None, timeout: int = 600) -> Result:
         done = subprocess.run(["pulumi", *args, "--non-interactive"], cwd=self.project, env=self.env,
