@@ -21,6 +21,7 @@ TEMPLATE = PROJECT_ROOT / "templates" / "geostack"
 
 def test_pulumi_new_makes_a_project_that_previews_on_the_cluster(cluster, images, tmp_path):
     wheel = build_wheel(tmp_path / "package")
+    (tmp_path / "workspace").mkdir()
     workspace = Workspace(tmp_path / "workspace", copy_project=False)
     # Where the user's pip finds the package: here the wheel just built (PyPI has none).
     workspace.env["PIP_FIND_LINKS"] = str(wheel.parent)
