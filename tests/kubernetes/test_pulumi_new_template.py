@@ -45,7 +45,7 @@ def test_pulumi_new_makes_a_project_that_previews_on_the_cluster(cluster, images
     assert "template" not in project
     assert (workspace.project / "data" / "sample.qgs").is_file()
     # The prompts' defaults where no --config was given; the eks-only keys, left empty, are not set.
-    resolved = {key: entry["value"] for key, entry in workspace.config("maps").items()}
+    resolved = {key: entry["value"] for key, entry in workspace.config("maps").items() if key.startswith("geostack:")}
     assert resolved == {"geostack:target": "microk8s", "geostack:qgisProjectDir": "data",
                         "geostack:microk8sKubeconfig": str(cluster.kubeconfig),
                         "geostack:microk8sContext": "geostack-test", "geostack:qgisImage": images.qgis,
