@@ -54,7 +54,7 @@ def test_pulumi_new_makes_a_project_that_previews_on_the_cluster(cluster, images
     installed = json.loads(subprocess.run(
         [str(workspace.project / "venv" / "bin" / "python"), "-c",
          "import json, pulumi_geostack as p; print(json.dumps([p.__file__, p.__version__]))"],
-        capture_output=True, text=True, timeout=60, check=True).stdout)
+        cwd=workspace.project, capture_output=True, text=True, timeout=60, check=True).stdout)
     assert installed[0].startswith(str(workspace.project / "venv")) and installed[1] == pulumi_geostack.__version__
 
     preview = workspace.json("preview", "--stack", "maps", timeout=600)
