@@ -63,6 +63,9 @@ def test_pulumi_new_makes_a_project_that_previews_on_the_cluster(cluster, images
     assert {("kubernetes:core/v1:Namespace", "microk8s-target-namespace"),
             ("kubernetes:apps/v1:Deployment", "qgis-server-deployment"),
             ("kubernetes:apps/v1:Deployment", "qgis-nginx-deployment")} <= creates, sorted(creates)
+    (namespace,) = [step["newState"]["inputs"] for step in preview["steps"]
+                    if step["newState"]["type"] == "kubernetes:core/v1:Namespace"]
+    assert namespace["metadata"]["name"] == "geostack-maps"  # geostack-<stack name>, the new stack's own
     assert not [step for step in preview["steps"] if step["op"] not in ("create", "same")]
     assert preview["changeSummary"]["create"] == len(creates)
 
