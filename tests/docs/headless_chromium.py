@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import subprocess
 import tempfile
 import time
@@ -46,7 +47,8 @@ class DevTools:
     def _receive(self, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline or self._process.poll() is not None:
+            ready, _, _ = select.select([self._in], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
                 raise TimeoutError(f"no answer from Chromium (exit status {self._process.poll()})")
             chunk = os.read(self._in, 1 << 16)
             if not chunk:
