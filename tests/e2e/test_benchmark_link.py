@@ -42,12 +42,16 @@ def _timings(url: str, prefix: tuple[str, ...] = ()) -> tuple[float, float, int]
 
 
 def test_the_link_adds_its_round_trip_and_holds_to_its_rate(server):
-    direct_first, direct_total, size = _timings(server)
-    assert size == len(BODY) and direct_total < 0.1, "loopback itself is fast"
+    # The best of three tries each way: a busy machine (the other test worker) can only add time,
+    # and the fastest try is the one it disturbed least.
+    direct = min(_timings(server) for _ in range(3))
+    assert direct[2] == len(BODY) and direct[1] < 0.1, "loopback itself is fast"
     with shaped_link(20, 100) as link:
-        first, total, size = _timings(link.forward(server), link.prefix)
-    assert size == len(BODY)
-    # TCP's handshake with the relay sees no delay; the request and its answer see 100 ms in all.
-    assert 0.1 <= first - direct_first < 0.2
+        shaped = [_timings(link.forward(server), link.prefix) for _ in range(3)]
+    assert all(size == len(BODY) for _, _, size in shaped)
+    # TCP's handshake with the relay sees no delay; the request and its answer see 100 ms in all,
+    # which no load can shorten, and the link adds little more than that.
+    assert all(first >= 0.1 for first, _, _ in shaped), shaped
+    assert min(first for first, _, _ in shaped) - direct[0] < 0.2, (shaped, direct)
     # 2 Mbit at 20 Mbit/s: 100 ms on the wire, after the first byte (a 2 ms burst may pass early).
-    assert total - first >= 0.09
+    assert all(total - first >= 0.09 for first, total, _ in shaped), shaped
