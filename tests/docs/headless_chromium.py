@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import select
+import signal
 import subprocess
 import tempfile
 import time
@@ -96,13 +97,46 @@ def chromium():
              "--disable-background-networking", "--remote-debugging-pipe", f"--user-data-dir={profile}",
              "--window-size=1280,900", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-            pass_fds=(to_browser_read, from_browser_write))
+            pass_fds=(to_browser_read, from_browser_write), start_new_session=True)
         os.close(to_browser_read)
         os.close(from_browser_write)
         try:
             yield DevTools(process, to_browser_write, from_browser_read)
         finally:
-            process.kill()
-            process.wait(30)
+            _stop(process, profile)
             os.close(to_browser_write)
             os.close(from_browser_read)
+
+
+def _stop(process: subprocess.Popen, profile: str) -> None:
+    """Kills the browser and every process it started, and waits until none runs: one outliving the
+    browser still writes into the profile while it is being removed. Most share the browser's
+    session; crashpad's handler makes one of its own, but names the profile on its command line."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+    deadline = time.monotonic() + 30
+    while running := _running(process.pid, profile):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Chromium's processes {running} outlive SIGKILL")
+        for pid in running:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+
+
+def _running(group: int, profile: str) -> list[int]:
+    """Processes of `group`, or naming `profile`, that still run (a zombie, waiting for a parent
+    that does not reap it, writes nothing)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ")".
+            state, _, pgrp = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:3]
+            command_line = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and (int(pgrp) == group or profile.encode() in command_line):
+            found.append(int(entry.name))
+    return found
