@@ -114,6 +114,7 @@ class ProgramRun:
     outputs: dict[str, Any]
     secret_outputs: set[str]
     error: Optional[BaseException] = None  # what the program raised, when run with raise_errors=False
+    reads: list[tuple[str, str, str]] = field(default_factory=list)  # (type, name, id) of each `.get`
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -144,6 +145,9 @@ class GeostackMocks(pulumi_mocks.Mocks):
         self.task_exit_codes = task_exit_codes or {}
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        if args.resource_id and args.typ == "kubernetes:core/v1:Namespace":
+            # A read (Namespace.get): the provider answers with the object, its name the id read.
+            return args.resource_id, {"metadata": {"name": args.resource_id}}
         state = dict(args.inputs)
         if args.typ == "docker:index/container:Container" and state.get("mustRun") is False:
             state["exitCode"] = self.task_exit_codes.get(args.name, 0)
@@ -188,6 +192,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registrations: list[Registration] = []
         self.outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
+        self.reads: list[tuple[str, str, str]] = []
+
+    def ReadResource(self, request):
+        self.reads.append((request.type, request.name, request.id))
+        return super().ReadResource(request)
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -265,4 +274,4 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
         error = raised
     finally:
         os.chdir(previous)
-    return ProgramRun(monitor.registrations, monitor.outputs, monitor.secret_outputs, error)
+    return ProgramRun(monitor.registrations, monitor.outputs, monitor.secret_outputs, error, monitor.reads)

@@ -239,6 +239,14 @@ def default_namespace(stack: str) -> str:
 _RESERVED_PATHS = ("ogc", "project", "index.html", "index.json", "healthz")
 
 
+def _existing_namespace_checks(v: Mapping[str, Any]) -> list[str]:
+    """An existing namespace is named, never the default: geostack-<stack name> is one the stack makes."""
+    if v["kubernetesNamespaceExists"] and not v["kubernetesNamespace"]:
+        return ["geostack:kubernetesNamespace must name the namespace when geostack:kubernetesNamespaceExists "
+                "is true (its default, geostack-<stack name>, is one the stack creates itself)"]
+    return []
+
+
 def _cross_checks(v: Mapping[str, Any]) -> list[str]:
     """Rules that involve more than one key, or the file system."""
     errors = []
@@ -615,6 +623,7 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
         target=v["target"],
         production=v["production"],
         namespace=v["kubernetesNamespace"],
+        namespace_exists=v["kubernetesNamespaceExists"],
         wait_image=v["kubernetesWaitImage"],
         build_ca_certificates=_ca_certificates(v["buildCaCertificates"])[0],
         kubernetes_version=v["kubernetesVersion"],
@@ -694,8 +703,9 @@ def load_settings() -> StackSettings:
         # The stack's own region, never the machine's AWS_REGION: a laptop and CI in different
         # regions would otherwise see a different provider, which replaces everything under it.
         values["eksRegion"] = values["eksRegion"] or pulumi.Config("aws").get("region") or ""
+        errors = _existing_namespace_checks(values)
         values["kubernetesNamespace"] = values["kubernetesNamespace"] or default_namespace(pulumi.get_stack())
-        errors = _cross_checks(values)
+        errors += _cross_checks(values)
     if errors:
         raise ConfigError("\n".join(errors))
     return build_settings(values, pulumi.get_project(), pulumi.get_stack())

@@ -190,6 +190,10 @@ SETTINGS: tuple[Setting, ...] = (
                                          forbidden=("default",), allow_empty=True),
             "", "Kubernetes namespace the stack creates and deploys into. Empty: geostack-<stack name>, so "
             "several stacks can share a cluster; another stack's namespace is refused at `pulumi up`."),
+    Setting("kubernetesNamespaceExists", Boolean(), False,
+            "Kubernetes: the namespace geostack:kubernetesNamespace names exists already, made and owned by "
+            "someone else. The stack deploys into it without creating, labelling or deleting it, and its "
+            "default-deny NetworkPolicy covers only the stack's own pods. `pulumi up` stops if it is missing."),
     Setting("kubernetesWaitImage", Text(_IMAGE_REF, "a pinned image reference with nc, such as busybox:1.36.1",
                                          forbidden_suffixes=(":latest",), require_tag=True),
             "busybox:1.36.1", "Kubernetes: image of the init containers that wait for a dependency's port."),

@@ -241,6 +241,7 @@ class StackSettings:
     target: str
     production: bool
     namespace: str
+    namespace_exists: bool  # made and owned by someone else: deploy into it, never create it
     kubernetes_version: str
     wait_image: str
     build_ca_certificates: str  # PEM text every image build trusts; empty: none

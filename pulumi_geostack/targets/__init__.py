@@ -15,7 +15,8 @@ def create_target(settings: StackSettings) -> Target:
                             image_platform=settings.docker.image_platform,
                             ca_certificates=settings.build_ca_certificates)
     namespace = NamespaceSpec(settings.namespace, settings.stack, restricted=settings.restricted,
-                              keeps_data=settings.geonode.enabled, protect=settings.production)
+                              keeps_data=settings.geonode.enabled, protect=settings.production,
+                              existing=settings.namespace_exists)
     if settings.target == "microk8s":
         from pulumi_geostack.targets.microk8s import Microk8sTarget
 

@@ -25,13 +25,14 @@ PRODUCTION_LABEL = "geostack.io/production"
 
 @dataclass(frozen=True)
 class NamespaceSpec:
-    """The Kubernetes namespace a stack creates and deploys into."""
+    """The Kubernetes namespace a stack deploys into: its own, or (`existing`) one made by someone else."""
 
     name: str
     stack: str
     restricted: bool  # every workload meets the "restricted" Pod Security Standard
     keeps_data: bool  # it will hold claims: deleting it would delete them
     protect: bool  # production
+    existing: bool = False  # deploy into it; never create, label or delete it
 
 
 # The build argument every Dockerfile geostack builds takes its extra CA certificates from.

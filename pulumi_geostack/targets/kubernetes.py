@@ -32,6 +32,7 @@ from pulumi_geostack.targets.kubernetes_pods import (
     secret_files_volume,
     selector,
     spread,
+    stack_pods,
     wait_containers,
 )
 from pulumi_geostack.workload import (
@@ -109,27 +110,41 @@ class KubernetesTarget(Target):
         self.stack = stack = namespace.stack
         self.wait_image = wait_image
         self.provider = self.create_provider(name)
+        if namespace.existing:
+            self.namespace = self._existing_namespace(name, namespace)
+            # Only the stack's pods: the namespace's other tenants keep whatever policies they have.
+            deny_name, deny_selector = "geostack-default-deny-ingress", {"match_labels": stack_pods(stack)}
+        else:
+            self.namespace = self._own_namespace(name, namespace)
+            deny_name, deny_selector = "default-deny-ingress", {}
+        # Nothing reaches a pod unless a workload's own policy lets it in.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": deny_name, "namespace": self.namespace, "labels": labels(deny_name, stack)},
+            spec={"pod_selector": deny_selector, "policy_types": ["Ingress"]},
+            opts=self.child_opts(self),
+        )
+        self.register_outputs({"namespace": self.namespace})
+
+    def _own_namespace(self, name: str, namespace: NamespaceSpec) -> pulumi.Output[str]:
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": namespace.name, "labels": {
                 "app.kubernetes.io/part-of": "geostack",
-                **owner_label(pulumi.get_project(), stack),
+                **owner_label(pulumi.get_project(), namespace.stack),
                 **pod_security_labels(namespace.restricted),
             }},
             # Deleting a namespace deletes the claims in it, so one that holds data outlives
             # `pulumi destroy` with them; the next `up` applies over it again.
             opts=self.child_opts(self, retain_on_delete=namespace.keeps_data, protect=namespace.protect),
         )
-        self.namespace = ns.metadata.name
-        # Nothing reaches a pod unless a workload's own policy lets it in.
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-default-deny",
-            metadata={"name": "default-deny-ingress", "namespace": self.namespace,
-                      "labels": labels("default-deny-ingress", stack)},
-            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
-            opts=self.child_opts(self),
-        )
-        self.register_outputs({"namespace": self.namespace})
+        return ns.metadata.name
+
+    def _existing_namespace(self, name: str, namespace: NamespaceSpec) -> pulumi.Output[str]:
+        """Read, not managed: a missing namespace stops preview and `up` before anything is created,
+        and the state never owns it, so `destroy` leaves it."""
+        ns = k8s.core.v1.Namespace.get(f"{name}-namespace", namespace.name, opts=self.child_opts(self))
+        return ns.metadata.name
 
     @abstractmethod
     def create_provider(self, name: str) -> pulumi.ProviderResource:

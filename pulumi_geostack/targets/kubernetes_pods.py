@@ -29,6 +29,12 @@ def labels(workload_name: str, stack: str) -> dict[str, str]:
     }
 
 
+def stack_pods(stack: str) -> dict[str, str]:
+    """The labels every pod of the stack carries, and only its pods."""
+    return {key: value for key, value in labels("", stack).items()
+            if key in ("app.kubernetes.io/instance", "app.kubernetes.io/part-of")}
+
+
 def selector(workload_name: str, stack: str) -> dict[str, str]:
     return {key: value for key, value in labels(workload_name, stack).items()
             if key in ("app.kubernetes.io/name", "app.kubernetes.io/instance")}

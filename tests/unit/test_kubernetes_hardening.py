@@ -178,6 +178,11 @@ def test_pull_policy_and_digest(qgis_only):
      "geostack:kubernetesNamespace must be a DNS label (lowercase letters, digits, '-') (or empty), got 'geo.stack'"),
     ({"geostack:kubernetesVersion": "1.x"},
      "geostack:kubernetesVersion must be a Kubernetes minor version such as 1.33, got '1.x'"),
+    ({"geostack:kubernetesNamespaceExists": "true"},
+     "geostack:kubernetesNamespace must name the namespace when geostack:kubernetesNamespaceExists is true "
+     "(its default, geostack-<stack name>, is one the stack creates itself)"),
+    ({"geostack:kubernetesNamespaceExists": "yes", "geostack:kubernetesNamespace": "maps"},
+     "geostack:kubernetesNamespaceExists must be true or false, got 'yes'"),
 ])
 def test_bad_scaling_and_namespace_config_names_the_key(overrides, expected):
     run = run_program("staging", overrides, raise_errors=False)
@@ -189,3 +194,19 @@ def test_digest_references_are_accepted_for_images():
     digest = "nginx@sha256:" + "0" * 64
     run = run_program("staging", {"geostack:nginxImage": digest, "geostack:geonodeEnabled": "false"})
     assert pod(run, "qgis-nginx")["containers"][0]["image"] == digest
+
+
+def test_an_existing_namespace_is_read_never_declared_and_only_the_stacks_pods_are_denied():
+    run = run_program("staging", {"geostack:geonodeEnabled": "false", "geostack:kubernetesNamespace": "maps-team",
+                                  "geostack:kubernetesNamespaceExists": "true"})
+    assert not run.of_type(NAMESPACE), "a namespace of someone else's is never in the stack's state"
+    assert run.reads == [(NAMESPACE, "microk8s-target-namespace", "maps-team")]
+    namespaced = [r for r in run.resources if isinstance(r.inputs.get("metadata"), dict)
+                  and "namespace" in r.inputs["metadata"]]
+    assert namespaced and {r.inputs["metadata"]["namespace"] for r in namespaced} == {"maps-team"}
+    deny = run.one(POLICY, "microk8s-target-default-deny").inputs
+    assert deny["metadata"]["name"] == "geostack-default-deny-ingress"
+    stack_pods = {"app.kubernetes.io/instance": "staging", "app.kubernetes.io/part-of": "geostack"}
+    assert deny["spec"] == {"podSelector": {"matchLabels": stack_pods}, "policyTypes": ["Ingress"]}
+    for name in OURS:  # the selector holds every pod of the stack
+        assert stack_pods.items() <= deployment(run, name)["spec"]["template"]["metadata"]["labels"].items()
