@@ -47,6 +47,7 @@ class ProjectRoute:
     name: str
     path: str  # the file QGIS opens, e.g. /data/roads/roads.qgz
     landing_page_id: str  # the id QGIS's landing page links it by
+    upstream: str = ""  # host:port of the QGIS server that has it; empty: NginxConf's upstream
 
 
 @dataclass(frozen=True)
@@ -242,17 +243,44 @@ def _projects_http(conf: NginxConf) -> str:
     return f"""# /ogc/<name>: the projects of the project folder; any other name is 404 and never reaches QGIS.
 map $qgis_project_name $qgis_project_file {{
     default "";{files}
-}}
+}}{_upstreams_http(conf)}
 # The landing page links projects by id; each id leads to its /ogc/<name> address.
 map $qgis_project_id $qgis_project_for_id {{
     default "";{ids}
 }}"""
 
 
-def _fastcgi(conf: NginxConf, project_file: str) -> str:
-    """Pass the request to QGIS with `project_file` (a path or an nginx variable) as its project."""
+def _upstreams(conf: NginxConf) -> list[str]:
+    """host:port of every QGIS server, the conf's own first."""
+    own = f"{conf.upstream_host}:{conf.upstream_port}"
+    return list(dict.fromkeys([own, *(p.upstream for p in conf.projects if p.upstream)]))
+
+
+def _upstreams_http(conf: NginxConf) -> str:
+    """Several QGIS servers: which one has each project. nginx looks up a name given in a variable
+    per request, with the resolver (Docker); without one (a Kubernetes Service's address stays
+    put) the variable names an upstream block, whose name nginx looks up once at start."""
+    upstreams = _upstreams(conf)
+    if len(upstreams) == 1:
+        return ""
+    called = {address: address if conf.resolver else f"qgis_server_{i}" for i, address in enumerate(upstreams)}
+    blocks = "".join(f"\nupstream {called[address]} {{\n    server {address};\n}}"
+                     for address in upstreams if not conf.resolver)
+    routes = "".join(f"\n    {p.name} {called[p.upstream]};" for p in conf.projects if p.upstream)
+    return f"""
+# The QGIS server each project of /ogc/<name> is on.{blocks}
+map $qgis_project_name $qgis_project_server {{
+    default {called[upstreams[0]]};{routes}
+}}"""
+
+
+def _fastcgi(conf: NginxConf, project_file: str, server: str = "") -> str:
+    """Pass the request to QGIS with `project_file` (a path or an nginx variable) as its project;
+    to `server` (an nginx variable) when given, else to the conf's upstream."""
     upstream = f"{conf.upstream_host}:{conf.upstream_port}"
-    if conf.resolver:  # nginx looks a name up once, unless the address comes from a variable
+    if server:
+        passing = f"fastcgi_pass {server};"
+    elif conf.resolver:  # nginx looks a name up once, unless the address comes from a variable
         passing = f"set $qgis_fastcgi {upstream};\nfastcgi_pass $qgis_fastcgi;"
     else:
         passing = f"fastcgi_pass {upstream};"
@@ -276,12 +304,13 @@ fastcgi_hide_header Server;
 
 def _ogc_location(conf: NginxConf, cache: str) -> str:
     """/ogc/<name>: a project of the folder by its name or (a claim, PostgreSQL) a name QGIS looks up."""
+    server = "$qgis_project_server" if len(_upstreams(conf)) > 1 else ""
     if not conf.qgis_finds_projects:
         return f"""location ~ ^/ogc/(?<qgis_project_name>[^/]+)(/|$) {{
     if ($qgis_project_file = "") {{
         return 404;
     }}
-{cache}{indent(_fastcgi(conf, "$qgis_project_file"), 4)}
+{cache}{indent(_fastcgi(conf, "$qgis_project_file", server), 4)}
 }}"""
     return f"""# Projects on a claim or in PostgreSQL are not known when this file is rendered: QGIS's
 # geostack_projects plugin finds <name>.qgs or .qgz anywhere in the project folder, or a project
@@ -318,6 +347,9 @@ def render_nginx_conf(conf: NginxConf) -> str:
     keeps open pins the worker that accepted it, so idle kept connections would starve
     requests on new ones.
     """
+    if conf.qgis_finds_projects and len(_upstreams(conf)) > 1:
+        raise ValueError("projects QGIS finds by name (on a claim, in PostgreSQL) are all on the conf's own "
+                         "upstream: a project on another server must be listed with its upstream")
     cache = indent(_cache_location(conf.cache, conf.data_version), 4) + "\n" if conf.cache else ""
     locations = f"""# Redirects stay relative: behind an outer proxy nginx cannot know the public address.
 absolute_redirect off;

@@ -21,31 +21,63 @@ PRE_STOP_SECONDS = 5
 
 
 @dataclass(frozen=True)
+class QgisBackend:
+    """A QGIS FastCGI server and the projects it serves (QgisFcgiServer's `deployed` and `projects`)."""
+
+    upstream: DeployedWorkload
+    projects: QgisProjects
+
+
+@dataclass(frozen=True)
 class NginxProxyArgs:
     target: Target
     settings: NginxSettings
     upstream: DeployedWorkload  # the FastCGI server, as its target realized it
     projects: QgisProjects
     exposure: Exposure
+    # Further QGIS servers, each with a project folder of its own: nginx serves their projects at
+    # /ogc/<name> too, each from its own server. `upstream` keeps `settings.path` and the landing
+    # page (which lists its own projects), and alone may find projects by name (a claim, PostgreSQL).
+    more_servers: tuple[QgisBackend, ...] = ()
+
+
+def check_backends(backends: list[QgisBackend]) -> None:
+    """Only the first server may find projects by name, and /ogc/<name> must name one project."""
+    if [b for b in backends[1:] if b.projects.found_by_qgis]:
+        raise ValueError("NginxProxyArgs.more_servers: a server that finds projects by name (on a claim, in "
+                         "PostgreSQL) cannot be routed to by name; only `upstream` may")
+    names = [p.name for b in backends for p in b.projects.all]
+    if shared := sorted({name for name in names if names.count(name) > 1}):
+        raise ValueError(f"QGIS servers behind one NginxProxy share project names {shared}: /ogc/<name> must "
+                         "name one project (rename the files of one)")
+
+
+def project_routes(backends: list[QgisBackend], hosts: list[str]) -> tuple[ProjectRoute, ...]:
+    """Every project of every server, each with its server's address (the first server's: empty)."""
+    return tuple(ProjectRoute(p.name, p.path_in(b.projects.mount), p.landing_page_id(b.projects.mount),
+                              upstream=f"{host}:{b.upstream.port}" if i else "")
+                 for i, (b, host) in enumerate(zip(backends, hosts)) for p in b.projects.all)
 
 
 class NginxProxy(pulumi.ComponentResource):
-    """Serves QGIS Server at `settings.path`; `url` is the public base URL."""
+    """Serves QGIS Server at `settings.path` and each project at /ogc/<name>; `url` is the public base URL."""
 
     def __init__(self, name: str, args: NginxProxyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("geostack:proxy:NginxProxy", name, None, opts)
         settings = args.settings
         projects = args.projects
-        self.config: pulumi.Output[str] = pulumi.Output.from_input(args.upstream.host).apply(
-            lambda host: render_nginx_conf(NginxConf(
+        backends = [QgisBackend(args.upstream, projects), *args.more_servers]
+        check_backends(backends)
+        self.config: pulumi.Output[str] = pulumi.Output.all(*[b.upstream.host for b in backends]).apply(
+            lambda hosts: render_nginx_conf(NginxConf(
                 listen_port=settings.port,
                 location=settings.path,
-                upstream_host=host,
+                upstream_host=hosts[0],
                 upstream_port=args.upstream.port,
                 default_project=projects.default.path_in(projects.mount),
-                projects=tuple(ProjectRoute(p.name, p.path_in(projects.mount), p.landing_page_id(projects.mount))
-                               for p in projects.all),
-                data_version=projects.data_version,
+                projects=project_routes(backends, hosts),
+                # Any server's new data version changes every cache key.
+                data_version="+".join(b.projects.data_version for b in backends),
                 cache=CacheConf(settings.cache_size, settings.cache_validity, settings.cache_min_uses)
                 if settings.cache else None,
                 resolver=args.target.peer_resolver,
@@ -73,7 +105,7 @@ class NginxProxy(pulumi.ComponentResource):
             expose=args.exposure,
             metrics=Metrics(STATUS_PORT, METRICS_PATH),
             # A new data version reaches nginx (and its cache key) only once every QGIS server has it.
-            rolls_after=(args.upstream,),
+            rolls_after=tuple(b.upstream for b in backends),
         )
         deployed = args.target.deploy(workload, parent=self)
         self.url: pulumi.Output[str] = deployed.public_url

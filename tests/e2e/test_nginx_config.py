@@ -1,6 +1,7 @@
 """`nginx -t` accepts the config each stack renders (only the upstream swapped for a resolvable one)."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -45,3 +46,22 @@ def test_geonode_config_passes_nginx_t(stack):
 def test_nginx_t_rejects_a_broken_config():
     result = nginx_test("events {}\nhttp { server { listen 8080; location / { fastcgi_pass; } } }\n")
     assert result.returncode != 0
+
+
+@pytest.mark.parametrize("resolver", ["", "127.0.0.11"], ids=["upstream-blocks", "resolver"])
+def test_a_config_routing_to_two_qgis_servers_passes_nginx_t(resolver):
+    """NginxProxy's more_servers (examples/two-folders): each project's server from a map, through
+    upstream blocks (Kubernetes) or a name looked up per request (Docker)."""
+    from pulumi_geostack.nginx_conf import NginxConf, ProjectRoute, render_nginx_conf
+
+    upstream = "qgis-parks:5556" if resolver else "127.0.0.1:5556"
+    conf = render_nginx_conf(NginxConf(
+        listen_port=8080, location="/qgis-server", upstream_host="127.0.0.1", upstream_port=5555,
+        default_project="/data/planning.qgs", resolver=resolver,
+        projects=(ProjectRoute("planning", "/data/planning.qgs", "0" * 32),
+                  ProjectRoute("parks", "/data/parks.qgs", "1" * 32, upstream=upstream))))
+    assert "fastcgi_pass $qgis_project_server;" in conf
+    blocks = re.findall(r"upstream (\w+) \{\s*server ([^;]+);", conf)
+    assert blocks == ([] if resolver else [("qgis_server_0", "127.0.0.1:5555"), ("qgis_server_1", upstream)])
+    result = nginx_test(conf)
+    assert result.returncode == 0, result.stderr
