@@ -24,17 +24,27 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "geostack"
 STACKS = ("dev", "staging", "prod")
 SECRET_SIG = rpc._special_sig_key, rpc._special_secret_sig
 
 
+def project_name(project_root: Path = PROJECT_ROOT) -> str:
+    return yaml.safe_load((project_root / "Pulumi.yaml").read_text())["name"]
+
+
 def stack_config(stack: str, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
     """A stack's config as the CLI passes it: namespaced keys, string values, the stack file's
-    values over Pulumi.yaml's defaults (tests/engine checks this against `pulumi config`)."""
+    values over Pulumi.yaml's (tests/engine checks this against `pulumi config`). In Pulumi.yaml a
+    key of the project's own namespace is declared, with a `default`; one of another namespace
+    (geostack:target in a program of your own) is given a value, as is or as `value:`."""
     project = yaml.safe_load((project_root / "Pulumi.yaml").read_text()) or {}
-    values = {f"{PROJECT}:{key}": _as_config_string(spec["default"])
-              for key, spec in (project.get("config") or {}).items() if "default" in spec}
+    values = {}
+    for key, spec in (project.get("config") or {}).items():
+        name = key if ":" in key else f"{project['name']}:{key}"
+        if not isinstance(spec, dict):
+            values[name] = _as_config_string(spec)
+        elif "value" in spec or "default" in spec:
+            values[name] = _as_config_string(spec.get("value", spec.get("default")))
     data = yaml.safe_load((project_root / f"Pulumi.{stack}.yaml").read_text()) or {}
     values.update({key: _as_config_string(value) for key, value in (data.get("config") or {}).items()})
     return values
@@ -258,7 +268,7 @@ def run_program(stack: str, overrides: Optional[dict[str, str]] = None,
     mocks = mocks or GeostackMocks(task_exit_codes)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(values, list(secrets or {}))
-    pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi_mocks.set_mocks(mocks, project=project_name(project_root), stack=stack, preview=False, monitor=monitor)
     # set_mocks installs a finished root stack; run_in_stack makes the program's own one.
     pulumi_settings.ROOT.set(None)
     previous = os.getcwd()

@@ -689,11 +689,18 @@ def build_settings(v: Mapping[str, Any], project: str, stack: str) -> StackSetti
     )
 
 
-def load_settings() -> StackSettings:
-    """Read and validate the stack's `geostack:*` config; raise ConfigError listing every mistake."""
+def load_settings(overrides: Mapping[str, str] | None = None) -> StackSettings:
+    """Read and validate the stack's `geostack:*` config; raise ConfigError listing every mistake.
+
+    `overrides`: values a program of your own gives for keys (by name, without `geostack:`, as text
+    the way config holds it) in place of the stack's, checked like them; for example one
+    `qgisProjectDir` per QGIS server (examples/two-folders)."""
     config = pulumi.Config(NAMESPACE)
     raw = _read_raw(config)
     unknown = configured_keys() - set(_SETTINGS_BY_KEY)
+    if overrides:
+        unknown |= set(overrides) - set(_SETTINGS_BY_KEY)
+        raw.update({key: value for key, value in overrides.items() if key in _SETTINGS_BY_KEY})
     values, errors = parse_values(raw, unknown)
     errors += [f"geostack:{key} must be set with `pulumi config set --secret geostack:{key}` so it is "
                "stored encrypted, got a plaintext value" for key in plaintext_credentials()]

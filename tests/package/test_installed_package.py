@@ -8,43 +8,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 import pulumi_geostack
 from offline.program_run import PROJECT_ROOT
-from tests.package.wheel import UV, build_wheel, run
-
-# Run in the package's virtualenv: the repository is on the path last, for `offline` alone, so
-# the installed pulumi_geostack comes first.
-PROBE = """
-import json, sys
-sys.path.append({repo!r})
-from offline.program_run import run_program
-import pulumi_geostack
-run = run_program({stack!r}, project_root=__import__("pathlib").Path({project!r}))
-images = {{r.name: r.inputs["build"] for r in run.of_type("docker:index/image:Image")}}
-print(json.dumps({{"package": pulumi_geostack.__file__, "outputs": run.outputs, "images": images}}))
-"""
+from tests.package.wheel import run_program_in
 
 
-def _run_in(python: Path, project: Path, stack: str) -> dict:
-    probe = PROBE.format(repo=str(PROJECT_ROOT), stack=stack, project=str(project))
-    return json.loads(run(str(python), "-c", probe, cwd=project))
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The virtualenv's Python, with the wheel and its pinned SDKs installed."""
-    root = tmp_path_factory.mktemp("package")
-    wheel = build_wheel(root)
-    assert wheel.name == f"pulumi_geostack-{pulumi_geostack.__version__}-py3-none-any.whl"
-    run(str(UV), "venv", "--quiet", "--python", sys.executable, str(root / "venv"))
-    python = root / "venv" / "bin" / "python"
-    run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3")
-    return python
+def images(found: dict) -> dict:
+    """What each image the program declared is built from."""
+    assert found["error"] is None, found["error"]
+    return {name: inputs["build"] for type_, name, inputs in found["resources"] if type_ == "docker:index/image:Image"}
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +37,13 @@ def project(tmp_path_factory) -> Path:
                          ids=["docker", "microk8s"])
 def test_the_installed_package_runs_the_program_and_builds_from_its_own_contexts(installed, project, stack, config):
     (project / f"Pulumi.{stack}.yaml").write_text(config or "config: {}\n")
-    found = _run_in(installed, project, stack)
+    found = run_program_in(installed, project, stack)
     package = Path(found["package"]).parent
     assert package.is_relative_to(installed.parent.parent), f"imported {package}, not the installed package"
     assert found["outputs"]["geostackVersion"] == pulumi_geostack.__version__
     # A package named pulumi-* must say it has no provider plugin, or Pulumi looks for one.
     assert json.loads((package / "pulumi-plugin.json").read_text()) == {"resource": False}
-    (build,) = found["images"].values()
+    (build,) = images(found).values()
     context = (project / build["context"]).resolve()
     assert context == package / "images" / "qgis-server"
     assert (context / "Dockerfile").read_text() == (PROJECT_ROOT / "docker" / "qgis-server" / "Dockerfile").read_text()
@@ -81,6 +57,6 @@ def test_the_documented_shortest_program_serves_qgis(installed, tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
     (tmp_path / "__main__.py").write_text(program)
     shutil.copytree(PROJECT_ROOT / "data", tmp_path / "data")
-    found = _run_in(installed, tmp_path, "dev")
+    found = run_program_in(installed, tmp_path, "dev")
     assert found["outputs"] == {"url": "http://localhost:8080", "geostackVersion": pulumi_geostack.__version__}
-    assert list(found["images"]) == ["qgis-image-build"]
+    assert list(images(found)) == ["qgis-image-build"]

@@ -2,8 +2,10 @@
 its build files into the tree it builds), with the pinned uv scripts/test.sh installs."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from offline.program_run import PROJECT_ROOT
@@ -30,3 +32,32 @@ def build_wheel(root: Path) -> Path:
     run(str(UV), "build", "--quiet", "--wheel", "--out-dir", str(root / "dist"), str(source))
     (wheel,) = (root / "dist").glob("pulumi_geostack-*.whl")
     return wheel
+
+
+def install_wheel(wheel: Path, venv: Path) -> Path:
+    """A virtualenv at `venv` with the wheel and its pinned SDKs (and PyYAML, which the offline
+    runner reads stack files with); its Python."""
+    run(str(UV), "venv", "--quiet", "--python", sys.executable, str(venv))
+    python = venv / "bin" / "python"
+    run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3")
+    return python
+
+
+# Run in the package's virtualenv: the repository is on the path last, for `offline` alone, so
+# the installed pulumi_geostack comes first.
+PROBE = """
+import json, sys
+sys.path.append({repo!r})
+from offline.program_run import run_program
+import pulumi_geostack
+run = run_program({stack!r}, {overrides!r}, project_root=__import__("pathlib").Path({project!r}), raise_errors=False)
+print(json.dumps({{"package": pulumi_geostack.__file__, "outputs": run.outputs, "error": run.error and str(run.error),
+                  "resources": [[r.type, r.name, r.inputs] for r in run.resources], "reads": run.reads}}, default=str))
+"""
+
+
+def run_program_in(python: Path, project: Path, stack: str, overrides: dict[str, str] | None = None) -> dict:
+    """The project's program for `stack` under the offline mocks, in `python`'s virtualenv:
+    the package it imported, its outputs and error, what it declared ([type, name, inputs]) and read."""
+    probe = PROBE.format(repo=str(PROJECT_ROOT), stack=stack, project=str(project), overrides=overrides or {})
+    return json.loads(run(str(python), "-c", probe, cwd=project))
