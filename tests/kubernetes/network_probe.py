@@ -46,6 +46,23 @@ def probe_manifest(namespace: str, name: str, labels: dict[str, str], image: str
     }
 
 
+def listener_manifest(namespace: str, image: str) -> dict:
+    """A pod listening on 8000 that no policy of a stack names."""
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "unnamed-listener", "namespace": namespace, "labels": {"geostack-test": "listener"}},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{
+                "name": "listen", "image": image, "command": ["nc", "-lk", "8000"],
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+            }],
+        },
+    }
+
+
 def connects(cluster: LocalCluster, namespace: str, labels: dict[str, str], image: str, host: str, port: int) -> Probe:
     """Whether the probe's connection was accepted (within TRIES tries), or refused or timed out."""
     return run_probe(cluster, namespace, labels, image, f"probe {labels} -> {host}:{port}",

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from tests.cluster.configs import NODES
-from tests.kubernetes.network_probe import Probe, connects
+from tests.kubernetes.network_probe import Probe, connects, listener_manifest
 
 QGIS_PORT = 5555
 NGINX_PORT = 80  # the Service's port (NodePort 30080), in front of the pods' 8080
@@ -52,22 +52,6 @@ def test_only_the_stacks_nginx_reaches_a_qgis_pod_directly_on_either_node(stagin
 
 def test_the_exposed_nginx_accepts_any_pod(staging):
     assert_connects(probe(staging, OTHER, "qgis-nginx", NGINX_PORT))
-
-
-def listener_manifest(namespace: str, image: str) -> dict:
-    return {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "unnamed-listener", "namespace": namespace, "labels": {"geostack-test": "listener"}},
-        "spec": {
-            "automountServiceAccountToken": False,
-            "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{
-                "name": "listen", "image": image, "command": ["nc", "-lk", "8000"],
-                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
-            }],
-        },
-    }
 
 
 @pytest.fixture
