@@ -6,6 +6,8 @@ stack. The SDKs a stack does not need are never imported (pulumi_aws alone is ~2
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from pulumi_geostack import __version__
@@ -29,8 +31,20 @@ def main() -> None:
         _geonode(settings, target)
 
 
-def _qgis(settings: StackSettings, target: Target) -> None:
-    """The QGIS Server image, its FastCGI server and the nginx proxy in front, and their outputs."""
+@dataclass(frozen=True)
+class QgisService:
+    """What a deployed QGIS service gives its users."""
+
+    image_ref: pulumi.Output[str]
+    url: pulumi.Output[str]  # the public base URL
+    wms_capabilities_url: pulumi.Output[str]
+    # Each project's address; the landing page at `url` lists them too (on a claim, which the
+    # program cannot look into, only the landing page does).
+    project_urls: dict[str, pulumi.Output[str]]
+
+
+def deploy_qgis(settings: StackSettings, target: Target, opts: pulumi.ResourceOptions | None = None) -> QgisService:
+    """The QGIS Server image, its FastCGI server and the nginx proxy in front."""
     from pulumi_geostack.nginx_proxy import NginxProxy, NginxProxyArgs
     from pulumi_geostack.qgis_image import QgisServerImage, QgisServerImageArgs
     from pulumi_geostack.qgis_server import QgisFcgiServer, QgisFcgiServerArgs
@@ -42,13 +56,13 @@ def _qgis(settings: StackSettings, target: Target) -> None:
         tag=settings.qgis.image_tag,
         prebuilt=settings.qgis.prebuilt_image,
         build_args=settings.qgis.build_args,
-    ))
+    ), opts)
     qgis = QgisFcgiServer(QGIS_NAME, QgisFcgiServerArgs(
         target=target,
         image=image.image_ref,
         settings=settings.qgis,
         clients=(PROXY_NAME,),
-    ))
+    ), opts)
     proxy = NginxProxy(PROXY_NAME, NginxProxyArgs(
         target=target,
         settings=settings.nginx,
@@ -60,15 +74,23 @@ def _qgis(settings: StackSettings, target: Target) -> None:
             bind_address=settings.docker.bind_address,
             node_port=settings.microk8s.node_port,
         ),
-    ))
-    pulumi.export("imageRef", image.image_ref)
-    pulumi.export("url", proxy.url)
-    pulumi.export("wmsCapabilitiesUrl", pulumi.Output.concat(
-        proxy.url, settings.nginx.path, "?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"))
-    # Each project's address; the landing page at `url` lists them too (on a claim, which the
-    # program cannot look into, only the landing page does).
-    pulumi.export("projectUrls", {} if qgis.projects.claim else {
-        p.name: pulumi.Output.concat(proxy.url, "/ogc/", p.name) for p in qgis.projects.all})
+    ), opts)
+    return QgisService(
+        image_ref=image.image_ref,
+        url=proxy.url,
+        wms_capabilities_url=pulumi.Output.concat(
+            proxy.url, settings.nginx.path, "?SERVICE=WMS&VERSION=1.3.0&REQUEST=GetCapabilities"),
+        project_urls={} if qgis.projects.claim else {
+            p.name: pulumi.Output.concat(proxy.url, "/ogc/", p.name) for p in qgis.projects.all},
+    )
+
+
+def _qgis(settings: StackSettings, target: Target) -> None:
+    service = deploy_qgis(settings, target)
+    pulumi.export("imageRef", service.image_ref)
+    pulumi.export("url", service.url)
+    pulumi.export("wmsCapabilitiesUrl", service.wms_capabilities_url)
+    pulumi.export("projectUrls", service.project_urls)
 
 
 def _geonode(settings: StackSettings, target: Target) -> None:

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the Pulumi toolchain this program needs, at exactly the versions its pinned Python
 # SDKs ask for (toolchain/versions.env, checked against requirements.txt by the tests):
-# the CLI, the Python language host and the kubernetes, docker and random provider plugins.
+# the CLI, the Python and YAML language hosts and the kubernetes, docker and random provider plugins.
 #
 #   toolchain/install.sh     # installs, then prints the directory to put on PATH
 #
@@ -77,6 +77,16 @@ build_language_host() {
     github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3)
 }
 
+# Pulumi YAML's language host, for YAML programs (toolchain/go/language-yaml/go.mod).
+build_language_yaml() {
+  log "building pulumi-language-yaml $YAML_LANGUAGE_VERSION from github.com/pulumi/pulumi-yaml"
+  local dir
+  dir=$(stage_wrapper language-yaml)
+  (cd "$dir" && go build -trimpath -o "$bin/pulumi-language-yaml" \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$YAML_LANGUAGE_VERSION" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
+}
+
 # The scripts of the CLI's sdk/v3 release that the official one ships beside the language host:
 # its exec script, and the host of `pulumi.dynamic` resources (geostack's project image).
 install_sdk_scripts() {
@@ -140,6 +150,7 @@ if [[ ! -x "$bin/pulumi" ]]; then
 fi
 [[ -x "$bin/pulumi-language-python" ]] || build_language_host
 [[ -x "$bin/pulumi-resource-pulumi-python" ]] || install_sdk_scripts
+[[ -x "$bin/pulumi-language-yaml" ]] || build_language_yaml
 export PULUMI_SKIP_UPDATE_CHECK=true
 install_plugin kubernetes "$KUBERNETES_VERSION" github.com/pulumi/pulumi-kubernetes/provider/v4
 install_plugin docker "$DOCKER_VERSION" github.com/pulumi/pulumi-docker/provider/v5

@@ -45,6 +45,7 @@ def test_the_wrappers_build_those_versions():
     assert go_requirement("pulumi", "github.com/pulumi/pulumi/pkg/v3") == f"v{env['PULUMI_VERSION']}"
     assert go_requirement("pulumi", "github.com/pulumi/pulumi/sdk/v3") == f"v{env['PULUMI_VERSION']}"
     assert go_requirement("language-python", "github.com/pulumi/pulumi/pkg/v3") == f"v{env['LANGUAGE_HOST_VERSION']}"
+    assert go_requirement("language-yaml", "github.com/pulumi/pulumi-yaml") == f"v{env['YAML_LANGUAGE_VERSION']}"
     # The 4.25.0 release commit of pulumi-kubernetes (the module has no tags).
     assert go_requirement("kubernetes", "github.com/pulumi/pulumi-kubernetes/provider/v4") == \
         "v4.0.0-20260115033456-f47bc2d6f199"
