@@ -67,24 +67,24 @@ build_cli() {
     github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
 
+# build_host WRAPPER BINARY PACKAGE VERSION_VARIABLE VERSION: a language host from its wrapper module.
+build_host() {
+  local dir
+  log "building $2 $5 from $3"
+  dir=$(stage_wrapper "$1")
+  (cd "$dir" && go build -trimpath -o "$bin/$2" -ldflags "-s -w -X $4=v$5" "$3")
+}
+
 # Pulumi's language host (toolchain/go/language-python/go.mod says which build, and why).
 build_language_host() {
-  log "building pulumi-language-python from github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
-  local dir
-  dir=$(stage_wrapper language-python)
-  (cd "$dir" && go build -trimpath -o "$bin/pulumi-language-python" \
-    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$LANGUAGE_HOST_VERSION" \
-    github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3)
+  build_host language-python pulumi-language-python github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3 \
+    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "$LANGUAGE_HOST_VERSION"
 }
 
 # Pulumi YAML's language host, for YAML programs (toolchain/go/language-yaml/go.mod).
 build_language_yaml() {
-  log "building pulumi-language-yaml $YAML_LANGUAGE_VERSION from github.com/pulumi/pulumi-yaml"
-  local dir
-  dir=$(stage_wrapper language-yaml)
-  (cd "$dir" && go build -trimpath -o "$bin/pulumi-language-yaml" \
-    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$YAML_LANGUAGE_VERSION" \
-    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml)
+  build_host language-yaml pulumi-language-yaml github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
+    github.com/pulumi/pulumi-yaml/pkg/version.Version "$YAML_LANGUAGE_VERSION"
 }
 
 # The scripts of the CLI's sdk/v3 release that the official one ships beside the language host:

@@ -19,6 +19,7 @@ from offline.loopback import http_get
 from offline.program_run import PROJECT_ROOT
 from tests.e2e.project_checks import assert_project_answers
 from tests.engine.workspace import Workspace
+from tests.kubernetes.cluster_config import point_at_the_cluster
 from tests.kubernetes.network_probe import connects, listener_manifest
 from tests.package.wheel import build_wheel, install_wheel
 
@@ -43,11 +44,7 @@ def example(cluster, images, tmp_path_factory):
     try:
         cluster.kubectl("apply", "-f", "-", input=json.dumps(listener_manifest(NAMESPACE, images.wait_stand_in)))
         workspace.select("maps")
-        for key, value in {"kubernetesNamespace": NAMESPACE, "microk8sKubeconfig": str(cluster.kubeconfig),
-                           "microk8sContext": "geostack-test", "microk8sNodePort": str(NODE_PORT),
-                           "qgisImage": images.qgis, "nginxImage": images.nginx_stand_in,
-                           "kubernetesWaitImage": images.wait_stand_in}.items():
-            workspace.ok("config", "set", f"geostack:{key}", value)
+        point_at_the_cluster(workspace, cluster, images, NAMESPACE, NODE_PORT)
         workspace.ok("up", "--yes", "--skip-preview", timeout=900)
         yield workspace
     finally:
