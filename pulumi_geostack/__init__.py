@@ -3,4 +3,4 @@
 The version is the release this package is (CHANGELOG.md); the program exports it as
 `geostackVersion`, so a stack's outputs say which release it runs.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

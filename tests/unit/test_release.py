@@ -19,3 +19,11 @@ def test_every_stack_exports_the_release_it_runs(stack_runs):
     for stack, run in stack_runs.items():
         assert run.outputs["geostackVersion"] == pulumi_geostack.__version__, stack
         assert "geostackVersion" not in run.secret_outputs, stack
+
+
+def test_every_project_of_its_own_here_installs_this_release():
+    """The template's, the examples' and the component package's requirements pin this package."""
+    for requirements in ("templates/geostack", "examples/two-folders", "component-package"):
+        pins = [line for line in (PROJECT_ROOT / requirements / "requirements.txt").read_text().splitlines()
+                if line and not line.startswith("#")]
+        assert pins == [f"pulumi-geostack=={pulumi_geostack.__version__}"], requirements

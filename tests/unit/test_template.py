@@ -15,12 +15,6 @@ from pulumi_geostack.config_keys import SETTINGS
 TEMPLATE = PROJECT_ROOT / "templates" / "geostack"
 
 
-def test_the_template_installs_this_release():
-    pins = [line for line in (TEMPLATE / "requirements.txt").read_text().splitlines()
-            if line and not line.startswith("#")]
-    assert pins == [f"pulumi-geostack=={pulumi_geostack.__version__}"]
-
-
 def test_the_template_asks_for_real_keys_and_the_target_first_in_its_descriptions():
     template = yaml.safe_load((TEMPLATE / "Pulumi.yaml").read_text())
     assert (template["name"], template["description"]) == ("${PROJECT}", "${DESCRIPTION}")
