@@ -36,10 +36,11 @@ def build_wheel(root: Path) -> Path:
 
 def install_wheel(wheel: Path, venv: Path) -> Path:
     """A virtualenv at `venv` with the wheel and its pinned SDKs (and PyYAML, which the offline
-    runner reads stack files with); its Python."""
+    runner reads stack files with); its Python. With pip, as `python -m venv` makes one: Pulumi's
+    language host lists a program's packages with `python -m pip list`."""
     run(str(UV), "venv", "--quiet", "--python", sys.executable, str(venv))
     python = venv / "bin" / "python"
-    run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3")
+    run(str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel), "pyyaml==6.0.3", "pip==23.2.1")
     return python
 
 
