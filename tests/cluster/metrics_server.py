@@ -67,8 +67,17 @@ def client_subject() -> str:
     return f"/CN={USER}"
 
 
+# On a real cluster metrics-server is a Deployment, whose container the kubelet restarts when it
+# exits. Here it runs on the host, so a shell loop restarts it, and says so in its log. Without
+# that, one exit (status 2, in a full run) left the metrics API unavailable: every namespace
+# deletion then hung on discovery and the autoscaler read no CPU, failing later tests.
+RESTART_LOOP = ('while true; do "$@"; echo "metrics-server exited with status $?: restarting it, as the kubelet '
+                'would" >&2; sleep 1; done')
+
+
 def command(bin_dir: Path, kubeconfig: Path, serving: pki.KeyPair, ca: pki.KeyPair, port: int) -> list[str]:
     return [
+        "bash", "-c", RESTART_LOOP, "metrics-server",
         str(bin_dir / "metrics-server"),
         f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
         f"--authorization-kubeconfig={kubeconfig}",
