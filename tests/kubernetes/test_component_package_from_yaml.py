@@ -76,14 +76,14 @@ def test_a_property_the_packages_schema_lacks_is_refused_before_anything_runs(wo
     assert result.returncode != 0
     assert "Property setting does not exist on 'geostack:index:MapService'" in result.output, result.output
     assert "Existing properties are: settings" in result.output
-    assert workspace.resource_types("maps") == []
+    assert "kubernetes:" not in result.output, "nothing is declared"  # preview lists each resource it would create
 
 
 def test_a_wrong_setting_stops_the_preview_naming_the_key(workspace):
     result = with_settings(workspace, qgisReplicas="two")
     assert result.returncode != 0
     assert "geostack:qgisReplicas must be" in result.output, result.output
-    assert workspace.resource_types("maps") == []
+    assert "kubernetes:" not in result.output, "nothing is declared"  # preview lists each resource it would create
 
 
 def test_up_serves_the_sample_through_the_node_port(workspace):
